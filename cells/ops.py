@@ -1,0 +1,93 @@
+"""The handful of array operations a cell needs, once per array library.
+
+A cell's step function is written once (`cells.build.make_step`) against this tiny
+namespace, so the same spec runs in NumPy, TensorFlow, JAX, PyTorch and Theano.
+Arithmetic (`+`, `* 1`) uses each library's operators directly. Each library is imported
+only when its namespace is first used, so a missing framework costs nothing until asked for.
+"""
+
+import importlib
+
+
+class Ops:
+    """Base: subclasses name their module and spell the five operations."""
+
+    name = None
+    module = None
+
+    @property
+    def lib(self):
+        return importlib.import_module(self.module)
+
+    def reshape(self, x, shape):
+        return self.lib.reshape(x, shape)
+
+    def concat(self, xs):
+        return self.lib.concatenate(list(xs), axis=-1)
+
+    def matmul(self, x, w):
+        return self.lib.matmul(x, w)
+
+    def tanh(self, x):
+        return self.lib.tanh(x)
+
+    def sigmoid(self, x):
+        return 1 / (1 + self.lib.exp(-x))
+
+    def linear(self, x):
+        return x
+
+    def activation(self, name):
+        return getattr(self, name)
+
+
+class NumpyOps(Ops):
+    name, module = "numpy", "numpy"
+
+
+class TensorFlowOps(Ops):
+    name, module = "tensorflow", "tensorflow"
+
+    def concat(self, xs):
+        return self.lib.concat(list(xs), axis=-1)
+
+    def sigmoid(self, x):
+        return self.lib.sigmoid(x)
+
+
+class JaxOps(Ops):
+    name, module = "jax", "jax.numpy"
+
+
+class TorchOps(Ops):
+    name, module = "torch", "torch"
+
+    def concat(self, xs):
+        return self.lib.cat(list(xs), dim=-1)
+
+    def sigmoid(self, x):
+        return self.lib.sigmoid(x)
+
+
+class TheanoOps(Ops):
+    name, module = "theano", "theano.tensor"
+
+    def reshape(self, x, shape):
+        return x.reshape(shape, ndim=len(shape))
+
+    def matmul(self, x, w):
+        return self.lib.dot(x, w)
+
+    def sigmoid(self, x):
+        return self.lib.nnet.sigmoid(x)
+
+
+OPS = {ops.name: ops for ops in (NumpyOps(), TensorFlowOps(), JaxOps(), TorchOps(), TheanoOps())}
+
+
+def get_ops(name):
+    """The ops namespace for an array library name; a clear error for an unknown one."""
+    try:
+        return OPS[name]
+    except KeyError:
+        raise ValueError(f"unknown ops {name!r}; valid: {', '.join(sorted(OPS))}") from None

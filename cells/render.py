@@ -1,0 +1,88 @@
+"""Print a cell spec as short, standalone NumPy source: the step function of a bug report.
+
+The printed function computes exactly what `cells.build.make_step(structure, NumpyOps(),
+weights)` computes (the suite's own tests check this), so a reproducer can paste it
+instead of importing this project.
+"""
+
+from math import prod
+
+from cells.build import echo_repeats
+
+_NUMPY_ACT = {
+    "tanh": "np.tanh({})",
+    "linear": "{}",
+    "sigmoid": "1 / (1 + np.exp(-{}))",
+}
+
+
+def render_weights(spec, name="W"):
+    """`W = [...]`: the weight arrays as literal NumPy source."""
+    dtype = spec.structure.dtype
+    lines = [f"{name} = ["]
+    for values, shape in zip(spec.weights, spec.structure.weight_shapes()):
+        literal = ", ".join(repr(float(v)) for v in values)
+        lines.append(f"    np.array([{literal}], dtype=np.{dtype}).reshape({shape!r}),")
+    lines.append("]")
+    return "\n".join(lines)
+
+
+def render_step(spec, name="step", weights_name="W"):
+    """The step function `name(inputs, states_and_constants)` as NumPy source."""
+    s = spec.structure
+    n_states = len(s.states)
+    body = []
+    xs = [f"x{i}" for i in range(len(s.input_shapes))]
+    states = [f"s{k}" for k in range(n_states)]
+    consts = [f"c{k}" for k in range(len(s.constant_shapes))]
+    body.append(f"{_tuple_target(xs)} = inputs" if s.nested_inputs else "x0 = inputs")
+    if states:
+        body.append(f"{_tuple_target(states)} = states_and_constants[:{n_states}]")
+    if consts:
+        body.append(f"{_tuple_target(consts)} = states_and_constants[{n_states}:]")
+
+    flat_inputs = [f"{x}.reshape(-1, {prod(shape)})" for x, shape in zip(xs, s.input_shapes)]
+    pieces = flat_inputs + [
+        f"{v}.reshape(-1, {prod(spec_.shape)})" for v, spec_ in zip(states, s.states)
+    ] + [f"{c}.reshape(-1, {prod(shape)})" for c, shape in zip(consts, s.constant_shapes)]
+    body.append(f"u = np.concatenate([{', '.join(pieces)}], axis=-1)")
+    body.append("z = " + _NUMPY_ACT[s.hidden_activation].format(f"(u @ {weights_name}[0] + {weights_name}[1])"))
+
+    w = 2
+    new_states = []
+    for k, st in enumerate(s.states):
+        if st.kind == "counter":
+            body.append(f"new_s{k} = s{k} + 1")
+        else:
+            act = _NUMPY_ACT[st.activation].format(f"(z @ {weights_name}[{w}])")
+            body.append(f"new_s{k} = ({act}).reshape((-1,) + {st.shape!r})")
+            w += 1
+        new_states.append(f"new_s{k}")
+
+    outs = []
+    for j, out in enumerate(s.outputs):
+        if out.kind == "state0":
+            body.append(f"out{j} = new_s0")
+        elif out.kind == "echo":
+            reps = echo_repeats(s, out)
+            body.append(
+                f"out{j} = np.concatenate([{', '.join(flat_inputs)}] * {reps}, axis=-1)"
+                f".reshape((-1,) + {out.shape!r})"
+            )
+        else:
+            act = _NUMPY_ACT[out.activation].format(f"(z @ {weights_name}[{w}])")
+            body.append(f"out{j} = ({act}).reshape((-1,) + {out.shape!r})")
+            w += 1
+        outs.append(f"out{j}")
+    output = f"({', '.join(outs)},)" if s.nested_output else outs[0]
+    body.append(f"return {output}, [{', '.join(new_states)}]")
+    return f"def {name}(inputs, states_and_constants):\n" + "\n".join("    " + line for line in body)
+
+
+def render_cell(spec):
+    """Weights and step function together, ready to exec after `import numpy as np`."""
+    return render_weights(spec) + "\n\n\n" + render_step(spec) + "\n"
+
+
+def _tuple_target(names):
+    return ", ".join(names) + ("," if len(names) == 1 else "")

@@ -1,0 +1,180 @@
+"""Hypothesis strategies: random cells, loop options, masks and data.
+
+Shapes come from small fixed sets so that compiled backends meet the same shapes again
+and can reuse traced functions. Every `sampled_from` lists its simplest choice first:
+that is where Hypothesis shrinks to, so a minimal counterexample reads naturally
+(B = 1, T = 1, one dense state, no mask, ...).
+"""
+
+from math import prod
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from cells.example import MASK_FORMATS, Example, Options
+from cells.spec import ACTIVATIONS, STATE_KINDS, CellSpec, CellStructure, OutputSpec, StateSpec
+
+DTYPES = ("float32", "float64")
+BATCH_SIZES = st.integers(1, 4)
+TIME_STEPS = st.integers(1, 6)
+INPUT_SHAPES = ((1,), (2,), (3,), (2, 2))
+STATE_SHAPES = ((2,), (1,), (3,), (2, 2), (1, 3), (2, 1, 2), (1, 2, 2))
+OUTPUT_SHAPES = ((2,), (1,), (3,), (4,), (2, 3), (1, 2, 2))
+HIDDEN_SIZES = (2, 1, 3)
+# Exactly representable in float32, so float32 and float64 cells hold the same weights.
+WEIGHT_VALUES = (0.5, -0.5, 1.0, -1.0, 0.25, -0.75, 1.5, -1.25, 0.125, 2.0)
+
+MASK_FAMILIES = (
+    "none",
+    "all-true",
+    "all-false",
+    "first-step-masked",
+    "right-padded",
+    "left-padded",
+    "interior-holes",
+    "per-sample",
+    "one-fully-masked-row",
+)
+
+
+@st.composite
+def cell_structures(draw, dtype=st.sampled_from(DTYPES)):
+    """Random wiring over small shape sets; see `CellStructure.families` for what it covers."""
+    input_shapes = tuple(draw(st.lists(st.sampled_from(INPUT_SHAPES), min_size=1, max_size=2)))
+    states = tuple(
+        draw(
+            st.lists(
+                st.builds(
+                    StateSpec,
+                    shape=st.sampled_from(STATE_SHAPES),
+                    kind=st.sampled_from(STATE_KINDS),
+                    activation=st.sampled_from(ACTIVATIONS),
+                ),
+                min_size=0,
+                max_size=3,
+            )
+        )
+    )
+    input_size = sum(prod(s) for s in input_shapes)
+    output_kinds = ["dense", "echo"] + (["state0"] if states else [])
+    outputs = []
+    for _ in range(draw(st.integers(1, 2))):
+        kind = draw(st.sampled_from(output_kinds))
+        if kind == "state0":
+            outputs.append(OutputSpec(shape=states[0].shape, kind="state0", activation="linear"))
+        elif kind == "echo":
+            repeats = draw(st.integers(1, 2))
+            outputs.append(OutputSpec(shape=(input_size * repeats,), kind="echo", activation="linear"))
+        else:
+            outputs.append(
+                OutputSpec(
+                    shape=draw(st.sampled_from(OUTPUT_SHAPES)),
+                    kind="dense",
+                    activation=draw(st.sampled_from(ACTIVATIONS)),
+                )
+            )
+    return CellStructure(
+        input_shapes=input_shapes,
+        states=states,
+        outputs=tuple(outputs),
+        constant_shapes=tuple(draw(st.lists(st.sampled_from(INPUT_SHAPES), max_size=2))),
+        hidden=draw(st.sampled_from(HIDDEN_SIZES)),
+        hidden_activation=draw(st.sampled_from(ACTIVATIONS)),
+        dtype=draw(dtype),
+    )
+
+
+@st.composite
+def cell_specs(draw, structures=cell_structures()):
+    """A structure plus weight values drawn from a small grid of exact binary fractions."""
+    structure = draw(structures)
+    weights = tuple(
+        tuple(draw(st.lists(st.sampled_from(WEIGHT_VALUES), min_size=prod(shape), max_size=prod(shape))))
+        for shape in structure.weight_shapes()
+    )
+    return CellSpec(structure=structure, weights=weights)
+
+
+def options(**fixed):
+    """Every option of the signature, each drawn independently unless fixed by keyword."""
+    choices = dict(
+        go_backwards=st.booleans(),
+        unroll=st.booleans(),
+        time_major=st.booleans(),
+        zero_output_for_mask=st.booleans(),
+        return_all_outputs=st.booleans().map(lambda b: not b),  # shrink towards True
+        pass_input_length=st.booleans(),
+        mask_format=st.sampled_from(MASK_FORMATS),
+    )
+    choices.update({name: st.just(value) for name, value in fixed.items()})
+    return st.builds(Options, **choices)
+
+
+@st.composite
+def masks(draw, batch, steps, family):
+    """A (B, T) boolean mask of the named family, or None for "none"."""
+    if family == "none":
+        return None
+    if family == "all-true":
+        return np.ones((batch, steps), bool)
+    if family == "all-false":
+        return np.zeros((batch, steps), bool)
+    if family == "first-step-masked":
+        mask = np.ones((batch, steps), bool)
+        mask[:, 0] = False
+        return mask
+    if family in ("right-padded", "left-padded"):
+        lengths = draw(st.lists(st.integers(0, steps), min_size=batch, max_size=batch))
+        valid = np.arange(steps)[None, :] < np.array(lengths)[:, None]
+        return valid if family == "right-padded" else valid[:, ::-1].copy()
+    mask = draw(hnp.arrays(bool, (batch, steps)))
+    if family == "interior-holes":
+        mask[:, 0] = mask[:, -1] = True
+        if steps >= 3:
+            mask[:, draw(st.integers(1, steps - 2))] = False
+        return mask
+    if family == "one-fully-masked-row":
+        mask[draw(st.integers(0, batch - 1))] = False
+        return mask
+    return mask  # "per-sample": every entry independent
+
+
+def data_arrays(dtype, shape, nonzero=False):
+    """Float arrays of a given dtype; `nonzero` keeps every entry away from 0."""
+    width = 32 if dtype == "float32" else 64
+    magnitude = st.floats(0.25, 2.0, width=width, allow_subnormal=False)
+    if nonzero:
+        elements = st.one_of(magnitude, magnitude.map(lambda v: -v))
+    else:
+        elements = st.floats(-2.0, 2.0, width=width, allow_subnormal=False)
+    return hnp.arrays(np.dtype(dtype), shape, elements=elements)
+
+
+@st.composite
+def examples(
+    draw,
+    specs=cell_specs(),
+    option_strategy=options(),
+    mask_families=st.sampled_from(MASK_FAMILIES),
+    batch_sizes=BATCH_SIZES,
+    time_steps=TIME_STEPS,
+):
+    """A complete case: cell, options, inputs, non-zero initial states, constants and mask."""
+    spec = draw(specs)
+    structure = spec.structure
+    batch, steps = draw(batch_sizes), draw(time_steps)
+    family = draw(mask_families)
+    mask = draw(masks(batch, steps, family))
+    dtype = structure.dtype
+    return Example(
+        spec=spec,
+        options=draw(option_strategy),
+        inputs=tuple(draw(data_arrays(dtype, (batch, steps) + shape)) for shape in structure.input_shapes),
+        initial_states=tuple(
+            draw(data_arrays(dtype, (batch,) + s.shape, nonzero=True)) for s in structure.states
+        ),
+        constants=tuple(draw(data_arrays(dtype, (batch,) + shape)) for shape in structure.constant_shapes),
+        mask=mask,
+        mask_family=family,
+    )

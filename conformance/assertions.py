@@ -1,0 +1,138 @@
+"""Comparing results, and failing with the contract rule that broke.
+
+Every property ends in one of these helpers. A failure raises `Divergence`, whose message
+starts with the rule id (e.g. "[R4]"), says which leaf and which (sample, step) positions
+differ, and ends with NumPy source that rebuilds the example, so the report is enough to
+replay it. Tolerances depend on the dtype only, never on the backend (contract section 3).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import optree
+
+TOLERANCES = {
+    "float64": dict(rtol=1e-7, atol=1e-9),
+    "float32": dict(rtol=1e-4, atol=1e-5),
+}
+MAX_POSITIONS_SHOWN = 6
+
+
+class Divergence(AssertionError):
+    """A backend broke a contract rule on `example`. `rule` is an id such as "R4"."""
+
+    def __init__(self, rule, summary, details=(), example=None, target=None):
+        self.rule, self.summary, self.example, self.target = rule, summary, example, target
+        lines = [f"[{rule}] {target or ''}: {summary}".replace(" : ", ": ")]
+        lines += [f"  - {d}" for d in details]
+        if example is not None:
+            lines += ["", f"Minimal example: {example!r}", "NumPy source of the example:", example.to_source()]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    rule: str
+    text: str
+
+
+def assert_agrees_with_reference(actual, expected, example, target):
+    """Every output, state and shape equals the reference's; names the likeliest rule."""
+    mismatches = compare(actual, expected, example)
+    if mismatches:
+        raise Divergence(
+            mismatches[0].rule,
+            "differs from the reference",
+            [f"[{m.rule}] {m.text}" for m in mismatches],
+            example,
+            target,
+        )
+
+
+def assert_same_results(first, second, example, target, rule, relation):
+    """Two runs that the contract says are equivalent (a metamorphic relation) agree."""
+    mismatches = compare(first, second, example)
+    if mismatches:
+        raise Divergence(rule, relation, [m.text for m in mismatches], example, target)
+
+
+def compare(actual, expected, example):
+    """All differences between two Results, most telling first."""
+    found = []
+    for part in ("outputs", "new_states", "last_output"):
+        found += _compare_part(part, getattr(actual, part), getattr(expected, part), example, actual)
+    order = {"R13": 0, "R2": 1, "R5": 2, "R7": 3, "R11": 4, "R3": 5, "R4": 6, "R6": 7}
+    return sorted(found, key=lambda m: order.get(m.rule, 99))
+
+
+def _compare_part(part, actual, expected, example, actual_result):
+    a_leaves, e_leaves = optree.tree_leaves(actual), optree.tree_leaves(expected)
+    if len(a_leaves) != len(e_leaves):
+        rule = "R13" if part == "new_states" else "R2"
+        return [Mismatch(rule, f"{part}: {len(a_leaves)} leaves, expected {len(e_leaves)}")]
+    found = []
+    for i, (a, e) in enumerate(zip(a_leaves, e_leaves)):
+        name = f"{part}[{i}]" if len(e_leaves) > 1 else part
+        a, e = np.asarray(a), np.asarray(e)
+        if a.shape != e.shape:
+            found.append(Mismatch(_shape_rule(part, example), f"{name}: shape {a.shape}, expected {e.shape}"))
+            continue
+        if a.dtype != e.dtype:
+            found.append(Mismatch("R13", f"{name}: dtype {a.dtype}, expected {e.dtype}"))
+        close = np.isclose(a, e, equal_nan=True, **TOLERANCES[example.dtype])
+        if not close.all():
+            positions = np.argwhere(~close)
+            rule = _value_rule(part, positions, example, i, actual_result)
+            found.append(Mismatch(rule, f"{name}: {len(positions)} of {a.size} values differ; " + _show(positions, a, e, part, example)))
+    return found
+
+
+def _shape_rule(part, example):
+    if part == "new_states":
+        return "R13"
+    if part == "last_output":
+        return "R6"
+    if not example.options.return_all_outputs:
+        return "R7"
+    return "R11" if example.options.time_major else "R5"
+
+
+def _value_rule(part, positions, example, leaf, actual_result):
+    """The rule most likely behind differing values, from where they sit."""
+    masked = _masked_in_processing_order(example)
+    if part == "new_states":
+        return "R3" if masked is not None and masked.any() else "R2"
+    if part == "last_output":
+        outputs = optree.tree_leaves(actual_result.outputs)[leaf]
+        last_step = outputs[-1] if example.options.time_major else outputs[:, -1]
+        if not np.allclose(last_step, optree.tree_leaves(actual_result.last_output)[leaf], equal_nan=True):
+            return "R6"
+        steps = np.full(len(positions), masked.shape[1] - 1) if masked is not None else None
+        batch = positions[:, 0]
+    else:
+        b_axis, t_axis = (1, 0) if example.options.time_major else (0, 1)
+        batch = positions[:, b_axis]
+        if example.options.return_all_outputs:
+            steps = positions[:, t_axis]
+        else:
+            steps = np.full(len(positions), example.steps - 1)
+    if masked is not None and masked[batch, steps].all():
+        return "R4"
+    return "R2"
+
+
+def _masked_in_processing_order(example):
+    """(B, T) true where a step is masked, indexed by processing step; None without mask."""
+    if example.mask is None:
+        return None
+    masked = ~np.asarray(example.mask, bool)
+    return masked[:, ::-1] if example.options.go_backwards else masked
+
+
+def _show(positions, actual, expected, part, example):
+    shown = []
+    for pos in positions[:MAX_POSITIONS_SHOWN]:
+        shown.append(f"at {tuple(int(p) for p in pos)}: got {actual[tuple(pos)]!r}, expected {expected[tuple(pos)]!r}")
+    more = "" if len(positions) <= MAX_POSITIONS_SHOWN else f" (+{len(positions) - MAX_POSITIONS_SHOWN} more)"
+    axes = "(T, B, ...)" if part == "outputs" and example.options.time_major else "(B, ...)" if part != "outputs" else "(B, T, ...)"
+    return f"positions {axes}, T in processing order: " + "; ".join(shown) + more

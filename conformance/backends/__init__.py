@@ -1,0 +1,33 @@
+"""Every backend the suite knows, by the name a user types.
+
+Adding a backend is adding one adapter class and listing it here. Names that cannot be
+run on any supported Python are kept in `UNSUPPORTED` so that asking for them gives the
+reason instead of "unknown backend".
+"""
+
+from conformance.backends.reference import ReferenceBackend
+from conformance.backends.tensorflow_adapter import FixedTensorFlow, TensorFlow2018
+
+BACKENDS = {backend.name: backend for backend in (ReferenceBackend(), FixedTensorFlow(), TensorFlow2018())}
+
+UNSUPPORTED = {
+    "keras2-cntk": "CNTK has no build for any supported Python (3.11); it cannot be installed",
+}
+
+
+class UnknownBackend(ValueError):
+    """A backend name that is not in BACKENDS (a usage error, reported in one line)."""
+
+
+def get_backend(name):
+    if name in UNSUPPORTED:
+        raise UnknownBackend(f"backend {name!r} is unsupported: {UNSUPPORTED[name]}")
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise UnknownBackend(f"unknown backend {name!r}; valid names: {', '.join(BACKENDS)}") from None
+
+
+def default_backends():
+    """The backends a plain run covers: all but the known-bad ones kept for self-tests."""
+    return [b for b in BACKENDS.values() if b.run_by_default]

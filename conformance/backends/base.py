@@ -1,0 +1,69 @@
+"""The small interface every backend adapter implements.
+
+An adapter knows whether its framework is installed, its version, its execution modes,
+and how to run one `Example` in one mode. It returns plain NumPy results, so the
+comparison code never touches a framework. It never looks at the reference.
+"""
+
+import importlib
+import importlib.metadata
+from dataclasses import dataclass
+
+import numpy as np
+import optree
+
+from cells.build import make_step
+from cells.ops import get_ops
+
+
+@dataclass(frozen=True)
+class Result:
+    """What `rnn` returned, as NumPy nests: (last_output, outputs, new_states)."""
+
+    last_output: object
+    outputs: object
+    new_states: object
+
+    @classmethod
+    def from_framework(cls, returned, to_numpy=np.asarray):
+        last_output, outputs, new_states = returned
+        convert = lambda tree: optree.tree_map(to_numpy, tree)  # noqa: E731
+        return cls(convert(last_output), convert(outputs), convert(list(new_states)))
+
+
+class Backend:
+    """One implementation under test. Subclasses set the class attributes and `run`."""
+
+    name = None
+    description = ""
+    packages = ()  # modules that must be importable, e.g. ("tensorflow",)
+    extra = None  # the pip extra of rnn-conformance that installs them
+    modes = ("eager",)
+    ops = "numpy"  # the ops namespace its step functions are built with
+    run_by_default = True  # False for known-bad implementations kept for self-tests
+
+    def missing_package(self):
+        """The first required package that cannot be imported, or None when installed."""
+        for module in self.packages:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return module
+        return None
+
+    def version(self):
+        versions = []
+        for module in self.packages:
+            try:
+                versions.append(f"{module} {importlib.metadata.version(module)}")
+            except importlib.metadata.PackageNotFoundError:
+                versions.append(f"{module} {getattr(importlib.import_module(module), '__version__', '?')}")
+        return ", ".join(versions) or "n/a"
+
+    def step_function(self, structure, weights):
+        """A cell structure as a step function in this backend's ops, over `weights`."""
+        return make_step(structure, get_ops(self.ops), weights)
+
+    def run(self, example, mode):
+        """Run `rnn` on the example in one execution mode; return a `Result`."""
+        raise NotImplementedError

@@ -1,0 +1,104 @@
+"""Adapter for any TensorFlow implementation of the `rnn` signature, in three modes.
+
+- "eager": called directly, op by op.
+- "function": inside `tf.function`.
+- "xla": inside `tf.function(jit_compile=True)`.
+
+Compiled modes keep one traced function per cell structure and static options; weights
+and data are its arguments, and batch and time sizes are left unknown (`None`) in the
+signature, so new weights, new data and new B or T reuse the same trace. Only
+`unroll=True` pins T, because an unrolled loop needs to know it.
+"""
+
+import importlib
+from collections import Counter
+
+from conformance.backends.base import Backend, Result
+
+STATIC_OPTIONS = ("go_backwards", "unroll", "input_length", "time_major", "zero_output_for_mask", "return_all_outputs")
+DATA_ARGUMENTS = ("inputs", "initial_states", "mask", "constants")
+
+
+class TensorFlowBackend(Backend):
+    packages = ("tensorflow",)
+    extra = "tensorflow"
+    modes = ("eager", "function", "xla")
+    ops = "tensorflow"
+    rnn_path = None  # "module:function" of the implementation under test
+
+    def __init__(self):
+        self._compiled = {}
+        self.compile_stats = Counter()  # (mode, "traced" | "reused") -> count
+
+    def rnn(self):
+        module, function = self.rnn_path.split(":")
+        return getattr(importlib.import_module(module), function)
+
+    def run(self, example, mode):
+        import tensorflow as tf
+
+        arguments = example.call_arguments()
+        static = {name: arguments[name] for name in STATIC_OPTIONS}
+        data = {name: arguments[name] for name in DATA_ARGUMENTS if arguments[name] is not None}
+        data = tf.nest.map_structure(tf.convert_to_tensor, data)
+        weights = [tf.convert_to_tensor(w) for w in example.spec.weight_arrays()]
+        if mode == "eager":
+            returned = self._loop(example.structure, static)(data, weights)
+        else:
+            returned = self._compiled_loop(example, mode, static, data, weights)(data, weights)
+        return Result.from_framework(returned, to_numpy=lambda t: t.numpy())
+
+    def _loop(self, structure, static):
+        """`loop(data, weights)`: build the step from weight tensors and run the loop."""
+        rnn = self.rnn()
+
+        def loop(data, weights):
+            return rnn(self.step_function(structure, weights), **data, **static)
+
+        return loop
+
+    def _compiled_loop(self, example, mode, static, data, weights):
+        import tensorflow as tf
+
+        def spec(t, pin_time=False):
+            """(B, T, ...) or (T, B, ...) with B and T unknown, T pinned for unroll."""
+            shape = [None, None] + t.shape[2:].as_list()
+            if pin_time:
+                time_axis = 0 if static["time_major"] else 1
+                shape[time_axis] = t.shape[time_axis]
+            return tf.TensorSpec(shape, t.dtype)
+
+        def per_sample_spec(t):
+            return tf.TensorSpec([None] + t.shape[1:].as_list(), t.dtype)
+
+        signature = {}
+        for name, value in data.items():
+            if name in ("inputs", "mask"):
+                signature[name] = tf.nest.map_structure(lambda t: spec(t, static["unroll"]), value)
+            else:
+                signature[name] = tf.nest.map_structure(per_sample_spec, value)
+        weight_specs = [tf.TensorSpec(w.shape, w.dtype) for w in weights]
+        key = (mode, example.structure, tuple(sorted(static.items())), repr(signature))
+        if key not in self._compiled:
+            self.compile_stats[mode, "traced"] += 1
+            self._compiled[key] = tf.function(
+                self._loop(example.structure, static),
+                input_signature=[signature, weight_specs],
+                jit_compile=(mode == "xla"),
+            )
+        else:
+            self.compile_stats[mode, "reused"] += 1
+        return self._compiled[key]
+
+
+class FixedTensorFlow(TensorFlowBackend):
+    name = "fixed-tensorflow"
+    description = "the project's own TensorFlow 2 rnn, written to the contract"
+    rnn_path = "conformance.impls.fixed_tensorflow:rnn"
+
+
+class TensorFlow2018(TensorFlowBackend):
+    name = "tensorflow-2018"
+    description = "known-bad: the 2018 loop of keras-team/keras#11472 (masked output from states[0])"
+    rnn_path = "conformance.impls.tensorflow_2018:rnn"
+    run_by_default = False

@@ -1,0 +1,118 @@
+"""The pytest plugin: `--backends`, the `target` fixture, Hypothesis profiles, a summary.
+
+Every property test takes a `target` argument; this plugin parametrizes it with each
+selected backend in each of its execution modes. A backend that is not installed is
+never silently dropped: asked for by name, its tests fail with "NOT INSTALLED"; in a
+default run they are skipped with that reason and listed again in the summary.
+"""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from conformance.backends import UnknownBackend, default_backends, get_backend
+from conformance.targets import targets_for
+
+PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+settings.register_profile(
+    "ci",
+    derandomize=True,  # the same examples on every run and machine
+    database=None,
+    max_examples=PROFILE_EXAMPLES["ci"],
+    deadline=None,  # first calls include tracing/compilation
+    print_blob=True,  # every failure prints a @reproduce_failure line
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.register_profile(
+    "dev", max_examples=PROFILE_EXAMPLES["dev"], deadline=None, print_blob=True, suppress_health_check=_SLOW_IS_FINE
+)
+settings.register_profile(
+    "thorough",
+    max_examples=PROFILE_EXAMPLES["thorough"],
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+_SELECTED = pytest.StashKey()
+_EXPLICIT = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("rnn-conformance")
+    group.addoption(
+        "--backends",
+        default=None,
+        help="comma-separated backend names to test (default: every backend run by default)",
+    )
+
+
+def pytest_configure(config):
+    names = config.getoption("--backends")
+    explicit = names is not None
+    if explicit:
+        names = [n.strip() for n in names.split(",") if n.strip()]
+        if not names:
+            raise pytest.UsageError("--backends needs at least one backend name")
+        try:
+            for name in names:
+                get_backend(name)
+        except UnknownBackend as error:
+            raise pytest.UsageError(str(error)) from None
+    else:
+        names = [b.name for b in default_backends()]
+    config.stash[_SELECTED] = names
+    config.stash[_EXPLICIT] = explicit
+
+
+def pytest_generate_tests(metafunc):
+    if "target" in metafunc.fixturenames:
+        targets = targets_for(metafunc.config.stash[_SELECTED])
+        metafunc.parametrize("target", targets, ids=[t.id for t in targets], indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def target(request):
+    """One backend in one mode; fails or skips loudly when its framework is missing."""
+    chosen = request.param
+    message = not_installed_message(chosen.backend)
+    if message:
+        if request.config.stash[_EXPLICIT]:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return chosen
+
+
+def not_installed_message(backend):
+    missing = backend.missing_package()
+    if missing is None:
+        return None
+    hint = f" (pip install 'rnn-conformance[{backend.extra}]')" if backend.extra else ""
+    return f"NOT INSTALLED: backend {backend.name} needs the Python package {missing!r}{hint}"
+
+
+def pytest_report_header(config):
+    return [f"rnn-conformance backends: {', '.join(config.stash[_SELECTED])}"]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    terminalreporter.section("rnn-conformance backends")
+    for name in config.stash[_SELECTED]:
+        backend = get_backend(name)
+        message = not_installed_message(backend)
+        if message:
+            terminalreporter.write_line(f"{name}: {message}", red=True, bold=True)
+            continue
+        line = f"{name}: installed ({backend.version()}); modes: {', '.join(backend.modes)}"
+        stats = getattr(backend, "compile_stats", None)
+        if stats:
+            line += "; compiled functions " + ", ".join(
+                f"{mode}: {stats[mode, 'traced']} traced / {stats[mode, 'reused']} reused"
+                for mode in backend.modes
+                if stats[mode, "traced"]
+            )
+        terminalreporter.write_line(line)

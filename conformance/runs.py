@@ -1,0 +1,24 @@
+"""Running one example: on the reference, and on a target with crashes turned into findings."""
+
+from conformance.assertions import Divergence
+from conformance.backends import get_backend
+
+
+def expected(example):
+    """What the contract says `rnn` returns for this example (the NumPy reference)."""
+    return get_backend("reference").run(example, "eager")
+
+
+def run_backend(target, example, rule):
+    """Run the target on the example; any exception is a divergence (a crash), not a skip."""
+    try:
+        return target.backend.run(example, target.mode)
+    except Divergence:
+        raise
+    except Exception as error:  # noqa: BLE001 - a crash inside a backend is a finding
+        raise Divergence(
+            rule,
+            f"CRASH: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}",
+            example=example,
+            target=target,
+        ) from error
