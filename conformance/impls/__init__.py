@@ -1,0 +1,1 @@
+"""Implementations of the `rnn` signature that ship with the suite: one correct, one known-bad."""
