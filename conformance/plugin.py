@@ -8,11 +8,13 @@ default run they are skipped with that reason and listed again in the summary.
 
 import os
 
-import pytest
-from hypothesis import HealthCheck, settings
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of reports
 
-from conformance.backends import UnknownBackend, default_backends, get_backend
-from conformance.targets import targets_for
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from conformance.backends import UnknownBackend, default_backends, get_backend  # noqa: E402
+from conformance.targets import targets_for  # noqa: E402
 
 PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]

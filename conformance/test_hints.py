@@ -6,8 +6,10 @@ from cells.strategies import examples, options
 from conformance.assertions import assert_same_results
 from conformance.runs import run_backend
 
+EXAMPLES_UNROLLED_FALSE = examples(option_strategy=options(unroll=False))
 
-@given(example=examples(option_strategy=options(unroll=False)))
+
+@given(example=EXAMPLES_UNROLLED_FALSE)
 def test_unroll_gives_the_same_results(target, example):
     """R10: unroll=True and unroll=False agree, in every combination of the other options."""
     unrolled = example.changed(options={"unroll": True})

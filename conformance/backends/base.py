@@ -7,6 +7,7 @@ comparison code never touches a framework. It never looks at the reference.
 
 import importlib
 import importlib.metadata
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,9 +46,7 @@ class Backend:
     def missing_package(self):
         """The first required package that cannot be imported, or None when installed."""
         for module in self.packages:
-            try:
-                importlib.import_module(module)
-            except ImportError:
+            if importlib.util.find_spec(module) is None:
                 return module
         return None
 
