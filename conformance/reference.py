@@ -50,6 +50,8 @@ def rnn(
     # original time, so it is read at the same t as the inputs.
     order = range(steps - 1, -1, -1) if go_backwards else range(steps)
 
+    # R14: nothing below special-cases B = 1, T = 1, size-1 states or outputs, or rows
+    # masked at every step; they take the same lines as every other input.
     emitted = []  # R5: outputs in processing order.
     previous_output = None  # R4: the output last emitted, per sample.
     for t in order:

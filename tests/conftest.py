@@ -1,0 +1,3 @@
+"""The suite's own tests use pytester to run pytest on small generated projects."""
+
+pytest_plugins = ["pytester"]
