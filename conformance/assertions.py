@@ -61,7 +61,7 @@ def compare(actual, expected, example):
     found = []
     for part in ("outputs", "new_states", "last_output"):
         found += _compare_part(part, getattr(actual, part), getattr(expected, part), example, actual)
-    order = {"R13": 0, "R2": 1, "R5": 2, "R7": 3, "R11": 4, "R3": 5, "R4": 6, "R6": 7}
+    order = {"R13": 0, "R2": 1, "R5": 2, "R7": 3, "R11": 4, "R8": 5, "R3": 6, "R4": 7, "R6": 8}
     return sorted(found, key=lambda m: order.get(m.rule, 99))
 
 
@@ -101,7 +101,7 @@ def _value_rule(part, positions, example, leaf, actual_result):
     """The rule most likely behind differing values, from where they sit."""
     masked = _masked_in_processing_order(example)
     if part == "new_states":
-        return "R3" if masked is not None and masked.any() else "R2"
+        return _unmasked_value_rule(masked, example)
     if part == "last_output":
         outputs = optree.tree_leaves(actual_result.outputs)[leaf]
         last_step = outputs[-1] if example.options.time_major else outputs[:, -1]
@@ -118,7 +118,15 @@ def _value_rule(part, positions, example, leaf, actual_result):
             steps = np.full(len(positions), example.steps - 1)
     if masked is not None and masked[batch, steps].all():
         return "R4"
-    return "R2"
+    return _unmasked_value_rule(masked, example)
+
+
+def _unmasked_value_rule(masked, example):
+    """Values differ where steps were processed: a mask read at the wrong time (R8), a
+    wrong state carried out of a masked step (R3), or the step calls themselves (R2)."""
+    if masked is None or not masked.any():
+        return "R2"
+    return "R8" if example.options.go_backwards else "R3"
 
 
 def _masked_in_processing_order(example):

@@ -1,6 +1,6 @@
 """Running one example: on the reference, and on a target with crashes turned into findings."""
 
-from conformance.assertions import Divergence
+from conformance.assertions import Divergence, assert_same_results
 from conformance.backends import get_backend
 
 
@@ -22,3 +22,14 @@ def run_backend(target, example, rule):
             example=example,
             target=target,
         ) from error
+
+
+def assert_equivalent_runs(target, example, variant, rule, relation, adjust=None):
+    """A metamorphic relation: `variant` of `example` must give the same results.
+
+    `adjust`, when given, maps the variant's Result before comparing (e.g. a transpose).
+    """
+    variant_result = run_backend(target, variant, rule)
+    if adjust is not None:
+        variant_result = adjust(variant_result)
+    assert_same_results(variant_result, run_backend(target, example, rule), variant, target, rule, relation)

@@ -3,8 +3,7 @@
 from hypothesis import given
 
 from cells.strategies import examples, options
-from conformance.assertions import assert_same_results
-from conformance.runs import run_backend
+from conformance.runs import assert_equivalent_runs
 
 EXAMPLES_UNROLLED_FALSE = examples(option_strategy=options(unroll=False))
 
@@ -13,25 +12,11 @@ EXAMPLES_UNROLLED_FALSE = examples(option_strategy=options(unroll=False))
 def test_unroll_gives_the_same_results(target, example):
     """R10: unroll=True and unroll=False agree, in every combination of the other options."""
     unrolled = example.changed(options={"unroll": True})
-    assert_same_results(
-        run_backend(target, unrolled, rule="R10"),
-        run_backend(target, example, rule="R10"),
-        unrolled,
-        target,
-        "R10",
-        "unroll=True differs from unroll=False",
-    )
+    assert_equivalent_runs(target, example, unrolled, "R10", "unroll=True differs from unroll=False")
 
 
 @given(example=examples(option_strategy=options(pass_input_length=False)))
 def test_input_length_is_a_hint(target, example):
     """R12: input_length=T gives what input_length=None gives."""
     with_length = example.changed(options={"pass_input_length": True})
-    assert_same_results(
-        run_backend(target, with_length, rule="R12"),
-        run_backend(target, example, rule="R12"),
-        with_length,
-        target,
-        "R12",
-        "input_length=T differs from input_length=None",
-    )
+    assert_equivalent_runs(target, example, with_length, "R12", "input_length=T differs from input_length=None")

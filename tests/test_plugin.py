@@ -6,17 +6,17 @@ import sys
 import pytest
 
 GHOST_CONFTEST = """
+from conformance import reference
 from conformance.backends import BACKENDS
-from conformance.backends.reference import ReferenceBackend
+from conformance.backends.numpy_function import NumpyFunctionBackend
 
 
-class Ghost(ReferenceBackend):
-    name = "ghost"
+class Ghost(NumpyFunctionBackend):
     packages = ("no_such_framework_for_rnn_conformance",)
     extra = "ghost"
 
 
-BACKENDS["ghost"] = Ghost()
+BACKENDS["ghost"] = Ghost("ghost", reference.rnn)
 pytest_plugins = ["conformance.plugin"]
 """
 

@@ -4,21 +4,9 @@ If this row ever fails, the harness (strategies, adapters, comparisons) is broke
 the contract.
 """
 
-import numpy as np
-
 from conformance import reference
-from conformance.backends.base import Backend, Result
+from conformance.backends.numpy_function import NumpyFunctionBackend
 
 
-class ReferenceBackend(Backend):
-    name = "reference"
-    description = "the NumPy reference loop (sanity row)"
-    packages = ("numpy",)
-    modes = ("eager",)
-    ops = "numpy"
-
-    def run(self, example, mode):
-        step = self.step_function(example.structure, example.spec.weight_arrays())
-        # NaN and inf are legitimate inputs at masked steps (R9): no warnings for them.
-        with np.errstate(all="ignore"):
-            return Result.from_framework(reference.rnn(step, **example.call_arguments()))
+def reference_backend():
+    return NumpyFunctionBackend("reference", reference.rnn, "the NumPy reference loop (sanity row)")

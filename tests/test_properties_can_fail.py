@@ -1,0 +1,64 @@
+"""Every property can fail: each is run against a faulty loop that breaks its rule.
+
+A property that passed on all of these would be vacuous. The faulty loops are the
+mutants of `conformance.mutants`; each pairing below says which property must reject
+which mutant, and with which rule.
+"""
+
+import pytest
+
+from conformance import test_agreement, test_hints, test_layout, test_masking, test_structure
+from conformance.assertions import Divergence
+from conformance.backends.numpy_function import NumpyFunctionBackend
+from conformance.mutants import MUTANTS
+from conformance.targets import Target
+
+KILLS = [
+    # (mutant, property, rule the failure must name)
+    ("mask-not-reversed-with-go-backwards", test_layout.test_go_backwards_is_running_on_reversed_inputs, "R5"),
+    ("mask-not-reversed-with-go-backwards", test_agreement.test_agrees_with_reference, "R8"),
+    ("mask-reduced-over-batch", test_structure.test_samples_are_independent, "R13"),
+    ("nan-leaks-through-blending", test_masking.test_masked_inputs_are_inert, "R9"),
+    ("non-boolean-mask-ignored", test_masking.test_mask_formats_agree, "R8"),
+    ("masked-path-takes-first-output", test_masking.test_all_true_mask_equals_no_mask, "R8"),
+    ("masked-path-takes-first-output", test_structure.test_last_output_is_the_last_emitted_output, "R6"),
+    ("unroll-flips-zero-output", test_hints.test_unroll_gives_the_same_results, "R10"),
+    ("input-length-truncates", test_hints.test_input_length_is_a_hint, "R12"),
+    ("time-major-outputs-left-batch-major", test_layout.test_time_major_is_the_transpose, "R11"),
+    ("return-all-outputs-ignored", test_structure.test_shapes_and_dtypes, "R7"),
+    ("return-all-outputs-ignored", test_structure.test_last_output_is_the_last_emitted_output, "R7"),
+    ("states-written-in-place", test_structure.test_arguments_are_not_modified, "R13"),
+    ("states-change-dtype", test_structure.test_shapes_and_dtypes, "R13"),
+]
+
+
+def divergences(error):
+    """The Divergence(s) inside what Hypothesis raised (one, or a group of distinct bugs)."""
+    if isinstance(error, Divergence):
+        return [error]
+    if isinstance(error, BaseExceptionGroup):
+        return [d for e in error.exceptions for d in divergences(e)]
+    return []
+
+
+@pytest.mark.parametrize(
+    "mutant, property_test, rule", KILLS, ids=[f"{m}-by-{p.__name__}" for m, p, _ in KILLS]
+)
+def test_property_rejects_mutant(mutant, property_test, rule, without_shrinking):
+    faulty = Target(NumpyFunctionBackend(mutant, MUTANTS[mutant].rnn), "eager")
+    with pytest.raises((Divergence, BaseExceptionGroup)) as failure:
+        property_test(target=faulty)
+    rules = {d.rule for d in divergences(failure.value)}
+    assert rule in rules, f"{mutant} was rejected, but for {rules}, not {rule}: {failure.value}"
+
+
+def test_every_mutant_is_paired_with_a_property():
+    assert {m for m, _, _ in KILLS} == set(MUTANTS)
+
+
+@pytest.mark.parametrize("property_test", sorted({p for _, p, _ in KILLS}, key=lambda p: p.__name__))
+def test_the_reference_passes_every_property(property_test):
+    """Control: the unmutated loop passes, so the failures above are the mutants' doing."""
+    from conformance.backends import get_backend
+
+    property_test(target=Target(get_backend("reference"), "eager"))
