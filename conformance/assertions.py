@@ -103,10 +103,11 @@ def _value_rule(part, positions, example, leaf, actual_result):
     if part == "new_states":
         return _unmasked_value_rule(masked, example)
     if part == "last_output":
-        outputs = optree.tree_leaves(actual_result.outputs)[leaf]
+        outputs = np.asarray(optree.tree_leaves(actual_result.outputs)[leaf])
+        last = np.asarray(optree.tree_leaves(actual_result.last_output)[leaf])
         last_step = outputs[-1] if example.options.time_major else outputs[:, -1]
-        if not np.allclose(last_step, optree.tree_leaves(actual_result.last_output)[leaf], equal_nan=True):
-            return "R6"
+        if last_step.shape == last.shape and not np.allclose(last_step, last, equal_nan=True):
+            return "R6"  # inconsistent with its own outputs
         steps = np.full(len(positions), masked.shape[1] - 1) if masked is not None else None
         batch = positions[:, 0]
     else:
@@ -142,5 +143,8 @@ def _show(positions, actual, expected, part, example):
     for pos in positions[:MAX_POSITIONS_SHOWN]:
         shown.append(f"at {tuple(int(p) for p in pos)}: got {actual[tuple(pos)]!r}, expected {expected[tuple(pos)]!r}")
     more = "" if len(positions) <= MAX_POSITIONS_SHOWN else f" (+{len(positions) - MAX_POSITIONS_SHOWN} more)"
-    axes = "(T, B, ...)" if part == "outputs" and example.options.time_major else "(B, ...)" if part != "outputs" else "(B, T, ...)"
-    return f"positions {axes}, T in processing order: " + "; ".join(shown) + more
+    if part != "outputs":
+        axes = "(B, ...)"
+    else:
+        axes = "(T, B, ...), T in processing order" if example.options.time_major else "(B, T, ...), T in processing order"
+    return f"positions {axes}: " + "; ".join(shown) + more

@@ -1,5 +1,8 @@
 """Running one example: on the reference, and on a target with crashes turned into findings."""
 
+from hypothesis import event
+from hypothesis.control import currently_in_test_context
+
 from conformance.assertions import Divergence, assert_same_results
 from conformance.backends import get_backend
 
@@ -11,6 +14,10 @@ def expected(example):
 
 def run_backend(target, example, rule):
     """Run the target on the example; any exception is a divergence (a crash), not a skip."""
+    if currently_in_test_context():  # coverage evidence for --hypothesis-show-statistics
+        for family in sorted(example.structure.families()):
+            event(f"cell family: {family}")
+        event(f"mask family: {example.mask_family}")
     try:
         return target.backend.run(example, target.mode)
     except Divergence:
