@@ -73,7 +73,12 @@ class TheanoOps(Ops):
     name, module = "theano", "theano.tensor"
 
     def reshape(self, x, shape):
-        return x.reshape(shape, ndim=len(shape))
+        # Theano types a dimension that a constant shape fixes at 1 as "broadcastable"
+        # (a `col`, not a `matrix`): scan then rejects a step whose new state is typed
+        # differently from the state it received, and `T.squeeze` drops such dimensions.
+        # In the other libraries a dimension of size 1 is an ordinary dimension, so the
+        # result is typed with no broadcastable dimension, like the adapter's variables.
+        return self.lib.unbroadcast(x.reshape(shape, ndim=len(shape)), *range(len(shape)))
 
     def matmul(self, x, w):
         return self.lib.dot(x, w)

@@ -13,8 +13,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from conformance import known, repro  # noqa: E402
+from conformance.assertions import Divergence  # noqa: E402
 from conformance.backends import UnknownBackend, default_backends, get_backend  # noqa: E402
-from conformance.targets import targets_for  # noqa: E402
+from conformance.checks import current_ledger, use_ledger  # noqa: E402
+from conformance.targets import Target, targets_for  # noqa: E402
 
 PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -51,6 +54,21 @@ def pytest_addoption(parser):
         default=None,
         help="comma-separated backend names to test (default: every backend run by default)",
     )
+    group.addoption(
+        "--known-divergences",
+        default=str(known.DEFAULT_FILE),
+        help="the known-divergence file (default: the one shipped in the conformance package)",
+    )
+    group.addoption(
+        "--ignore-known",
+        action="store_true",
+        help="excuse no declared divergence and do not check that they still reproduce",
+    )
+    group.addoption(
+        "--repro-dir",
+        default=str(repro.DEFAULT_DIR),
+        help="where each failing property writes its minimal example as a JSON case",
+    )
 
 
 def pytest_configure(config):
@@ -69,12 +87,57 @@ def pytest_configure(config):
         names = [b.name for b in default_backends()]
     config.stash[_SELECTED] = names
     config.stash[_EXPLICIT] = explicit
+    config.addinivalue_line("markers", "needs_options(*names): the property is about options some APIs lack")
+    entries = []
+    if not config.getoption("--ignore-known"):
+        try:
+            entries = known.load(config.getoption("--known-divergences"))
+        except known.KnownDivergenceError as error:
+            raise pytest.UsageError(str(error)) from None
+    use_ledger(known.Ledger(entries))
 
 
 def pytest_generate_tests(metafunc):
     if "target" in metafunc.fixturenames:
         targets = targets_for(metafunc.config.stash[_SELECTED])
         metafunc.parametrize("target", targets, ids=[t.id for t in targets], indirect=True, scope="session")
+    if "known_case" in metafunc.fixturenames:
+        selected = set(metafunc.config.stash[_SELECTED])
+        cases = [
+            (entry, Target(get_backend(entry.backend), mode))
+            for entry in current_ledger().entries
+            if entry.backend in selected
+            for mode in entry.modes
+        ]
+        metafunc.parametrize("known_case", cases, ids=[f"{e.id}-{t.mode}" for e, t in cases])
+
+
+def pytest_runtest_setup(item):
+    """Properties about an option a backend's API lacks are not applicable there."""
+    marker = item.get_closest_marker("needs_options")
+    callspec = getattr(item, "callspec", None)
+    if marker and callspec and "target" in callspec.params:
+        callspec.params["target"].require(*marker.args)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Save each failing property's minimal example, and say where, under the failure."""
+    report = yield
+    if call.when == "call" and call.excinfo is not None:
+        for divergence in _divergences(call.excinfo.value):
+            if getattr(divergence, "property", None) and divergence.target is not None:
+                path = repro.save_case(divergence, item.config.getoption("--repro-dir"))
+                report.sections.append(("rnn-conformance", f"minimal example saved to {path}"))
+    return report
+
+
+def _divergences(error):
+    if isinstance(error, Divergence):
+        return [error]
+    if isinstance(error, BaseExceptionGroup):
+        return [d for e in error.exceptions for d in _divergences(e)]
+    return []
 
 
 @pytest.fixture(scope="session")
@@ -118,3 +181,8 @@ def pytest_terminal_summary(terminalreporter, config):
                 if stats[mode, "traced"]
             )
         terminalreporter.write_line(line)
+    ledger = current_ledger()
+    if ledger.excused:
+        terminalreporter.section("known divergences excused")
+        for entry_id, count in sorted(ledger.excused.items()):
+            terminalreporter.write_line(f"{entry_id}: {count} failing example(s)")

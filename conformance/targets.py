@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 
+import pytest
+
+from cells.example import Options
 from conformance.backends import get_backend
 
 
@@ -13,6 +16,23 @@ class Target:
     @property
     def id(self):
         return f"{self.backend.name}-{self.mode}"
+
+    def applicable(self, example):
+        """The example with options this backend's API lacks reset to their defaults.
+
+        Contract section 4: a smaller API is tested on everything it can express.
+        """
+        unsupported = self.backend.unsupported_options
+        if not unsupported:
+            return example
+        defaults = Options()
+        return example.changed(options={name: getattr(defaults, name) for name in unsupported})
+
+    def require(self, *options):
+        """Skip, as not applicable, a property about an option this backend's API lacks."""
+        missing = [name for name in options if name in self.backend.unsupported_options]
+        if missing:
+            pytest.skip(f"not applicable: {self.backend.name}'s rnn has no {', '.join(missing)} (contract section 4)")
 
     def __repr__(self):
         return f"target({self.backend.name!r}, {self.mode!r})"

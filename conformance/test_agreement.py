@@ -9,6 +9,7 @@ from hypothesis import example, given
 from cells.catalog import report_2018_example
 from cells.strategies import examples
 from conformance.assertions import assert_agrees_with_reference
+from conformance.checks import contract_property
 from conformance.runs import expected, run_backend
 
 EXAMPLES = examples()
@@ -19,6 +20,7 @@ EXAMPLES = examples()
 @example(example=report_2018_example(repeats=2))
 @example(example=report_2018_example(repeats=1, unroll=True))
 @example(example=report_2018_example(repeats=2, go_backwards=True, zero_output_for_mask=True))
+@contract_property
 def test_agrees_with_reference(target, example):
     actual = run_backend(target, example, rule="R2")
     assert_agrees_with_reference(actual, expected(example), example, target)

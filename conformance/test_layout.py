@@ -2,14 +2,18 @@
 
 import numpy as np
 import optree
+import pytest
 from hypothesis import given
 
 from cells.strategies import examples, options
 from conformance.backends.base import Result
+from conformance.checks import contract_property
 from conformance.runs import assert_equivalent_runs
 
 
+@pytest.mark.needs_options("time_major")
 @given(example=examples(option_strategy=options(time_major=False)))
+@contract_property
 def test_time_major_is_the_transpose(target, example):
     """R11: time_major=True returns the batch-major outputs with axes 0 and 1 swapped."""
     time_major = example.changed(options={"time_major": True})
@@ -23,6 +27,7 @@ def test_time_major_is_the_transpose(target, example):
 
 
 @given(example=examples(option_strategy=options(go_backwards=True)))
+@contract_property
 def test_go_backwards_is_running_on_reversed_inputs(target, example):
     """R1, R5, R8: go_backwards equals a forward run on time-reversed inputs and mask."""
     reversed_inputs = example.changed(

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from cells.example import MASK_FORMATS
 from cells.strategies import MASK_FAMILIES, examples
+from conformance.checks import contract_property
 from conformance.runs import assert_equivalent_runs
 
 WITH_SOME_MASKED_STEP = examples(
@@ -18,6 +19,7 @@ WITH_SOME_MASKED_STEP = examples(
 
 
 @given(example=examples(mask_families=st.just("none")))
+@contract_property
 def test_all_true_mask_equals_no_mask(target, example):
     """R8: mask=None and an all-true mask give identical results."""
     all_true = example.changed(mask=np.ones((example.batch, example.steps), bool), mask_family="all-true")
@@ -25,6 +27,7 @@ def test_all_true_mask_equals_no_mask(target, example):
 
 
 @given(example=examples(mask_families=st.sampled_from(MASK_FAMILIES[1:])), other_format=st.sampled_from(MASK_FORMATS))
+@contract_property
 def test_mask_formats_agree(target, example, other_format):
     """R8: bool, 0/1 integer, 0/1 float and (B, T, 1) masks mean the same mask."""
     reformatted = example.changed(options={"mask_format": other_format})
@@ -33,6 +36,7 @@ def test_mask_formats_agree(target, example, other_format):
 
 
 @given(example=WITH_SOME_MASKED_STEP, poison=st.sampled_from([np.nan, np.inf, -np.inf, 1e30]))
+@contract_property
 def test_masked_inputs_are_inert(target, example, poison):
     """R9: whatever the inputs hold at masked steps (NaN, inf, huge) changes no result."""
     masked = ~example.mask

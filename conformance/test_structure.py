@@ -6,15 +6,18 @@ stand on their own.
 
 import numpy as np
 import optree
+import pytest
 from hypothesis import given
 
 from cells.strategies import examples, options
 from conformance.assertions import Divergence, assert_same_results
 from conformance.backends.base import Result
+from conformance.checks import contract_property
 from conformance.runs import run_backend
 
 
 @given(example=examples())
+@contract_property
 def test_shapes_and_dtypes(target, example):
     """R5-R7 shapes of outputs and last_output; R13 states keep structure, shape and dtype."""
     result = run_backend(target, example, rule="R13")
@@ -38,8 +41,9 @@ def test_shapes_and_dtypes(target, example):
 
 
 @given(example=examples(option_strategy=options(return_all_outputs=True)))
+@contract_property
 def test_last_output_is_the_last_emitted_output(target, example):
-    """R6: last_output == outputs[:, -1]. R7: return_all_outputs=False keeps only that step."""
+    """R6: last_output == outputs[:, -1]."""
     full = run_backend(target, example, rule="R6")
     last_step = optree.tree_map(lambda x: x[-1] if example.options.time_major else x[:, -1], full.outputs)
     assert_same_results(
@@ -50,6 +54,14 @@ def test_last_output_is_the_last_emitted_output(target, example):
         "R6",
         "last_output is not outputs[:, -1]",
     )
+
+
+@pytest.mark.needs_options("return_all_outputs")
+@given(example=examples(option_strategy=options(return_all_outputs=True)))
+@contract_property
+def test_return_all_outputs_false_keeps_only_the_last_step(target, example):
+    """R7: return_all_outputs=False gives (last_output, last_output[:, None], new_states)."""
+    full = run_backend(target, example, rule="R7")
     trimmed = example.changed(options={"return_all_outputs": False})
     one_step = optree.tree_map(lambda x: x[None] if example.options.time_major else x[:, None], full.last_output)
     assert_same_results(
@@ -63,6 +75,7 @@ def test_last_output_is_the_last_emitted_output(target, example):
 
 
 @given(example=examples())
+@contract_property
 def test_samples_are_independent(target, example):
     """R13: each sample run alone (B = 1) gives its row of the batched run."""
     batched = run_backend(target, example, rule="R13")
@@ -85,6 +98,7 @@ def test_samples_are_independent(target, example):
 
 
 @given(example=examples())
+@contract_property
 def test_arguments_are_not_modified(target, example):
     """R13: inputs, initial states, constants and mask are unchanged after the call."""
     arrays = lambda e: list(e.inputs) + list(e.initial_states) + list(e.constants) + ([e.mask] if e.mask is not None else [])  # noqa: E731

@@ -42,6 +42,9 @@ class Backend:
     modes = ("eager",)
     ops = "numpy"  # the ops namespace its step functions are built with
     run_by_default = True  # False for known-bad implementations kept for self-tests
+    # Options (fields of cells.example.Options) this API lacks, e.g. Keras 2 has no
+    # "time_major", "zero_output_for_mask" or "return_all_outputs" (contract section 4).
+    unsupported_options = ()
 
     def missing_package(self):
         """The first required package that cannot be imported, or None when installed."""

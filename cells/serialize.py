@@ -1,0 +1,66 @@
+"""Examples to and from JSON, so a minimal counterexample can be stored and replayed.
+
+A known divergence keeps the exact example the suite shrank to; the suite's own check
+re-runs it to prove the divergence still exists.
+"""
+
+from dataclasses import asdict
+
+import numpy as np
+
+from cells.example import Example, Options
+from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
+
+
+def example_to_dict(example):
+    s = example.structure
+    return {
+        "structure": {
+            "input_shapes": [list(x) for x in s.input_shapes],
+            "states": [{"shape": list(st.shape), "kind": st.kind, "activation": st.activation} for st in s.states],
+            "outputs": [{"shape": list(o.shape), "kind": o.kind, "activation": o.activation} for o in s.outputs],
+            "constant_shapes": [list(c) for c in s.constant_shapes],
+            "hidden": s.hidden,
+            "hidden_activation": s.hidden_activation,
+            "dtype": s.dtype,
+        },
+        "weights": [list(w) for w in example.spec.weights],
+        "options": asdict(example.options),
+        "inputs": [_array(x) for x in example.inputs],
+        "initial_states": [_array(x) for x in example.initial_states],
+        "constants": [_array(x) for x in example.constants],
+        "mask": None if example.mask is None else _array(example.mask),
+        "mask_family": example.mask_family,
+    }
+
+
+def example_from_dict(data):
+    s = data["structure"]
+    structure = CellStructure(
+        input_shapes=tuple(tuple(x) for x in s["input_shapes"]),
+        states=tuple(StateSpec(tuple(st["shape"]), st["kind"], st["activation"]) for st in s["states"]),
+        outputs=tuple(OutputSpec(tuple(o["shape"]), o["kind"], o["activation"]) for o in s["outputs"]),
+        constant_shapes=tuple(tuple(c) for c in s["constant_shapes"]),
+        hidden=s["hidden"],
+        hidden_activation=s["hidden_activation"],
+        dtype=s["dtype"],
+    )
+    return Example(
+        spec=CellSpec(structure, tuple(tuple(w) for w in data["weights"])),
+        options=Options(**data["options"]),
+        inputs=tuple(_from_array(x) for x in data["inputs"]),
+        initial_states=tuple(_from_array(x) for x in data["initial_states"]),
+        constants=tuple(_from_array(x) for x in data["constants"]),
+        mask=None if data["mask"] is None else _from_array(data["mask"]),
+        mask_family=data["mask_family"],
+    )
+
+
+def _array(a):
+    a = np.asarray(a)
+    # repr-exact floats: JSON keeps Python floats (doubles), float32 values survive the round trip.
+    return {"dtype": a.dtype.name, "shape": list(a.shape), "values": a.ravel().tolist()}
+
+
+def _from_array(d):
+    return np.array(d["values"], dtype=d["dtype"]).reshape(d["shape"])

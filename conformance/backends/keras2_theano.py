@@ -1,0 +1,128 @@
+"""Adapter for multi-backend Keras 2.3.1's `keras.backend.theano_backend.rnn` on Theano 1.0.5.
+
+It needs its own environment (Python 3.11 with numpy 1.23.5; see requirements/theano.txt):
+    python3.11 -m venv .venv-theano
+    .venv-theano/bin/pip install -r requirements/theano.txt -e .
+
+One mode, "compiled": the loop is built symbolically and compiled with `theano.function`.
+One function is compiled per cell structure, static options (go_backwards, unroll,
+input_length) and argument signature (which data are present, their dtypes and ranks);
+weights and data are its inputs, every variable has unknown sizes and no broadcastable
+dimension, so new weights, new data and new B or T reuse it. Only `unroll=True` pins T,
+because Keras 2 unrolls a Python loop over `range(input_length)`.
+
+Keras 2.3.1's `rnn(step_function, inputs, initial_states, go_backwards=False, mask=None,
+constants=None, unroll=False, input_length=None)` has no `time_major`,
+`zero_output_for_mask` or `return_all_outputs` (contract section 4). Its `unroll=True`
+requires `input_length` ("Must be specified if using `unroll`": Theano has no static
+time size to read it from); the adapter passes `input_length=T` then, as Keras 2's `RNN`
+layer does from its static input shape. Everything else is handed over as the example
+gives it, and whatever Keras 2 raises is reported as a crash.
+"""
+
+import importlib.metadata
+from collections import Counter
+
+import optree
+
+from conformance.backends.base import Backend, Result
+
+STATIC_OPTIONS = ("go_backwards", "unroll", "input_length")
+DEFAULTS_OF_MISSING_OPTIONS = {"time_major": False, "zero_output_for_mask": False, "return_all_outputs": True}
+
+
+class Keras2Theano(Backend):
+    name = "keras2-theano"
+    description = "multi-backend Keras 2.3.1 keras.backend.theano_backend.rnn on Theano 1.0.5"
+    packages = ("theano", "keras")
+    extra = None  # not an extra: it needs its own environment, see `install_note`
+    install_note = (
+        "Keras 2.3.1 on Theano 1.0.5 needs its own environment (numpy 1.23.5): "
+        "python3.11 -m venv .venv-theano && "
+        ".venv-theano/bin/pip install -r requirements/theano.txt -e . (or: tox -e theano)"
+    )
+    modes = ("compiled",)
+    ops = "theano"
+    unsupported_options = tuple(DEFAULTS_OF_MISSING_OPTIONS)
+
+    def __init__(self):
+        self._compiled = {}
+        self.compile_stats = Counter()  # ("compiled", "traced" | "reused") -> count
+
+    def missing_package(self):
+        """'theano', or 'keras==2.3.1' where `keras` is Keras 3 (as in the main environment)."""
+        missing = super().missing_package()
+        if missing is not None:
+            return missing
+        try:
+            if int(importlib.metadata.version("keras").split(".")[0]) >= 3:
+                return "keras==2.3.1"
+        except importlib.metadata.PackageNotFoundError:
+            pass
+        return None
+
+    def run(self, example, mode):
+        if mode != "compiled":
+            raise ValueError(f"{self.name} has no mode {mode!r}; modes: {', '.join(self.modes)}")
+        arguments = example.call_arguments()
+        for option, default in DEFAULTS_OF_MISSING_OPTIONS.items():
+            if arguments.pop(option) != default:
+                raise ValueError(f"Keras 2.3.1's rnn has no {option!r} option; it can only run with {option}={default}")
+        static = {name: arguments.pop(name) for name in STATIC_OPTIONS}
+        if static["unroll"] and static["input_length"] is None:
+            static["input_length"] = example.steps  # Keras 2 unrolls over range(input_length)
+        data = {name: value for name, value in arguments.items() if value is not None}
+        weights = example.spec.weight_arrays()
+
+        flat_data, data_tree = optree.tree_flatten(data)
+        signature = (repr(data_tree), tuple((a.dtype.str, a.ndim) for a in flat_data))
+        key = (example.structure, tuple(sorted(static.items())), signature)
+        if key not in self._compiled:
+            self.compile_stats[mode, "traced"] += 1
+            try:
+                self._compiled[key] = self._compile(example.structure, static, flat_data, data_tree, weights)
+            except Exception as error:  # a graph Keras 2 cannot build fails the same way every time
+                self._compiled[key] = error
+                raise
+        else:
+            self.compile_stats[mode, "reused"] += 1
+        compiled = self._compiled[key]
+        if isinstance(compiled, Exception):
+            raise compiled.with_traceback(None)
+        function, returned_tree = compiled
+        returned = function(*flat_data, *weights)
+        return Result.from_framework(optree.tree_unflatten(returned_tree, list(returned)))
+
+    def _compile(self, structure, static, flat_data, data_tree, weights):
+        """`theano.function(data leaves + weights) -> flat (last_output, outputs, new_states)`."""
+        from conformance.backends import theano_env
+
+        theano_env.prepare()
+        import theano
+        import theano.tensor as T
+        from keras.backend import theano_backend
+
+        def variable(array, name):
+            # No broadcastable dimension: B, T and any size may be 1 in a later call.
+            return T.TensorType(array.dtype.name, (False,) * array.ndim)(name)
+
+        data_vars = [variable(a, f"data{i}") for i, a in enumerate(flat_data)]
+        weight_vars = [variable(w, f"weight{i}") for i, w in enumerate(weights)]
+        data = optree.tree_unflatten(data_tree, list(data_vars))
+        if "initial_states" in data:
+            data["initial_states"] = list(data["initial_states"])  # Keras 2 assigns into this list
+        step = self.step_function(structure, weight_vars)
+        returned = theano_backend.rnn(step, **data, **static)
+        returned = (returned[0], returned[1], list(returned[2]))
+        leaves, returned_tree = optree.tree_flatten(returned)
+        function = theano.function(data_vars + weight_vars, leaves, on_unused_input="ignore")
+        return function, returned_tree
+
+    def version(self):
+        versions = []
+        for package in ("theano", "keras", "numpy"):
+            try:
+                versions.append(f"{package} {importlib.metadata.version(package)}")
+            except importlib.metadata.PackageNotFoundError:
+                versions.append(f"{package} not installed")
+        return ", ".join(versions)

@@ -1,0 +1,84 @@
+"""Adapter for Keras 3's JAX `rnn` (`keras.src.backend.jax.rnn.rnn`), eager and under `jax.jit`.
+
+Keras 3 backend modules import side by side whatever KERAS_BACKEND says, so this runs in
+the same process as every other backend.
+
+- "eager": `rnn` called directly on `jnp` arrays.
+- "jit": one `jax.jit` function `(data, weights) -> rnn(...)` per cell structure, static
+  options and data signature (which data arguments are present, their pytree structure,
+  dtypes and ranks). Static options are closed over; weights and data are arguments. JAX
+  still retraces the same jitted function for new shapes (new B or T); a Python side
+  effect inside the traced function counts every real trace, so a call is "traced" when
+  JAX traced it and "reused" only when JAX ran a cached trace.
+"""
+
+from collections import Counter
+
+import numpy as np
+
+from conformance.backends.base import Backend, Result
+
+STATIC_OPTIONS = ("go_backwards", "unroll", "input_length", "time_major", "zero_output_for_mask", "return_all_outputs")
+DATA_ARGUMENTS = ("inputs", "initial_states", "mask", "constants")
+
+
+class KerasJax(Backend):
+    """Keras 3's own JAX loop (lax.scan, or a Python loop when unrolled), eager and jitted."""
+
+    name = "keras-jax"
+    description = "Keras 3 keras.src.backend.jax.rnn.rnn"
+    packages = ("keras", "jax")
+    extra = "keras"
+    modes = ("eager", "jit")
+    ops = "jax"
+
+    def __init__(self):
+        self._compiled = {}
+        self._traces = [0]  # incremented by the traced function itself, only while JAX traces
+        self.compile_stats = Counter()  # (mode, "traced" | "reused") -> count
+
+    def run(self, example, mode):
+        import jax
+        import jax.numpy as jnp
+
+        # float64 examples need 64-bit JAX; without it jnp silently computes in float32.
+        # Set on first use, not at import, so merely listing backends changes nothing.
+        jax.config.update("jax_enable_x64", True)
+        arguments = example.call_arguments()
+        static = {name: arguments[name] for name in STATIC_OPTIONS}
+        data = {name: arguments[name] for name in DATA_ARGUMENTS if arguments[name] is not None}
+        data = jax.tree_util.tree_map(jnp.asarray, data)
+        weights = [jnp.asarray(w) for w in example.spec.weight_arrays()]
+        if mode == "eager":
+            returned = self._loop(example.structure, static)(data, weights)
+        else:
+            returned = self._jitted_call(example, static, data, weights)
+        return Result.from_framework(returned, to_numpy=np.asarray)
+
+    def _loop(self, structure, static):
+        from keras.src.backend.jax.rnn import rnn
+
+        def loop(data, weights):
+            return rnn(self.step_function(structure, weights), **data, **static)
+
+        return loop
+
+    def _jitted_call(self, example, static, data, weights):
+        import jax
+
+        leaves, treedef = jax.tree_util.tree_flatten(data)
+        signature = (str(treedef), tuple((str(x.dtype), x.ndim) for x in leaves))
+        key = (example.structure, tuple(sorted(static.items())), signature)
+        if key not in self._compiled:
+            loop = self._loop(example.structure, static)
+
+            def traced(data, weights):
+                self._traces[0] += 1  # Python side effect: runs only when JAX traces
+                return loop(data, weights)
+
+            self._compiled[key] = jax.jit(traced)
+        before = self._traces[0]
+        try:
+            return self._compiled[key](data, weights)
+        finally:  # a trace that crashed inside Keras was still a trace
+            self.compile_stats["jit", "traced" if self._traces[0] > before else "reused"] += 1

@@ -1,0 +1,35 @@
+"""Adapter for Keras 3's PyTorch `rnn` (`keras.src.backend.torch.rnn.rnn`), eager only.
+
+Keras 3 backend modules import side by side whatever KERAS_BACKEND says. NumPy arguments
+become CPU tensors (copies, keeping their dtypes, masks included); results come back
+with `.detach().cpu().numpy()`.
+"""
+
+import numpy as np
+import optree
+
+from conformance.backends.base import Backend, Result
+
+
+class KerasTorch(Backend):
+    """Keras 3's own PyTorch loop (a Python while loop over unbound time slices)."""
+
+    name = "keras-torch"
+    description = "Keras 3 keras.src.backend.torch.rnn.rnn"
+    packages = ("keras", "torch")
+    extra = "keras"
+    modes = ("eager",)
+    ops = "torch"
+
+    def run(self, example, mode):
+        import torch
+        from keras.src.backend.torch.rnn import rnn
+
+        to_torch = lambda x: torch.from_numpy(np.array(x, copy=True))  # noqa: E731
+        arguments = example.call_arguments()
+        for name in ("inputs", "initial_states", "mask", "constants"):
+            if arguments[name] is not None:
+                arguments[name] = optree.tree_map(to_torch, arguments[name])
+        weights = [to_torch(w) for w in example.spec.weight_arrays()]
+        returned = rnn(self.step_function(example.structure, weights), **arguments)
+        return Result.from_framework(returned, to_numpy=lambda t: t.detach().cpu().numpy())

@@ -1,0 +1,41 @@
+"""The wrapper every property wears: fit the example to the target's API, excuse only
+declared divergences.
+
+Kept apart from the properties so that each property module stays a plain list of
+relations, and apart from the plugin so that properties run the same when called
+directly (as the suite's own tests do).
+"""
+
+import functools
+
+from conformance.assertions import Divergence
+from conformance.known import Ledger
+
+_ledger = Ledger()
+
+
+def use_ledger(ledger):
+    """Install the run's known divergences (the plugin calls this; empty by default)."""
+    global _ledger
+    _ledger = ledger
+
+
+def current_ledger():
+    return _ledger
+
+
+def contract_property(test):
+    """Decorate a property body `test(target, example, ...)` (below @given)."""
+
+    @functools.wraps(test)
+    def run(target, example, **drawn):
+        example = target.applicable(example)
+        try:
+            test(target=target, example=example, **drawn)
+        except Divergence as divergence:
+            if _ledger.excuse(target, divergence) is None:
+                divergence.drawn = drawn  # the property's other draws, to replay it exactly
+                divergence.property = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
+                raise
+
+    return run

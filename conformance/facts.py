@@ -1,0 +1,53 @@
+"""What can be said about an example, by name: the vocabulary of known-divergence conditions.
+
+A condition such as `masked and not unroll and go_backwards` is evaluated over these
+facts. They describe the drawn configuration only, never a backend's behaviour.
+"""
+
+import numpy as np
+
+
+def example_facts(example):
+    o = example.options
+    s = example.structure
+    mask = None if example.mask is None else np.asarray(example.mask, bool)
+    processed = None if mask is None else (mask[:, ::-1] if o.go_backwards else mask)
+    state_ranks = [len(st.shape) for st in s.states]
+    output_ranks = [len(out.shape) for out in s.outputs]
+    return {
+        # options
+        "go_backwards": o.go_backwards,
+        "unroll": o.unroll,
+        "time_major": o.time_major,
+        "zero_output_for_mask": o.zero_output_for_mask,
+        "return_all_outputs": o.return_all_outputs,
+        "input_length": o.pass_input_length,
+        "mask_format": o.mask_format,
+        # mask
+        "mask": mask is not None,
+        "masked": mask is not None and not mask.all(),
+        "fully_masked_row": mask is not None and bool((~mask).all(axis=1).any()),
+        "first_processed_step_masked": processed is not None and not processed[:, 0].all(),
+        "last_processed_step_masked": processed is not None and not processed[:, -1].all(),
+        # sizes
+        "batch": example.batch,
+        "steps": example.steps,
+        "dtype": s.dtype,
+        # cell
+        "states": len(s.states),
+        "constants": len(s.constant_shapes),
+        "nested_inputs": s.nested_inputs,
+        "nested_output": s.nested_output,
+        "max_state_rank": max(state_ranks, default=0),
+        "max_output_rank": max(output_ranks),
+        "output_is_state0": all(out.kind == "state0" for out in s.outputs),
+    }
+
+
+def _fact_names():
+    from cells.catalog import report_2018_example
+
+    return frozenset(example_facts(report_2018_example()))
+
+
+FACT_NAMES = _fact_names()

@@ -1,0 +1,129 @@
+"""Declared known divergences: data, consulted only when a property fails.
+
+Each entry of `known_divergences.toml` says: this backend (in this version range and
+these modes) breaks this rule whenever this condition holds over the drawn example. A
+property failure that matches an entry is excused and counted; everything outside the
+condition stays tested. Each entry also names the minimal example the suite produced
+(a JSON file beside the data); `test_known_divergences.py` re-runs it, so an entry that
+no longer reproduces (a bug fixed upstream) or never did fails the run.
+"""
+
+import ast
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from conformance.facts import FACT_NAMES, example_facts
+
+DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
+REQUIRED = ("id", "backend", "package", "versions", "modes", "condition", "rule", "property", "reason", "example")
+_ALLOWED_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare, ast.Name, ast.Load,
+    ast.Constant, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Tuple,
+)
+
+
+class KnownDivergenceError(ValueError):
+    """The known-divergence file is malformed (a usage error, reported in one line)."""
+
+
+@dataclass(frozen=True)
+class KnownDivergence:
+    id: str
+    backend: str
+    package: str  # whose version `versions` constrains, e.g. "keras"
+    versions: str  # PEP 440 specifier, e.g. ">=3.0"
+    modes: tuple
+    condition: str  # an expression over conformance.facts names
+    rule: str
+    property: str  # "module::function" of the property that finds it
+    reason: str
+    example: Path  # the minimal example the suite produced (JSON)
+    _code: object = field(default=None, compare=False, repr=False)
+
+    def applies_to(self, target):
+        if target.backend.name != self.backend or target.mode not in self.modes:
+            return False
+        try:
+            installed = metadata.version(self.package)
+        except metadata.PackageNotFoundError:
+            return False
+        return Version(installed) in SpecifierSet(self.versions)
+
+    def holds_for(self, example):
+        return bool(eval(self._code, {"__builtins__": {}}, example_facts(example)))  # noqa: S307 - validated AST
+
+    def excuses(self, target, divergence):
+        return self.applies_to(target) and divergence.rule == self.rule and self.holds_for(divergence.example)
+
+
+class Ledger:
+    """The loaded entries and what they excused during this run."""
+
+    def __init__(self, entries=()):
+        self.entries = list(entries)
+        self.excused = Counter()  # entry id -> number of failing examples it excused
+
+    def excuse(self, target, divergence):
+        """The entry that excuses this divergence (and count it), or None."""
+        for entry in self.entries:
+            if divergence.example is not None and entry.excuses(target, divergence):
+                self.excused[entry.id] += 1
+                return entry
+        return None
+
+
+def load(path=DEFAULT_FILE):
+    """Read and validate the file; any problem is one KnownDivergenceError line."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise KnownDivergenceError(f"cannot read known divergences {path}: {error}") from None
+    entries, seen = [], set()
+    for raw in data.get("divergence", []):
+        missing = [key for key in REQUIRED if key not in raw]
+        name = raw.get("id", "<no id>")
+        if missing:
+            raise KnownDivergenceError(f"{path}: entry {name!r} lacks {', '.join(missing)}")
+        if name in seen:
+            raise KnownDivergenceError(f"{path}: duplicate entry id {name!r}")
+        seen.add(name)
+        try:
+            SpecifierSet(raw["versions"])
+        except InvalidSpecifier:
+            raise KnownDivergenceError(f"{path}: entry {name!r} has an invalid version range {raw['versions']!r}") from None
+        entries.append(
+            KnownDivergence(
+                id=name,
+                backend=raw["backend"],
+                package=raw["package"],
+                versions=raw["versions"],
+                modes=tuple(raw["modes"]),
+                condition=raw["condition"],
+                rule=raw["rule"],
+                property=raw["property"],
+                reason=raw["reason"],
+                example=path.parent / raw["example"],
+                _code=_compile_condition(raw["condition"], f"{path}: entry {name!r}"),
+            )
+        )
+    return entries
+
+
+def _compile_condition(text, where):
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        raise KnownDivergenceError(f"{where}: condition {text!r} is not an expression") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise KnownDivergenceError(f"{where}: condition {text!r} uses {type(node).__name__}; only and/or/not, comparisons and fact names")
+        if isinstance(node, ast.Name) and node.id not in FACT_NAMES:
+            raise KnownDivergenceError(f"{where}: condition {text!r} names unknown fact {node.id!r}; facts: {', '.join(sorted(FACT_NAMES))}")
+    return compile(tree, where, "eval")

@@ -1,0 +1,47 @@
+"""Saving and replaying a property failure: the minimal example as a JSON case file.
+
+A failing property writes its shrunk example here; a known divergence points at such a
+file; `test_known_divergences.py` replays it through the same property body.
+"""
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+from cells.serialize import example_from_dict, example_to_dict
+
+DEFAULT_DIR = Path("rnn-conformance-repros")
+
+
+def save_case(divergence, directory=DEFAULT_DIR):
+    """Write the divergence's minimal example and property; return the path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = divergence.target
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{target.backend.name}-{target.mode}-{divergence.property}-{divergence.rule}")
+    path = directory / f"{name}.json"
+    case = {
+        "backend": target.backend.name,
+        "mode": target.mode,
+        "property": divergence.property,
+        "rule": divergence.rule,
+        "summary": divergence.summary,
+        "drawn": getattr(divergence, "drawn", {}),
+        "example": example_to_dict(divergence.example),
+    }
+    path.write_text(json.dumps(case, indent=1) + "\n")
+    return path
+
+
+def load_case(path):
+    """(property body, example, drawn) of a saved case."""
+    case = json.loads(Path(path).read_text())
+    return property_body(case["property"]), example_from_dict(case["example"]), case["drawn"]
+
+
+def property_body(property_id):
+    """The undecorated body of a property named "module::function" (no Hypothesis, no excusing)."""
+    module_name, function_name = property_id.split("::")
+    function = getattr(importlib.import_module(f"conformance.{module_name}"), function_name)
+    return function.hypothesis.inner_test.__wrapped__

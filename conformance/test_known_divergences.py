@@ -1,0 +1,30 @@
+"""Declared divergences are checked, not trusted: each one's minimal example must still
+diverge, by the declared rule, on the declared backend and mode.
+
+An entry that no longer reproduces (fixed upstream), or never did, fails here, so the
+file cannot drift into excusing nothing or hiding a fixed bug.
+"""
+
+import pytest
+
+from conformance.assertions import Divergence
+from conformance.plugin import not_installed_message
+from conformance.repro import load_case
+
+
+def test_known_divergence_still_reproduces(known_case):
+    entry, target = known_case
+    missing = not_installed_message(target.backend)
+    if missing:
+        pytest.skip(missing)
+    if not entry.applies_to(target):
+        pytest.skip(f"not applicable: {entry.id} is declared for {entry.package} {entry.versions}")
+    body, example, drawn = load_case(entry.example)
+    example = target.applicable(example)
+    assert entry.holds_for(example), f"{entry.id}: its own example does not satisfy its condition {entry.condition!r}"
+    try:
+        body(target=target, example=example, **drawn)
+    except Divergence as divergence:
+        assert divergence.rule == entry.rule, f"{entry.id}: now diverges by {divergence.rule}, declared {entry.rule}: {divergence}"
+        return
+    pytest.fail(f"{entry.id}: declared divergence no longer reproduces on {target}: remove or narrow the entry", pytrace=False)
