@@ -67,13 +67,13 @@ class Ledger:
 
     def __init__(self, entries=()):
         self.entries = list(entries)
-        self.excused = Counter()  # entry id -> number of failing examples it excused
+        self.excused = Counter()  # (entry id, target id) -> failing examples it excused
 
     def excuse(self, target, divergence):
         """The entry that excuses this divergence (and count it), or None."""
         for entry in self.entries:
             if divergence.example is not None and entry.excuses(target, divergence):
-                self.excused[entry.id] += 1
+                self.excused[entry.id, target.id] += 1
                 return entry
         return None
 

@@ -17,6 +17,7 @@ from conformance import known, repro  # noqa: E402
 from conformance.assertions import Divergence  # noqa: E402
 from conformance.backends import UnknownBackend, default_backends, get_backend  # noqa: E402
 from conformance.checks import current_ledger, use_ledger  # noqa: E402
+from conformance.matrix import Matrix  # noqa: E402
 from conformance.targets import Target, targets_for  # noqa: E402
 
 PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
@@ -44,6 +45,7 @@ settings.register_profile(
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 _SELECTED = pytest.StashKey()
+_MATRIX = pytest.StashKey()
 _EXPLICIT = pytest.StashKey()
 
 
@@ -64,6 +66,7 @@ def pytest_addoption(parser):
         action="store_true",
         help="excuse no declared divergence and do not check that they still reproduce",
     )
+    group.addoption("--matrix", default=None, help="write the backend x mode matrix of this run as Markdown")
     group.addoption(
         "--repro-dir",
         default=str(repro.DEFAULT_DIR),
@@ -95,6 +98,7 @@ def pytest_configure(config):
         except known.KnownDivergenceError as error:
             raise pytest.UsageError(str(error)) from None
     use_ledger(known.Ledger(entries))
+    config.stash[_MATRIX] = Matrix()
 
 
 def pytest_generate_tests(metafunc):
@@ -124,12 +128,45 @@ def pytest_runtest_setup(item):
 def pytest_runtest_makereport(item, call):
     """Save each failing property's minimal example, and say where, under the failure."""
     report = yield
-    if call.when == "call" and call.excinfo is not None:
-        for divergence in _divergences(call.excinfo.value):
+    divergences = _divergences(call.excinfo.value) if call.excinfo is not None else []
+    if call.when == "call":
+        for divergence in divergences:
             if getattr(divergence, "property", None) and divergence.target is not None:
                 path = repro.save_case(divergence, item.config.getoption("--repro-dir"))
                 report.sections.append(("rnn-conformance", f"minimal example saved to {path}"))
+    _record(item, call, report, divergences)
     return report
+
+
+def _record(item, call, report, divergences):
+    """Feed the matrix: one property outcome of one target."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "target" in params:
+        target, entry = params["target"], None
+    elif isinstance(params.get("known_case"), tuple):  # (an empty parameter set gives NOTSET)
+        entry, target = params["known_case"]
+    else:
+        return
+    record = item.config.stash[_MATRIX].record(target)
+    if report.skipped:
+        reason = str(call.excinfo.value) if call.excinfo is not None else ""
+        if "NOT INSTALLED" in reason:
+            record.not_installed = reason
+        elif "not applicable" in reason:
+            record.not_applicable += 1
+    elif report.failed:
+        if "NOT INSTALLED" in str(getattr(call.excinfo, "value", "")):
+            record.not_installed = str(call.excinfo.value)
+            return
+        record.failed += 1
+        record.failed_rules.update(d.rule for d in divergences)
+        if entry is not None:
+            record.failed_rules.add(f"{entry.id} no longer reproduces")
+    elif call.when == "call":
+        if entry is not None:
+            record.known.add(entry.id)
+        else:
+            record.passed += 1
 
 
 def _divergences(error):
@@ -184,5 +221,16 @@ def pytest_terminal_summary(terminalreporter, config):
     ledger = current_ledger()
     if ledger.excused:
         terminalreporter.section("known divergences excused")
-        for entry_id, count in sorted(ledger.excused.items()):
-            terminalreporter.write_line(f"{entry_id}: {count} failing example(s)")
+        for (entry_id, target_id), count in sorted(ledger.excused.items()):
+            terminalreporter.write_line(f"{entry_id} on {target_id}: {count} failing example(s)")
+    matrix = config.stash[_MATRIX]
+    path = config.getoption("--matrix")
+    if path and matrix.records:
+        for record in matrix.records.values():
+            backend = get_backend(record.backend)
+            if not record.not_installed:
+                record.version = backend.version()
+            record.known.update(e for (e, t), _ in ledger.excused.items() if t == f"{record.backend}-{record.mode}")
+        with open(path, "w") as out:
+            out.write(matrix.to_markdown())
+        terminalreporter.write_line(f"matrix written to {path}")

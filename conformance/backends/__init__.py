@@ -5,10 +5,21 @@ run on any supported Python are kept in `UNSUPPORTED` so that asking for them gi
 reason instead of "unknown backend".
 """
 
+from conformance.backends.keras_tensorflow import KerasTensorFlow
 from conformance.backends.reference import reference_backend
 from conformance.backends.tensorflow_adapter import FixedTensorFlow, TensorFlow2018
+from conformance.backends.tf_keras import TfKeras
 
-BACKENDS = {backend.name: backend for backend in (reference_backend(), FixedTensorFlow(), TensorFlow2018())}
+BACKENDS = {
+    backend.name: backend
+    for backend in (
+        reference_backend(),
+        FixedTensorFlow(),
+        KerasTensorFlow(),
+        TfKeras(),
+        TensorFlow2018(),
+    )
+}
 
 UNSUPPORTED = {
     "keras2-cntk": "CNTK has no build for any supported Python (3.11); it cannot be installed",
