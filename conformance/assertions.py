@@ -23,6 +23,7 @@ class Divergence(AssertionError):
 
     def __init__(self, rule, summary, details=(), example=None, target=None):
         self.rule, self.summary, self.example, self.target = rule, summary, example, target
+        self.crash = None  # "ExceptionType: first line" when the backend raised
         lines = [f"[{rule}] {target or ''}: {summary}".replace(" : ", ": ")]
         lines += [f"  - {d}" for d in details]
         if example is not None:

@@ -22,6 +22,7 @@ from conformance.facts import FACT_NAMES, example_facts
 
 DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
 REQUIRED = ("id", "backend", "package", "versions", "modes", "condition", "rule", "property", "reason", "example")
+OPTIONAL = ("crash",)
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare, ast.Name, ast.Load,
     ast.Constant, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Tuple,
@@ -44,6 +45,7 @@ class KnownDivergence:
     property: str  # "module::function" of the property that finds it
     reason: str
     example: Path  # the minimal example the suite produced (JSON)
+    crash: str = ""  # for a crash: text of the exception ("AttributeError: ..."), any property
     _code: object = field(default=None, compare=False, repr=False)
 
     def applies_to(self, target):
@@ -58,8 +60,14 @@ class KnownDivergence:
     def holds_for(self, example):
         return bool(eval(self._code, {"__builtins__": {}}, example_facts(example)))  # noqa: S307 - validated AST
 
+    def describes(self, divergence):
+        """Same failure: the same crash (in whatever property it surfaced), or the same rule."""
+        if self.crash:
+            return divergence.crash is not None and self.crash in divergence.crash
+        return divergence.crash is None and divergence.rule == self.rule
+
     def excuses(self, target, divergence):
-        return self.applies_to(target) and divergence.rule == self.rule and self.holds_for(divergence.example)
+        return self.applies_to(target) and self.describes(divergence) and self.holds_for(divergence.example)
 
 
 class Ledger:
@@ -88,9 +96,12 @@ def load(path=DEFAULT_FILE):
     entries, seen = [], set()
     for raw in data.get("divergence", []):
         missing = [key for key in REQUIRED if key not in raw]
+        unknown = [key for key in raw if key not in REQUIRED + OPTIONAL]
         name = raw.get("id", "<no id>")
         if missing:
             raise KnownDivergenceError(f"{path}: entry {name!r} lacks {', '.join(missing)}")
+        if unknown:
+            raise KnownDivergenceError(f"{path}: entry {name!r} has unknown keys {', '.join(unknown)}")
         if name in seen:
             raise KnownDivergenceError(f"{path}: duplicate entry id {name!r}")
         seen.add(name)
@@ -110,6 +121,7 @@ def load(path=DEFAULT_FILE):
                 property=raw["property"],
                 reason=raw["reason"],
                 example=path.parent / raw["example"],
+                crash=raw.get("crash", ""),
                 _code=_compile_condition(raw["condition"], f"{path}: entry {name!r}"),
             )
         )

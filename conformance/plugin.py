@@ -193,7 +193,10 @@ def not_installed_message(backend):
     missing = backend.missing_package()
     if missing is None:
         return None
-    hint = f" (pip install 'rnn-conformance[{backend.extra}]')" if backend.extra else ""
+    if backend.install_note:
+        hint = f" ({backend.install_note})"
+    else:
+        hint = f" (pip install 'rnn-conformance[{backend.extra}]')" if backend.extra else ""
     return f"NOT INSTALLED: backend {backend.name} needs the Python package {missing!r}{hint}"
 
 

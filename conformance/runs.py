@@ -23,12 +23,10 @@ def run_backend(target, example, rule):
     except Divergence:
         raise
     except Exception as error:  # noqa: BLE001 - a crash inside a backend is a finding
-        raise Divergence(
-            rule,
-            f"CRASH: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}",
-            example=example,
-            target=target,
-        ) from error
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        divergence = Divergence(rule, f"CRASH: {type(error).__name__}: {message}", example=example, target=target)
+        divergence.crash = f"{type(error).__name__}: {message}"
+        raise divergence from error
 
 
 def assert_equivalent_runs(target, example, variant, rule, relation, adjust=None):

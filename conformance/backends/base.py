@@ -39,6 +39,7 @@ class Backend:
     description = ""
     packages = ()  # modules that must be importable, e.g. ("tensorflow",)
     extra = None  # the pip extra of rnn-conformance that installs them
+    install_note = None  # how to install it, where an extra is not enough
     modes = ("eager",)
     ops = "numpy"  # the ops namespace its step functions are built with
     run_by_default = True  # False for known-bad implementations kept for self-tests

@@ -15,9 +15,9 @@ Keras 2.3.1's `rnn(step_function, inputs, initial_states, go_backwards=False, ma
 constants=None, unroll=False, input_length=None)` has no `time_major`,
 `zero_output_for_mask` or `return_all_outputs` (contract section 4). Its `unroll=True`
 requires `input_length` ("Must be specified if using `unroll`": Theano has no static
-time size to read it from); the adapter passes `input_length=T` then, as Keras 2's `RNN`
-layer does from its static input shape. Everything else is handed over as the example
-gives it, and whatever Keras 2 raises is reported as a crash.
+time size to read it from). The adapter does not fill it in: at the function level the
+contract makes input_length a hint (R12), so that refusal is a finding. Everything is
+handed over as the example gives it, and whatever Keras 2 raises is reported as a crash.
 """
 
 import importlib.metadata
@@ -69,8 +69,8 @@ class Keras2Theano(Backend):
             if arguments.pop(option) != default:
                 raise ValueError(f"Keras 2.3.1's rnn has no {option!r} option; it can only run with {option}={default}")
         static = {name: arguments.pop(name) for name in STATIC_OPTIONS}
-        if static["unroll"] and static["input_length"] is None:
-            static["input_length"] = example.steps  # Keras 2 unrolls over range(input_length)
+        # Keras 2 refuses unroll=True without input_length; that refusal is a finding
+        # (R10, R12), so input_length is passed exactly as the example says, never filled in.
         data = {name: value for name, value in arguments.items() if value is not None}
         weights = example.spec.weight_arrays()
 
