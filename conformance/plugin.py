@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 from conformance import known, repro  # noqa: E402
 from conformance.assertions import Divergence  # noqa: E402
-from conformance.backends import UnknownBackend, default_backends, get_backend  # noqa: E402
+from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend  # noqa: E402
 from conformance.checks import current_ledger, use_ledger  # noqa: E402
 from conformance.matrix import Matrix  # noqa: E402
 from conformance.targets import Target, targets_for  # noqa: E402
@@ -201,7 +201,10 @@ def not_installed_message(backend):
 
 
 def pytest_report_header(config):
-    return [f"rnn-conformance backends: {', '.join(config.stash[_SELECTED])}"]
+    lines = [f"rnn-conformance backends: {', '.join(config.stash[_SELECTED])}"]
+    if not config.stash[_EXPLICIT]:
+        lines.append(f"run only when named (divergences not yet declared): {', '.join(sorted(AWAITING_TRIAGE))}")
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter, config):

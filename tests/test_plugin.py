@@ -37,7 +37,8 @@ def test_unknown_backend_is_a_one_line_usage_error(project):
     result = project.runpytest_subprocess("--backends", "reference,nope")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if "nope" in line]
-    assert errors == ["ERROR: unknown backend 'nope'; valid names: reference, fixed-tensorflow, tensorflow-2018, ghost"]
+    assert len(errors) == 1 and errors[0].startswith("ERROR: unknown backend 'nope'; valid names: reference, ")
+    assert all(name in errors[0] for name in ("fixed-tensorflow", "tensorflow-2018", "keras-jax", "ghost"))
     assert "Traceback" not in result.stderr.str()
 
 
@@ -69,9 +70,9 @@ def run_command(*args):
 def test_command_unknown_backend_exits_2_with_one_line():
     result = run_command("--backends", "nope")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "rnn-conformance: error: unknown backend 'nope'; valid names: reference, fixed-tensorflow, tensorflow-2018"
-    ]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnn-conformance: error: unknown backend 'nope'; valid names: ")
+    assert "fixed-tensorflow" in lines[0] and "keras2-theano" in lines[0]
 
 
 def test_command_passes_on_the_reference_row():

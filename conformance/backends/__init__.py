@@ -5,7 +5,11 @@ run on any supported Python are kept in `UNSUPPORTED` so that asking for them gi
 reason instead of "unknown backend".
 """
 
+from conformance.backends.keras2_theano import Keras2Theano
+from conformance.backends.keras_jax import KerasJax
+from conformance.backends.keras_numpy import KerasNumpy
 from conformance.backends.keras_tensorflow import KerasTensorFlow
+from conformance.backends.keras_torch import KerasTorch
 from conformance.backends.reference import reference_backend
 from conformance.backends.tensorflow_adapter import FixedTensorFlow, TensorFlow2018
 from conformance.backends.tf_keras import TfKeras
@@ -16,7 +20,11 @@ BACKENDS = {
         reference_backend(),
         FixedTensorFlow(),
         KerasTensorFlow(),
+        KerasJax(),
+        KerasTorch(),
+        KerasNumpy(),
         TfKeras(),
+        Keras2Theano(),
         TensorFlow2018(),
     )
 }
@@ -39,6 +47,12 @@ def get_backend(name):
         raise UnknownBackend(f"unknown backend {name!r}; valid names: {', '.join(BACKENDS)}") from None
 
 
+# Backends whose findings are not all declared in known_divergences.toml yet: a default
+# run would fail on them until they are, so they run only when named. Each leaves this
+# set once its divergences are declared (see README, "What runs").
+AWAITING_TRIAGE = {"keras-tensorflow", "keras-jax", "keras-torch", "keras-numpy", "tf-keras", "keras2-theano"}
+
+
 def default_backends():
-    """The backends a plain run covers: all but the known-bad ones kept for self-tests."""
-    return [b for b in BACKENDS.values() if b.run_by_default]
+    """The backends a plain run covers: all but known-bad ones and those awaiting triage."""
+    return [b for b in BACKENDS.values() if b.run_by_default and b.name not in AWAITING_TRIAGE]

@@ -78,18 +78,13 @@ class Keras2Theano(Backend):
         signature = (repr(data_tree), tuple((a.dtype.str, a.ndim) for a in flat_data))
         key = (example.structure, tuple(sorted(static.items())), signature)
         if key not in self._compiled:
+            # A graph Keras 2 cannot build is not cached: building it again raises from the
+            # same place, which Hypothesis needs to replay a failure consistently.
+            self._compiled[key] = self._compile(example.structure, static, flat_data, data_tree, weights)
             self.compile_stats[mode, "traced"] += 1
-            try:
-                self._compiled[key] = self._compile(example.structure, static, flat_data, data_tree, weights)
-            except Exception as error:  # a graph Keras 2 cannot build fails the same way every time
-                self._compiled[key] = error
-                raise
         else:
             self.compile_stats[mode, "reused"] += 1
-        compiled = self._compiled[key]
-        if isinstance(compiled, Exception):
-            raise compiled.with_traceback(None)
-        function, returned_tree = compiled
+        function, returned_tree = self._compiled[key]
         returned = function(*flat_data, *weights)
         return Result.from_framework(optree.tree_unflatten(returned_tree, list(returned)))
 
