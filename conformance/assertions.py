@@ -31,6 +31,15 @@ class Divergence(AssertionError):
         super().__init__("\n".join(lines))
 
 
+def divergences_in(error):
+    """The Divergence(s) inside what Hypothesis raised: one, or a group of distinct bugs."""
+    if isinstance(error, Divergence):
+        return [error]
+    if isinstance(error, BaseExceptionGroup):
+        return [d for e in error.exceptions for d in divergences_in(e)]
+    return []
+
+
 @dataclass(frozen=True)
 class Mismatch:
     rule: str

@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from conformance import known, repro  # noqa: E402
-from conformance.assertions import Divergence  # noqa: E402
+from conformance.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend  # noqa: E402
 from conformance.checks import current_ledger, use_ledger  # noqa: E402
 from conformance.matrix import Matrix  # noqa: E402
@@ -128,7 +128,7 @@ def pytest_runtest_setup(item):
 def pytest_runtest_makereport(item, call):
     """Save each failing property's minimal example, and say where, under the failure."""
     report = yield
-    divergences = _divergences(call.excinfo.value) if call.excinfo is not None else []
+    divergences = divergences_in(call.excinfo.value) if call.excinfo is not None else []
     if call.when == "call":
         for divergence in divergences:
             if getattr(divergence, "property", None) and divergence.target is not None:
@@ -168,13 +168,6 @@ def _record(item, call, report, divergences):
         else:
             record.passed += 1
 
-
-def _divergences(error):
-    if isinstance(error, Divergence):
-        return [error]
-    if isinstance(error, BaseExceptionGroup):
-        return [d for e in error.exceptions for d in _divergences(e)]
-    return []
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ which mutant, and with which rule.
 import pytest
 
 from conformance import test_agreement, test_hints, test_layout, test_masking, test_structure
-from conformance.assertions import Divergence
+from conformance.assertions import Divergence, divergences_in
 from conformance.backends.numpy_function import NumpyFunctionBackend
 from conformance.mutants import MUTANTS
 from conformance.targets import Target
@@ -32,15 +32,6 @@ KILLS = [
 ]
 
 
-def divergences(error):
-    """The Divergence(s) inside what Hypothesis raised (one, or a group of distinct bugs)."""
-    if isinstance(error, Divergence):
-        return [error]
-    if isinstance(error, BaseExceptionGroup):
-        return [d for e in error.exceptions for d in divergences(e)]
-    return []
-
-
 @pytest.mark.parametrize(
     "mutant, property_test, rule", KILLS, ids=[f"{m}-by-{p.__name__}" for m, p, _ in KILLS]
 )
@@ -48,7 +39,7 @@ def test_property_rejects_mutant(mutant, property_test, rule, without_shrinking)
     faulty = Target(NumpyFunctionBackend(mutant, MUTANTS[mutant].rnn), "eager")
     with pytest.raises((Divergence, BaseExceptionGroup)) as failure:
         property_test(target=faulty)
-    rules = {d.rule for d in divergences(failure.value)}
+    rules = {d.rule for d in divergences_in(failure.value)}
     assert rule in rules, f"{mutant} was rejected, but for {rules}, not {rule}: {failure.value}"
 
 
