@@ -17,6 +17,20 @@ from cells.build import make_step
 from cells.ops import get_ops
 
 
+STATIC_OPTIONS = ("go_backwards", "unroll", "input_length", "time_major", "zero_output_for_mask", "return_all_outputs")
+DATA_ARGUMENTS = ("inputs", "initial_states", "mask", "constants")
+
+
+def static_options_and_data(example):
+    """The example's `rnn` keyword arguments split in two, as compiled modes need them:
+    Python-level options (part of a compiled function's cache key) and the NumPy data
+    that are its arguments (absent ones left out)."""
+    arguments = example.call_arguments()
+    static = {name: arguments[name] for name in STATIC_OPTIONS}
+    data = {name: arguments[name] for name in DATA_ARGUMENTS if arguments[name] is not None}
+    return static, data
+
+
 @dataclass(frozen=True)
 class Result:
     """What `rnn` returned, as NumPy nests: (last_output, outputs, new_states)."""

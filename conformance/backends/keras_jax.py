@@ -16,10 +16,8 @@ from collections import Counter
 
 import numpy as np
 
-from conformance.backends.base import Backend, Result
+from conformance.backends.base import Backend, Result, static_options_and_data
 
-STATIC_OPTIONS = ("go_backwards", "unroll", "input_length", "time_major", "zero_output_for_mask", "return_all_outputs")
-DATA_ARGUMENTS = ("inputs", "initial_states", "mask", "constants")
 
 
 class KerasJax(Backend):
@@ -44,9 +42,7 @@ class KerasJax(Backend):
         # float64 examples need 64-bit JAX; without it jnp silently computes in float32.
         # Set on first use, not at import, so merely listing backends changes nothing.
         jax.config.update("jax_enable_x64", True)
-        arguments = example.call_arguments()
-        static = {name: arguments[name] for name in STATIC_OPTIONS}
-        data = {name: arguments[name] for name in DATA_ARGUMENTS if arguments[name] is not None}
+        static, data = static_options_and_data(example)
         data = jax.tree_util.tree_map(jnp.asarray, data)
         weights = [jnp.asarray(w) for w in example.spec.weight_arrays()]
         if mode == "eager":

@@ -13,10 +13,8 @@ signature, so new weights, new data and new B or T reuse the same trace. Only
 import importlib
 from collections import Counter
 
-from conformance.backends.base import Backend, Result
+from conformance.backends.base import Backend, Result, static_options_and_data
 
-STATIC_OPTIONS = ("go_backwards", "unroll", "input_length", "time_major", "zero_output_for_mask", "return_all_outputs")
-DATA_ARGUMENTS = ("inputs", "initial_states", "mask", "constants")
 
 
 class TensorFlowBackend(Backend):
@@ -37,9 +35,7 @@ class TensorFlowBackend(Backend):
     def run(self, example, mode):
         import tensorflow as tf
 
-        arguments = example.call_arguments()
-        static = {name: arguments[name] for name in STATIC_OPTIONS}
-        data = {name: arguments[name] for name in DATA_ARGUMENTS if arguments[name] is not None}
+        static, data = static_options_and_data(example)
         data = tf.nest.map_structure(tf.convert_to_tensor, data)
         weights = [tf.convert_to_tensor(w) for w in example.spec.weight_arrays()]
         if mode == "eager":
