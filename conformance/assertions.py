@@ -24,6 +24,9 @@ class Divergence(AssertionError):
     def __init__(self, rule, summary, details=(), example=None, target=None):
         self.rule, self.summary, self.example, self.target = rule, summary, example, target
         self.crash = None  # "ExceptionType: first line" when the backend raised
+        # The runs being compared: one for agreement with the reference, two for a
+        # metamorphic relation (either may be the one that broke the contract).
+        self.runs = (example,) if example is not None else ()
         lines = [f"[{rule}] {target or ''}: {summary}".replace(" : ", ": ")]
         lines += [f"  - {d}" for d in details]
         if example is not None:

@@ -35,6 +35,9 @@ def contract_property(test):
         except Divergence as divergence:
             if _ledger.excuse(target, divergence) is None:
                 divergence.drawn = drawn  # the property's other draws, to replay it exactly
+                # What the property was given: a metamorphic property's divergence names
+                # the variant it ran, but replaying needs the input the variant came from.
+                divergence.property_input = example
                 divergence.property = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
                 raise
 

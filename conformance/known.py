@@ -9,6 +9,7 @@ no longer reproduces (a bug fixed upstream) or never did fails the run.
 """
 
 import ast
+import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from conformance.facts import FACT_NAMES, example_facts
 
 DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
 REQUIRED = ("id", "backend", "package", "versions", "modes", "condition", "rule", "property", "reason", "example")
-OPTIONAL = ("crash",)
+OPTIONAL = ("shows_as",)
+_SHOWS_AS = re.compile(r"^(any|crash|crash: .+|R\d+)$")
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare, ast.Name, ast.Load,
     ast.Constant, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Tuple,
@@ -45,7 +47,11 @@ class KnownDivergence:
     property: str  # "module::function" of the property that finds it
     reason: str
     example: Path  # the minimal example the suite produced (JSON)
-    crash: str = ""  # for a crash: text of the exception ("AttributeError: ..."), any property
+    # How its failures surface, when not just as `rule`: rule ids ("R5"), "crash: <text the
+    # exception message contains>", "crash" (any crash) or "any". One root cause often shows
+    # several ways (a crash for some shapes, wrong values for others; another rule in a
+    # metamorphic property); the condition keeps it to the region where the cause holds.
+    shows_as: tuple = ()
     _code: object = field(default=None, compare=False, repr=False)
 
     def applies_to(self, target):
@@ -57,17 +63,19 @@ class KnownDivergence:
             return False
         return Version(installed) in SpecifierSet(self.versions)
 
+    def holds_for_any_run(self, divergence):
+        """The condition holds for one of the compared runs (the one that broke the rule)."""
+        return any(self.holds_for(example) for example in divergence.runs)
+
     def holds_for(self, example):
         return bool(eval(self._code, {"__builtins__": {}}, example_facts(example)))  # noqa: S307 - validated AST
 
     def describes(self, divergence):
-        """Same failure: the same crash (in whatever property it surfaced), or the same rule."""
-        if self.crash:
-            return divergence.crash is not None and self.crash in divergence.crash
-        return divergence.crash is None and divergence.rule == self.rule
+        """The failure surfaces as declared: the rule, or a crash with the declared text."""
+        return any(_surfaces_as(item, divergence) for item in self.shows_as or (self.rule,))
 
     def excuses(self, target, divergence):
-        return self.applies_to(target) and self.describes(divergence) and self.holds_for(divergence.example)
+        return self.applies_to(target) and self.describes(divergence) and self.holds_for_any_run(divergence)
 
 
 class Ledger:
@@ -121,11 +129,27 @@ def load(path=DEFAULT_FILE):
                 property=raw["property"],
                 reason=raw["reason"],
                 example=path.parent / raw["example"],
-                crash=raw.get("crash", ""),
+                shows_as=_shows_as(raw.get("shows_as", []), f"{path}: entry {name!r}"),
                 _code=_compile_condition(raw["condition"], f"{path}: entry {name!r}"),
             )
         )
     return entries
+
+
+def _surfaces_as(item, divergence):
+    if item == "any":
+        return True
+    if item == "crash":
+        return divergence.crash is not None
+    if item.startswith("crash: "):
+        return divergence.crash is not None and item[len("crash: "):] in divergence.crash
+    return divergence.crash is None and divergence.rule == item
+
+
+def _shows_as(items, where):
+    if isinstance(items, str) or not all(isinstance(i, str) and _SHOWS_AS.match(i) for i in items):
+        raise KnownDivergenceError(f'{where}: shows_as must be a list of rule ids, "crash: <text>", "crash" or "any"')
+    return tuple(items)
 
 
 def _compile_condition(text, where):

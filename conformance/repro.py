@@ -1,7 +1,9 @@
 """Saving and replaying a property failure: the minimal example as a JSON case file.
 
 A failing property writes its shrunk example here; a known divergence points at such a
-file; `test_known_divergences.py` replays it through the same property body.
+file; `test_known_divergences.py` replays it through the same property body. "example" is
+what the property was given (replaying needs it); for a metamorphic property the run that
+diverged may be a variant of it, saved as "diverging_example" for reading.
 """
 
 import importlib
@@ -28,8 +30,10 @@ def save_case(divergence, directory=DEFAULT_DIR):
         "rule": divergence.rule,
         "summary": divergence.summary,
         "drawn": getattr(divergence, "drawn", {}),
-        "example": example_to_dict(divergence.example),
+        "example": example_to_dict(getattr(divergence, "property_input", divergence.example)),
     }
+    if getattr(divergence, "property_input", divergence.example) is not divergence.example:
+        case["diverging_example"] = example_to_dict(divergence.example)
     path.write_text(json.dumps(case, indent=1) + "\n")
     return path
 

@@ -37,4 +37,9 @@ def assert_equivalent_runs(target, example, variant, rule, relation, adjust=None
     variant_result = run_backend(target, variant, rule)
     if adjust is not None:
         variant_result = adjust(variant_result)
-    assert_same_results(variant_result, run_backend(target, example, rule), variant, target, rule, relation)
+    try:
+        assert_same_results(variant_result, run_backend(target, example, rule), variant, target, rule, relation)
+    except Divergence as divergence:
+        if divergence.crash is None:
+            divergence.runs = (variant, example)
+        raise

@@ -99,6 +99,7 @@ def test_a_divergence_that_does_not_exist_fails_the_run(run, pytester):
         (entry(condition="states > 0 and __import__('os')"), "*condition*uses Call*"),
         (entry(condition="no_such_fact"), "*unknown fact 'no_such_fact'*"),
         (entry(versions_typo="1"), "*unknown keys versions_typo*"),
+        (entry(shows_as=["crash:no space"]), "*shows_as must be a list of rule ids*"),
         ("not toml [", "*cannot read known divergences*"),
     ],
 )
