@@ -23,10 +23,24 @@ def run_backend(target, example, rule):
     except Divergence:
         raise
     except Exception as error:  # noqa: BLE001 - a crash inside a backend is a finding
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        divergence = Divergence(rule, f"CRASH: {type(error).__name__}: {message}", example=example, target=target)
-        divergence.crash = f"{type(error).__name__}: {message}"
+        crash = crash_text(error)
+        divergence = Divergence(rule, f"CRASH: {crash}", example=example, target=target)
+        divergence.crash = crash
         raise divergence from error
+
+
+def crash_text(error):
+    """'Type: message' in one line, the same in eager and traced modes.
+
+    tf.function re-raises with "in user code:" and a traceback first; the original
+    message is its last line.
+    """
+    name = type(error).__name__
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    if not lines:
+        return name
+    message = lines[-1] if lines[0] == "in user code:" else lines[0]
+    return message if message.startswith(f"{name}: ") else f"{name}: {message}"
 
 
 def assert_equivalent_runs(target, example, variant, rule, relation, adjust=None):
