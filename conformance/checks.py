@@ -7,11 +7,18 @@ directly (as the suite's own tests do).
 """
 
 import functools
+import time
+from collections import Counter
 
 from conformance.assertions import Divergence
 from conformance.known import Ledger
 
 _ledger = Ledger()
+
+# Examples run and seconds spent per target id, harness included (reference, comparisons):
+# the speed table of a run (examples per second per backend and mode).
+examples_run = Counter()
+seconds_spent = Counter()
 
 
 def use_ledger(ledger):
@@ -30,6 +37,7 @@ def contract_property(test):
     @functools.wraps(test)
     def run(target, example, **drawn):
         example = target.applicable(example)
+        started = time.perf_counter()
         try:
             test(target=target, example=example, **drawn)
         except Divergence as divergence:
@@ -40,5 +48,8 @@ def contract_property(test):
                 divergence.property_input = example
                 divergence.property = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
                 raise
+        finally:
+            examples_run[target.id] += 1
+            seconds_spent[target.id] += time.perf_counter() - started
 
     return run

@@ -19,13 +19,14 @@ class TargetRecord:
     not_applicable: int = 0
     known: set = field(default_factory=set)  # entry ids that excused failures here
 
-    def verdict(self):
+    def verdict(self, entry_rules=None):
         if self.not_installed:
             return "not installed"
         if self.failed:
             return f"DIVERGES ({', '.join(sorted(self.failed_rules)) or 'crash'})"
         if self.known:
-            return "known divergence"
+            rules = sorted({(entry_rules or {}).get(e, "?") for e in self.known}, key=lambda r: (len(r), r))
+            return f"diverges, declared ({', '.join(rules)})"
         return "conforms" if self.passed else "not run"
 
 
@@ -48,7 +49,7 @@ class Matrix:
         for r in self.records.values():
             known = ", ".join(f"[{e}]({known_link})" for e in sorted(r.known)) or "-"
             lines.append(
-                f"| `{r.backend}` | {r.version or '-'} | {r.mode} | {r.verdict()} | {r.passed} | {r.not_applicable} | {known} |"
+                f"| `{r.backend}` | {r.version or '-'} | {r.mode} | {r.verdict(self.entry_rules)} | {r.passed} | {r.not_applicable} | {known} |"
             )
         return "\n".join(lines) + "\n"
 

@@ -13,7 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from conformance import known, repro  # noqa: E402
+from conformance import checks, known, repro  # noqa: E402
 from conformance.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend  # noqa: E402
 from conformance.checks import current_ledger, use_ledger  # noqa: E402
@@ -217,6 +217,15 @@ def pytest_terminal_summary(terminalreporter, config):
                 if stats[mode, "traced"]
             )
         terminalreporter.write_line(line)
+        for mode in backend.modes:
+            target_id = f"{name}-{mode}"
+            if checks.examples_run[target_id]:
+                count, seconds = checks.examples_run[target_id], checks.seconds_spent[target_id]
+                speed = f"  {target_id}: {count} examples in {seconds:.1f} s, {count / seconds:.1f} examples/s"
+                if stats and stats[mode, "traced"] + stats[mode, "reused"]:
+                    reused = stats[mode, "reused"] / (stats[mode, "traced"] + stats[mode, "reused"])
+                    speed += f", {reused:.0%} of backend calls reused a compiled function"
+                terminalreporter.write_line(speed)
     ledger = current_ledger()
     if ledger.excused:
         terminalreporter.section("known divergences excused")
@@ -225,6 +234,7 @@ def pytest_terminal_summary(terminalreporter, config):
     matrix = config.stash[_MATRIX]
     path = config.getoption("--matrix")
     if path and matrix.records:
+        matrix.entry_rules = {entry.id: entry.rule for entry in ledger.entries}
         for record in matrix.records.values():
             backend = get_backend(record.backend)
             if not record.not_installed:
