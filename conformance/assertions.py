@@ -62,9 +62,13 @@ def assert_agrees_with_reference(actual, expected, example, target):
         )
 
 
-def assert_same_results(first, second, example, target, rule, relation):
-    """Two runs that the contract says are equivalent (a metamorphic relation) agree."""
-    mismatches = compare(first, second, example)
+def assert_same_results(first, second, example, target, rule, relation, layout=None):
+    """Two runs that the contract says are equivalent (a metamorphic relation) agree.
+
+    `layout` is the example whose options describe the axes of both results (default
+    `example`); it differs when one result was mapped, e.g. transposed from time-major.
+    """
+    mismatches = compare(first, second, layout or example)
     if mismatches:
         raise Divergence(rule, relation, [m.text for m in mismatches], example, target)
 

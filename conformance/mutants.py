@@ -87,6 +87,23 @@ def _time_major_outputs_left_batch_major(step_function, inputs, initial_states, 
     return last, outputs, states
 
 
+def _time_major_runs_batch_size_steps(step_function, inputs, initial_states, time_major=False, mask=None, **kwargs):
+    # `input_length = inputs.shape[1]` read from time-major inputs: only min(B, T) steps run,
+    # and the output slots of the steps never run stay zero (Keras 3.15 TensorFlow backend,
+    # eager; see the known-divergence ledger).
+    if not time_major:
+        return reference.rnn(step_function, inputs, initial_states, mask=mask, **kwargs)
+    leaves, treedef = optree.tree_flatten(inputs)
+    steps, run = leaves[0].shape[0], min(leaves[0].shape[:2])
+    inputs = optree.tree_unflatten(treedef, [x[:run] for x in leaves])
+    mask = None if mask is None else np.asarray(mask)[:run]
+    last, outputs, states = reference.rnn(step_function, inputs, initial_states, time_major=True, mask=mask, **kwargs)
+    if kwargs.get("return_all_outputs", True):
+        pad = lambda x: np.concatenate([x, np.zeros((steps - run,) + x.shape[1:], x.dtype)])
+        outputs = optree.tree_map(pad, outputs)
+    return last, outputs, states
+
+
 def _return_all_outputs_ignored(step_function, inputs, initial_states, return_all_outputs=True, **kwargs):
     return reference.rnn(step_function, inputs, initial_states, **kwargs)
 
@@ -116,6 +133,7 @@ MUTANTS = {
         Mutant("unroll-flips-zero-output", "R10: branches drift apart", "R10", _unroll_flips_zero_output),
         Mutant("input-length-truncates", "R12: off-by-one", "R12", _input_length_truncates),
         Mutant("time-major-outputs-left-batch-major", "R11", "R11", _time_major_outputs_left_batch_major),
+        Mutant("time-major-runs-batch-size-steps", "Keras 3.15 TensorFlow rnn, eager", "R11", _time_major_runs_batch_size_steps),
         Mutant("return-all-outputs-ignored", "R7", "R7", _return_all_outputs_ignored),
         Mutant("states-written-in-place", "R13: arguments modified", "R13", _states_written_in_place),
         Mutant("states-change-dtype", "R13: dtypes", "R13", _states_upcast),

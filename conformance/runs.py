@@ -46,13 +46,15 @@ def crash_text(error):
 def assert_equivalent_runs(target, example, variant, rule, relation, adjust=None):
     """A metamorphic relation: `variant` of `example` must give the same results.
 
-    `adjust`, when given, maps the variant's Result before comparing (e.g. a transpose).
+    `adjust`, when given, maps the variant's Result into `example`'s layout before
+    comparing (e.g. a transpose), so positions are then read with `example`'s options.
     """
     variant_result = run_backend(target, variant, rule)
     if adjust is not None:
         variant_result = adjust(variant_result)
     try:
-        assert_same_results(variant_result, run_backend(target, example, rule), variant, target, rule, relation)
+        layout = example if adjust is not None else variant
+        assert_same_results(variant_result, run_backend(target, example, rule), variant, target, rule, relation, layout)
     except Divergence as divergence:
         if divergence.crash is None:
             divergence.runs = (variant, example)

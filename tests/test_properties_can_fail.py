@@ -25,6 +25,7 @@ KILLS = [
     ("unroll-flips-zero-output", test_hints.test_unroll_gives_the_same_results, "R10"),
     ("input-length-truncates", test_hints.test_input_length_is_a_hint, "R12"),
     ("time-major-outputs-left-batch-major", test_layout.test_time_major_is_the_transpose, "R11"),
+    ("time-major-runs-batch-size-steps", test_layout.test_time_major_is_the_transpose, "R11"),
     ("return-all-outputs-ignored", test_structure.test_shapes_and_dtypes, "R7"),
     ("return-all-outputs-ignored", test_structure.test_return_all_outputs_false_keeps_only_the_last_step, "R7"),
     ("states-written-in-place", test_structure.test_arguments_are_not_modified, "R13"),
@@ -53,3 +54,16 @@ def test_the_reference_passes_every_property(property_test):
     from conformance.backends import get_backend
 
     property_test(target=Target(get_backend("reference"), "eager"))
+
+
+def test_a_transposed_comparison_reads_positions_batch_major():
+    """Regression: after the time-major run is transposed back, differing positions are
+    (B, T); reading them as (T, B) raised IndexError instead of reporting R11 (B=1, T=3)."""
+    from cells.catalog import report_2018_example
+
+    mutant = "time-major-runs-batch-size-steps"
+    faulty = Target(NumpyFunctionBackend(mutant, MUTANTS[mutant].rnn), "eager")
+    with pytest.raises(Divergence) as failure:
+        test_layout.test_time_major_is_the_transpose.hypothesis.inner_test(target=faulty, example=report_2018_example())
+    assert failure.value.rule == "R11"
+    assert "at (0, 1, 0)" in str(failure.value)
