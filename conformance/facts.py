@@ -27,6 +27,7 @@ def example_facts(example):
         "mask": mask is not None,
         "masked": mask is not None and not mask.all(),
         "fully_masked_row": mask is not None and bool((~mask).all(axis=1).any()),
+        "first_step_masked": mask is not None and not mask[:, 0].all(),  # time 0, not processing order
         "first_processed_step_masked": processed is not None and not processed[:, 0].all(),
         "last_processed_step_masked": processed is not None and not processed[:, -1].all(),
         # sizes

@@ -34,6 +34,7 @@ class Matrix:
     def __init__(self):
         self.records = {}
         self.entry_rules = {}
+        self.entry_links = {}  # entry id -> its minimal example, relative to the repository
 
     def record(self, target):
         key = (target.backend.name, target.mode)
@@ -42,12 +43,13 @@ class Matrix:
         return self.records[key]
 
     def to_markdown(self, known_link="conformance/known_divergences.toml"):
+        """The table; each entry links to its minimal example (else to the ledger)."""
         lines = [
             "| backend | version | mode | result | properties passed | not applicable | known divergences |",
             "|---|---|---|---|---|---|---|",
         ]
         for r in self.records.values():
-            known = ", ".join(f"[{e}]({known_link})" for e in sorted(r.known)) or "-"
+            known = ", ".join(f"[{e}]({self.entry_links.get(e, known_link)})" for e in sorted(r.known)) or "-"
             lines.append(
                 f"| `{r.backend}` | {r.version or '-'} | {r.mode} | {r.verdict(self.entry_rules)} | {r.passed} | {r.not_applicable} | {known} |"
             )

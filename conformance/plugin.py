@@ -10,6 +10,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of reports
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
@@ -195,7 +197,7 @@ def not_installed_message(backend):
 
 def pytest_report_header(config):
     lines = [f"rnn-conformance backends: {', '.join(config.stash[_SELECTED])}"]
-    if not config.stash[_EXPLICIT]:
+    if not config.stash[_EXPLICIT] and AWAITING_TRIAGE:
         lines.append(f"run only when named (divergences not yet declared): {', '.join(sorted(AWAITING_TRIAGE))}")
     return lines
 
@@ -235,6 +237,8 @@ def pytest_terminal_summary(terminalreporter, config):
     path = config.getoption("--matrix")
     if path and matrix.records:
         matrix.entry_rules = {entry.id: entry.rule for entry in ledger.entries}
+        repository = Path(__file__).resolve().parents[1]
+        matrix.entry_links = {entry.id: Path(os.path.relpath(entry.example, repository)).as_posix() for entry in ledger.entries}
         for record in matrix.records.values():
             backend = get_backend(record.backend)
             if not record.not_installed:

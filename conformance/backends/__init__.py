@@ -50,7 +50,7 @@ def get_backend(name):
 # Backends whose findings are not all declared in known_divergences.toml yet: a default
 # run would fail on them until they are, so they run only when named. Each leaves this
 # set once its divergences are declared (see README, "What runs").
-AWAITING_TRIAGE = {"keras-tensorflow", "keras2-theano"}
+AWAITING_TRIAGE = set()
 
 
 def default_backends():
