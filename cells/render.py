@@ -9,11 +9,15 @@ from math import prod
 
 from cells.build import echo_repeats
 
-_NUMPY_ACT = {
-    "tanh": "np.tanh({})",
-    "linear": "{}",
-    "sigmoid": "1 / (1 + np.exp(-{}))",
+_ACTIVATION = {
+    "tanh": "{ns}.tanh({x})",
+    "linear": "{x}",
+    "sigmoid": "1 / (1 + {ns}.exp(-{x}))",
 }
+
+
+def _act(name, x, ns):
+    return _ACTIVATION[name].format(ns=ns, x=x)
 
 
 def render_weights(spec, name="W"):
@@ -27,8 +31,10 @@ def render_weights(spec, name="W"):
     return "\n".join(lines)
 
 
-def render_step(spec, name="step", weights_name="W"):
-    """The step function `name(inputs, states_and_constants)` as NumPy source."""
+def render_step(spec, name="step", weights_name="W", ns="np", weights_argument=False):
+    """The step function `name(inputs, states_and_constants)` as source over the array
+    namespace `ns` (NumPy's `np`, or `ops` for `keras.ops`: only functions both have).
+    With `weights_argument`, the weights are a third argument instead of a global."""
     s = spec.structure
     n_states = len(s.states)
     body = []
@@ -41,12 +47,12 @@ def render_step(spec, name="step", weights_name="W"):
     if consts:
         body.append(f"{_tuple_target(consts)} = states_and_constants[{n_states}:]")
 
-    flat_inputs = [f"{x}.reshape(-1, {prod(shape)})" for x, shape in zip(xs, s.input_shapes)]
+    flat_inputs = [f"{ns}.reshape({x}, (-1, {prod(shape)}))" for x, shape in zip(xs, s.input_shapes)]
     pieces = flat_inputs + [
-        f"{v}.reshape(-1, {prod(spec_.shape)})" for v, spec_ in zip(states, s.states)
-    ] + [f"{c}.reshape(-1, {prod(shape)})" for c, shape in zip(consts, s.constant_shapes)]
-    body.append(f"u = np.concatenate([{', '.join(pieces)}], axis=-1)")
-    body.append("z = " + _NUMPY_ACT[s.hidden_activation].format(f"(u @ {weights_name}[0] + {weights_name}[1])"))
+        f"{ns}.reshape({v}, (-1, {prod(spec_.shape)}))" for v, spec_ in zip(states, s.states)
+    ] + [f"{ns}.reshape({c}, (-1, {prod(shape)}))" for c, shape in zip(consts, s.constant_shapes)]
+    body.append(f"u = {ns}.concatenate([{', '.join(pieces)}], axis=-1)")
+    body.append("z = " + _act(s.hidden_activation, f"({ns}.matmul(u, {weights_name}[0]) + {weights_name}[1])", ns))
 
     w = 2
     new_states = []
@@ -54,8 +60,8 @@ def render_step(spec, name="step", weights_name="W"):
         if st.kind == "counter":
             body.append(f"new_s{k} = s{k} + 1")
         else:
-            act = _NUMPY_ACT[st.activation].format(f"(z @ {weights_name}[{w}])")
-            body.append(f"new_s{k} = ({act}).reshape((-1,) + {st.shape!r})")
+            act = _act(st.activation, f"{ns}.matmul(z, {weights_name}[{w}])", ns)
+            body.append(f"new_s{k} = {ns}.reshape({act}, (-1,) + {st.shape!r})")
             w += 1
         new_states.append(f"new_s{k}")
 
@@ -66,22 +72,45 @@ def render_step(spec, name="step", weights_name="W"):
         elif out.kind == "echo":
             reps = echo_repeats(s, out)
             body.append(
-                f"out{j} = np.concatenate([{', '.join(flat_inputs)}] * {reps}, axis=-1)"
-                f".reshape((-1,) + {out.shape!r})"
+                f"out{j} = {ns}.reshape({ns}.concatenate([{', '.join(flat_inputs)}] * {reps}, axis=-1), (-1,) + {out.shape!r})"
             )
         else:
-            act = _NUMPY_ACT[out.activation].format(f"(z @ {weights_name}[{w}])")
-            body.append(f"out{j} = ({act}).reshape((-1,) + {out.shape!r})")
+            act = _act(out.activation, f"{ns}.matmul(z, {weights_name}[{w}])", ns)
+            body.append(f"out{j} = {ns}.reshape({act}, (-1,) + {out.shape!r})")
             w += 1
         outs.append(f"out{j}")
     output = f"({', '.join(outs)},)" if s.nested_output else outs[0]
     body.append(f"return {output}, [{', '.join(new_states)}]")
-    return f"def {name}(inputs, states_and_constants):\n" + "\n".join("    " + line for line in body)
+    arguments = "inputs, states_and_constants" + (f", {weights_name}" if weights_argument else "")
+    return f"def {name}({arguments}):\n" + "\n".join("    " + line for line in body)
 
 
 def render_cell(spec):
     """Weights and step function together, ready to exec after `import numpy as np`."""
     return render_weights(spec) + "\n\n\n" + render_step(spec) + "\n"
+
+
+def render_keras_cell(spec, name="Cell", state_size_as_int=False):
+    """A Keras 3 cell class `name` computing the spec's step with `keras.ops`; its weights
+    are created zero and set to the spec's values (after `import numpy as np, keras` and
+    `from keras import ops`)."""
+    sizes = [prod(st.shape) for st in spec.structure.states]
+    state_size = sizes[0] if state_size_as_int else sizes
+    output_size = prod(spec.structure.outputs[0].shape)
+    weights = render_weights(spec, f"{name}_W")
+    step = render_step(spec, f"{name.lower()}_step", "W", ns="ops", weights_argument=True)
+    cls = f"""class {name}(keras.layers.Layer):
+    state_size = {state_size!r}
+    output_size = {output_size}
+
+    def build(self, input_shape):
+        self.w = [self.add_weight(shape=v.shape, initializer="zeros") for v in {name}_W]
+        for w, v in zip(self.w, {name}_W):
+            w.assign(v)
+
+    def call(self, inputs, states):
+        return {name.lower()}_step(inputs, list(states), self.w)"""
+    return f"{weights}\n\n\n{step}\n\n\n{cls}\n"
 
 
 def _tuple_target(names):

@@ -9,34 +9,24 @@ from dataclasses import asdict
 import numpy as np
 
 from cells.example import Example, Options
+from cells.layer_example import LayerExample, LayerOptions
 from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
 
 
-def example_to_dict(example):
-    s = example.structure
+def structure_to_dict(s):
     return {
-        "structure": {
-            "input_shapes": [list(x) for x in s.input_shapes],
-            "states": [{"shape": list(st.shape), "kind": st.kind, "activation": st.activation} for st in s.states],
-            "outputs": [{"shape": list(o.shape), "kind": o.kind, "activation": o.activation} for o in s.outputs],
-            "constant_shapes": [list(c) for c in s.constant_shapes],
-            "hidden": s.hidden,
-            "hidden_activation": s.hidden_activation,
-            "dtype": s.dtype,
-        },
-        "weights": [list(w) for w in example.spec.weights],
-        "options": asdict(example.options),
-        "inputs": [_array(x) for x in example.inputs],
-        "initial_states": [_array(x) for x in example.initial_states],
-        "constants": [_array(x) for x in example.constants],
-        "mask": None if example.mask is None else _array(example.mask),
-        "mask_family": example.mask_family,
+        "input_shapes": [list(x) for x in s.input_shapes],
+        "states": [{"shape": list(st.shape), "kind": st.kind, "activation": st.activation} for st in s.states],
+        "outputs": [{"shape": list(o.shape), "kind": o.kind, "activation": o.activation} for o in s.outputs],
+        "constant_shapes": [list(c) for c in s.constant_shapes],
+        "hidden": s.hidden,
+        "hidden_activation": s.hidden_activation,
+        "dtype": s.dtype,
     }
 
 
-def example_from_dict(data):
-    s = data["structure"]
-    structure = CellStructure(
+def structure_from_dict(s):
+    return CellStructure(
         input_shapes=tuple(tuple(x) for x in s["input_shapes"]),
         states=tuple(StateSpec(tuple(st["shape"]), st["kind"], st["activation"]) for st in s["states"]),
         outputs=tuple(OutputSpec(tuple(o["shape"]), o["kind"], o["activation"]) for o in s["outputs"]),
@@ -45,7 +35,32 @@ def example_from_dict(data):
         hidden_activation=s["hidden_activation"],
         dtype=s["dtype"],
     )
-    return Example(
+
+
+def example_to_dict(example):
+    data = {
+        "structure": structure_to_dict(example.structure),
+        "weights": [list(w) for w in example.spec.weights],
+        "options": asdict(example.options),
+        "inputs": [_array(x) for x in example.inputs],
+        "initial_states": [_array(x) for x in example.initial_states],
+        "constants": [_array(x) for x in example.constants],
+        "mask": None if example.mask is None else _array(example.mask),
+        "mask_family": example.mask_family,
+    }
+    if isinstance(example, LayerExample):  # the layer's own options and further cells
+        data["layer"] = asdict(example.layer)
+        data["stacked"] = [_spec_to_dict(spec) for spec in example.stacked]
+    return data
+
+
+def example_from_dict(data):
+    structure = structure_from_dict(data["structure"])
+    layer = {}
+    if "layer" in data:
+        layer = dict(layer=LayerOptions(**data["layer"]), stacked=tuple(_spec_from_dict(d) for d in data["stacked"]))
+    return (LayerExample if layer else Example)(
+        **layer,
         spec=CellSpec(structure, tuple(tuple(w) for w in data["weights"])),
         options=Options(**data["options"]),
         inputs=tuple(_from_array(x) for x in data["inputs"]),
@@ -54,6 +69,14 @@ def example_from_dict(data):
         mask=None if data["mask"] is None else _from_array(data["mask"]),
         mask_family=data["mask_family"],
     )
+
+
+def _spec_to_dict(spec):
+    return {"structure": structure_to_dict(spec.structure), "weights": [list(w) for w in spec.weights]}
+
+
+def _spec_from_dict(d):
+    return CellSpec(structure_from_dict(d["structure"]), tuple(tuple(w) for w in d["weights"]))
 
 
 def _array(a):

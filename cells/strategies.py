@@ -39,19 +39,34 @@ MASK_FAMILIES = (
 
 
 @st.composite
-def cell_structures(draw, dtype=st.sampled_from(DTYPES)):
-    """Random wiring over small shape sets; see `CellStructure.families` for what it covers."""
-    input_shapes = tuple(draw(st.lists(st.sampled_from(INPUT_SHAPES), min_size=1, max_size=2)))
+def cell_structures(
+    draw,
+    dtype=st.sampled_from(DTYPES),
+    input_shapes=INPUT_SHAPES,
+    state_shapes=STATE_SHAPES,
+    output_shapes=OUTPUT_SHAPES,
+    max_inputs=2,
+    min_states=0,
+    max_outputs=2,
+    max_constants=2,
+):
+    """Random wiring over small shape sets; see `CellStructure.families` for what it covers.
+
+    The keyword arguments narrow the space where an API is narrower (the `RNN` layer's
+    cells: one input, rank-1 states, one output, no constants).
+    """
+    shape_choices = input_shapes
+    input_shapes = tuple(draw(st.lists(st.sampled_from(shape_choices), min_size=1, max_size=max_inputs)))
     states = tuple(
         draw(
             st.lists(
                 st.builds(
                     StateSpec,
-                    shape=st.sampled_from(STATE_SHAPES),
+                    shape=st.sampled_from(state_shapes),
                     kind=st.sampled_from(STATE_KINDS),
                     activation=st.sampled_from(ACTIVATIONS),
                 ),
-                min_size=0,
+                min_size=min_states,
                 max_size=3,
             )
         )
@@ -59,7 +74,7 @@ def cell_structures(draw, dtype=st.sampled_from(DTYPES)):
     input_size = sum(prod(s) for s in input_shapes)
     output_kinds = ["dense", "echo"] + (["state0"] if states else [])
     outputs = []
-    for _ in range(draw(st.integers(1, 2))):
+    for _ in range(draw(st.integers(1, max_outputs))):
         kind = draw(st.sampled_from(output_kinds))
         if kind == "state0":
             outputs.append(OutputSpec(shape=states[0].shape, kind="state0", activation="linear"))
@@ -69,7 +84,7 @@ def cell_structures(draw, dtype=st.sampled_from(DTYPES)):
         else:
             outputs.append(
                 OutputSpec(
-                    shape=draw(st.sampled_from(OUTPUT_SHAPES)),
+                    shape=draw(st.sampled_from(output_shapes)),
                     kind="dense",
                     activation=draw(st.sampled_from(ACTIVATIONS)),
                 )
@@ -78,7 +93,7 @@ def cell_structures(draw, dtype=st.sampled_from(DTYPES)):
         input_shapes=input_shapes,
         states=states,
         outputs=tuple(outputs),
-        constant_shapes=tuple(draw(st.lists(st.sampled_from(INPUT_SHAPES), max_size=2))),
+        constant_shapes=tuple(draw(st.lists(st.sampled_from(shape_choices), max_size=max_constants))),
         hidden=draw(st.sampled_from(HIDDEN_SIZES)),
         hidden_activation=draw(st.sampled_from(ACTIVATIONS)),
         dtype=draw(dtype),

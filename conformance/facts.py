@@ -42,6 +42,22 @@ def example_facts(example):
         "max_state_rank": max(state_ranks, default=0),
         "max_output_rank": max(output_ranks),
         "output_is_state0": all(out.kind == "state0" for out in s.outputs),
+        **_layer_facts(example),
+    }
+
+
+def _layer_facts(example):
+    """The `RNN` layer's own options (contract section 2); absent (false) for `rnn` examples."""
+    layer = getattr(example, "layer", None)
+    return {
+        "layer": layer is not None,
+        "return_sequences": layer is not None and example.options.return_all_outputs,
+        "return_state": layer is not None and layer.return_state,
+        "initial_state": layer is not None and layer.initial_state,
+        "state_size_as_int": layer is not None and layer.state_size_as_int,
+        "mask_route": layer.mask_route if layer is not None else "none",
+        "bidirectional": layer is not None and layer.bidirectional,
+        "stacked": len(getattr(example, "stacked", ())),
     }
 
 

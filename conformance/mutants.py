@@ -104,6 +104,27 @@ def _time_major_runs_batch_size_steps(step_function, inputs, initial_states, tim
     return last, outputs, states
 
 
+def _masked_output_from_states0(step_function, inputs, initial_states, mask=None, go_backwards=False, **kwargs):
+    # keras#11472: at a masked step the loop emits the previous states[0], not the previous
+    # output (Keras 2.2.4's TensorFlow backend with unroll=False). Batch-major, one input.
+    if mask is None or kwargs.get("time_major"):
+        return reference.rnn(step_function, inputs, initial_states, mask=mask, go_backwards=go_backwards, **kwargs)
+    mask = np.asarray(mask).reshape(np.asarray(mask).shape[:2]).astype(bool)
+    states = [np.array(s) for s in initial_states]
+    constants = tuple(kwargs.get("constants") or ())
+    emitted = []
+    for t in (range(inputs.shape[1] - 1, -1, -1) if go_backwards else range(inputs.shape[1])):
+        output, new_states = step_function(inputs[:, t], tuple(states) + constants)
+        keep = mask[:, t].reshape((-1,) + (1,) * (np.ndim(output) - 1))
+        output = np.where(keep, output, states[0])  # the bug: states[0] stands for the output
+        states = [np.where(mask[:, t].reshape((-1,) + (1,) * (s.ndim - 1)), n, s) for n, s in zip(new_states, states)]
+        emitted.append(output)
+    outputs = np.stack(emitted, axis=1)
+    if not kwargs.get("return_all_outputs", True):
+        outputs = outputs[:, -1:]
+    return emitted[-1], outputs, states
+
+
 def _return_all_outputs_ignored(step_function, inputs, initial_states, return_all_outputs=True, **kwargs):
     return reference.rnn(step_function, inputs, initial_states, **kwargs)
 
@@ -134,6 +155,7 @@ MUTANTS = {
         Mutant("input-length-truncates", "R12: off-by-one", "R12", _input_length_truncates),
         Mutant("time-major-outputs-left-batch-major", "R11", "R11", _time_major_outputs_left_batch_major),
         Mutant("time-major-runs-batch-size-steps", "Keras 3.15 TensorFlow rnn, eager", "R11", _time_major_runs_batch_size_steps),
+        Mutant("masked-output-from-states0", "keras-team/keras#11472", "R4", _masked_output_from_states0),
         Mutant("return-all-outputs-ignored", "R7", "R7", _return_all_outputs_ignored),
         Mutant("states-written-in-place", "R13: arguments modified", "R13", _states_written_in_place),
         Mutant("states-change-dtype", "R13: dtypes", "R13", _states_upcast),

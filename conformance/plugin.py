@@ -105,7 +105,10 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     if "target" in metafunc.fixturenames:
-        targets = targets_for(metafunc.config.stash[_SELECTED])
+        # A property module about the layer (contract section 2) says so with
+        # CONTRACT_LEVEL = "layer"; its properties run on the layer backends only.
+        level = getattr(metafunc.module, "CONTRACT_LEVEL", "function")
+        targets = targets_for(metafunc.config.stash[_SELECTED], level)
         metafunc.parametrize("target", targets, ids=[t.id for t in targets], indirect=True, scope="session")
     if "known_case" in metafunc.fixturenames:
         selected = set(metafunc.config.stash[_SELECTED])
@@ -116,6 +119,20 @@ def pytest_generate_tests(metafunc):
             for mode in entry.modes
         ]
         metafunc.parametrize("known_case", cases, ids=[f"{e.id}-{t.mode}" for e, t in cases])
+
+
+def pytest_collection_modifyitems(config, items):
+    """A property with no target of its level among the selected backends is not collected
+    (e.g. the layer properties under `--backends keras-jax`), rather than skipped."""
+    kept = [item for item in items if not _without_target(item)]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if _without_target(item)])
+        items[:] = kept
+
+
+def _without_target(item):
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return "target" in getattr(item, "fixturenames", ()) and not isinstance(params.get("target"), Target)
 
 
 def pytest_runtest_setup(item):

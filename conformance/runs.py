@@ -23,7 +23,7 @@ def run_backend(target, example, rule):
     except Divergence:
         raise
     except Exception as error:  # noqa: BLE001 - a crash inside a backend is a finding
-        crash = crash_text(error)
+        crash = getattr(error, "crash_text", None) or crash_text(error)  # a layer worker's own
         divergence = Divergence(rule, f"CRASH: {crash}", example=example, target=target)
         divergence.crash = crash
         raise divergence from error
@@ -32,14 +32,19 @@ def run_backend(target, example, rule):
 def crash_text(error):
     """'Type: message' in one line, the same in eager and traced modes.
 
-    tf.function re-raises with "in user code:" and a traceback first; the original
-    message is its last line.
+    Wrappers are peeled off: tf.function re-raises with "in user code:" and a traceback
+    first (the original message is its last line); Keras layers re-raise with "Exception
+    encountered when calling layer ..." first (the original message follows it).
     """
     name = type(error).__name__
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     if not lines:
         return name
-    message = lines[-1] if lines[0] == "in user code:" else lines[0]
+    message = lines[0]
+    if lines[0] == "in user code:":
+        message = lines[-1]
+    elif lines[0].startswith("Exception encountered when calling") and len(lines) > 1:
+        message = lines[1]
     return message if message.startswith(f"{name}: ") else f"{name}: {message}"
 
 

@@ -41,9 +41,11 @@ class Target:
         return f"{self.backend.name} [{self.mode}]"
 
 
-def targets_for(backend_names):
-    """Every (backend, mode) pair of the named backends, in the order given."""
-    return [Target(backend, mode) for backend in map(get_backend, backend_names) for mode in backend.modes]
+def targets_for(backend_names, level=None):
+    """Every (backend, mode) pair of the named backends, in the order given; only those
+    of one level ("function" or "layer") when `level` is given."""
+    backends = [b for b in map(get_backend, backend_names) if level is None or b.level == level]
+    return [Target(backend, mode) for backend in backends for mode in backend.modes]
 
 
 def target(name, mode):

@@ -10,6 +10,7 @@ from conformance.backends.keras_jax import KerasJax
 from conformance.backends.keras_numpy import KerasNumpy
 from conformance.backends.keras_tensorflow import KerasTensorFlow
 from conformance.backends.keras_torch import KerasTorch
+from conformance.backends.layers import layer_backends
 from conformance.backends.reference import reference_backend
 from conformance.backends.tensorflow_adapter import FixedTensorFlow, TensorFlow2018
 from conformance.backends.tf_keras import TfKeras
@@ -26,6 +27,7 @@ BACKENDS = {
         TfKeras(),
         Keras2Theano(),
         TensorFlow2018(),
+        *layer_backends(),
     )
 }
 
@@ -50,7 +52,14 @@ def get_backend(name):
 # Backends whose findings are not all declared in known_divergences.toml yet: a default
 # run would fail on them until they are, so they run only when named. Each leaves this
 # set once its divergences are declared (see README, "What runs").
-AWAITING_TRIAGE = set()
+AWAITING_TRIAGE = {
+    "layer-keras-tensorflow",
+    "layer-keras-jax",
+    "layer-keras-torch",
+    "layer-keras-numpy",
+    "layer-tf-keras",
+    "layer-keras2-theano",
+}
 
 
 def default_backends():

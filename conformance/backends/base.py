@@ -51,6 +51,7 @@ class Backend:
 
     name = None
     description = ""
+    level = "function"  # or "layer": which properties run on it (contract section 1 or 2)
     packages = ()  # modules that must be importable, e.g. ("tensorflow",)
     extra = None  # the pip extra of rnn-conformance that installs them
     install_note = None  # how to install it, where an extra is not enough

@@ -1,0 +1,112 @@
+"""One drawn test case of the `RNN` layer: a cell example plus the layer's own options.
+
+A `LayerExample` is an `Example` (so the comparison code, the facts and the known-
+divergence conditions read it the same way) whose `options` hold what the layer passes
+to `rnn`: `go_backwards`, `unroll`, `zero_output_for_mask`, and `return_all_outputs`
+standing for `return_sequences` (contract section 2). `layer` holds what only the layer
+has. Inputs are one (B, T, F) array; the value at masked steps is `MASK_VALUE` in every
+feature and never elsewhere, so a `Masking` layer recovers exactly `mask` (L3).
+"""
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from cells.example import Example, _array_source
+from cells.render import render_keras_cell
+
+MASK_VALUE = 0.0
+MASK_ROUTES = ("mask-argument", "masking-layer")
+
+
+@dataclass(frozen=True)
+class LayerOptions:
+    """What the `RNN` layer has beyond the `rnn` options."""
+
+    return_state: bool = False
+    initial_state: bool = False  # L2: pass `initial_state`, or let the layer use zeros
+    state_size_as_int: bool = False  # L4: `state_size = n` instead of `[n]` (one state only)
+    mask_route: str = "mask-argument"  # L3: `mask=` argument, or a `Masking` layer before it
+    bidirectional: bool = False  # L5: wrapped in `Bidirectional` (merge_mode="concat")
+
+    def changed(self, **changes):
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, eq=False)
+class LayerExample(Example):
+    layer: LayerOptions = field(default_factory=LayerOptions)
+    # L6: CellSpecs of further cells, each fed the previous cell's output. `initial_states`
+    # then holds every cell's states, first cell first.
+    stacked: tuple = ()
+
+    @property
+    def return_sequences(self):
+        return self.options.return_all_outputs
+
+    @property
+    def specs(self):
+        """Every cell of the layer, first to last."""
+        return (self.spec,) + tuple(self.stacked)
+
+    def changed(self, **changes):
+        """Like `Example.changed`; `layer=` may also be a dict of layer option changes."""
+        if isinstance(changes.get("layer"), dict):
+            changes["layer"] = self.layer.changed(**changes["layer"])
+        return super().changed(**changes)
+
+    def initial_state_values(self):
+        """L2: the states the layer starts from, every cell's in order: given, or zeros."""
+        given = list(self.initial_states)
+        return given if self.layer.initial_state else [np.zeros_like(s) for s in given]
+
+    def states_per_cell(self, states):
+        """Split a flat list of states into one list per cell (for stacked cells)."""
+        split, start = [], 0
+        for spec in self.specs:
+            split.append(list(states[start : start + len(spec.structure.states)]))
+            start += len(spec.structure.states)
+        return split
+
+    def __repr__(self):
+        mask = "None" if self.mask is None else np.array2string(self.mask.astype(int), separator=",")
+        o = self.options
+        return (
+            f"LayerExample(B={self.batch}, T={self.steps}, mask_family={self.mask_family!r}, mask={mask}, "
+            f"return_sequences={o.return_all_outputs}, go_backwards={o.go_backwards}, unroll={o.unroll}, "
+            f"zero_output_for_mask={o.zero_output_for_mask}, {self.layer}, stacked cells={len(self.stacked)}, "
+            f"families={sorted(self.structure.families())})"
+        )
+
+    def to_source(self):
+        """A standalone Keras 3 script: the cell, the layer, the data, and the call."""
+        o, lo = self.options, self.layer
+        lines = ["import numpy as np", "import keras", "from keras import ops", ""]
+        for k, spec in enumerate(self.specs):
+            lines += [render_keras_cell(spec, f"Cell{k}", lo.state_size_as_int), ""]
+        cells = ", ".join(f"Cell{k}()" for k in range(len(self.specs)))
+        cell = f"[{cells}]" if self.stacked else cells
+        layer = (
+            f"keras.layers.RNN({cell}, return_sequences={o.return_all_outputs}, return_state={lo.return_state}, "
+            f"go_backwards={o.go_backwards}, unroll={o.unroll}, zero_output_for_mask={o.zero_output_for_mask})"
+        )
+        if lo.bidirectional:
+            layer = f"keras.layers.Bidirectional({layer})"
+        lines.append(f"layer = {layer}")
+        lines.append(f"x = {_array_source(self.inputs[0])}")
+        kwargs = ""
+        if lo.initial_state:
+            lines.append(f"initial_state = [{', '.join(_array_source(s) for s in self.initial_state_values())}]")
+            kwargs = ", initial_state=initial_state" + (" * 2" if lo.bidirectional else "")
+        if self.mask is None:
+            lines.append(f"print(layer(x{kwargs}))")
+        else:  # L3: both routes of the mask, which must print the same
+            lines.append(f"mask = {_array_source(self.mask)}")
+            lines.append(f"print('mask= argument:', layer(x, mask=mask{kwargs}))")
+            lines.append(f"print('Masking layer: ', layer(keras.layers.Masking({MASK_VALUE})(x){kwargs}))")
+        return "\n".join(lines) + "\n"
+
+    def layer_options_dict(self):
+        return asdict(self.layer)

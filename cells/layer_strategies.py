@@ -1,0 +1,112 @@
+"""Hypothesis strategies for the `RNN` layer: cells its API can hold, layer options, data.
+
+A layer cell has what `keras.layers.RNN` accepts (L4): one input tensor, one or more
+rank-1 states (`state_size` an int or a list of ints), one rank-1 output whose size may
+differ from every state size, no constants. Everything else (masks, states of different
+sizes, the 2018 "echo" and "state0" outputs) comes from the function-level strategies.
+"""
+
+import numpy as np
+from hypothesis import strategies as st
+
+from cells.example import Options
+from cells.layer_example import MASK_ROUTES, MASK_VALUE, LayerExample, LayerOptions
+from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks
+
+LAYER_INPUT_SHAPES = ((1,), (2,), (3,))
+LAYER_STATE_SHAPES = ((2,), (1,), (3,))
+LAYER_OUTPUT_SHAPES = ((2,), (1,), (3,), (4,))
+BATCH_SIZES = st.integers(1, 3)
+TIME_STEPS = st.integers(1, 4)
+
+
+def layer_cell_specs(input_shape=None):
+    """Float32 cells with one input (of `input_shape` when given), rank-1 states and output."""
+    structures = cell_structures(
+        dtype=st.just("float32"),  # the layer computes in its float32 compute dtype
+        input_shapes=LAYER_INPUT_SHAPES if input_shape is None else (input_shape,),
+        state_shapes=LAYER_STATE_SHAPES,
+        output_shapes=LAYER_OUTPUT_SHAPES,
+        max_inputs=1,
+        min_states=1,
+        max_outputs=1,
+        max_constants=0,
+    )
+    return cell_specs(structures)
+
+
+def layer_options(**fixed):
+    choices = dict(
+        return_state=st.booleans(),
+        initial_state=st.booleans(),
+        state_size_as_int=st.booleans(),
+        mask_route=st.sampled_from(MASK_ROUTES),
+        bidirectional=st.just(False),
+    )
+    choices.update({name: st.just(value) for name, value in fixed.items()})
+    return st.builds(LayerOptions, **choices)
+
+
+def rnn_options_of_the_layer(**fixed):
+    """The `rnn` options an `RNN` layer sets; return_all_outputs is return_sequences."""
+    choices = dict(
+        go_backwards=st.booleans(),
+        unroll=st.booleans(),
+        zero_output_for_mask=st.booleans(),
+        return_all_outputs=st.booleans().map(lambda b: not b),
+    )
+    choices.update({name: st.just(value) for name, value in fixed.items()})
+    return st.builds(Options, **choices)
+
+
+@st.composite
+def layer_examples(
+    draw,
+    option_strategy=rnn_options_of_the_layer(),
+    layer_option_strategy=layer_options(),
+    mask_families=st.sampled_from(MASK_FAMILIES),
+    min_stacked=0,
+    max_stacked=0,
+):
+    """A layer case. Inputs are non-zero everywhere except masked steps, which hold
+    MASK_VALUE in every feature: the mask-argument and Masking-layer routes see one mask."""
+    spec = draw(layer_cell_specs())
+    stacked = []
+    previous = spec
+    for _ in range(draw(st.integers(min_stacked, max_stacked))):
+        previous = draw(layer_cell_specs(input_shape=previous.structure.outputs[0].shape))
+        stacked.append(previous)
+    batch, steps = draw(BATCH_SIZES), draw(TIME_STEPS)
+    family = draw(mask_families)
+    mask = draw(masks(batch, steps, family))
+    layer = draw(layer_option_strategy)
+    if len(spec.structure.states) != 1 or stacked:
+        layer = layer.changed(state_size_as_int=False)
+    if mask is None:
+        layer = layer.changed(mask_route="mask-argument")
+    x = draw(data_arrays("float32", (batch, steps) + spec.structure.input_shapes[0], nonzero=True))
+    if mask is not None:
+        x[~mask] = MASK_VALUE
+    states = [
+        draw(data_arrays("float32", (batch,) + s.shape, nonzero=True))
+        for cell in [spec] + stacked
+        for s in cell.structure.states
+    ]
+    return LayerExample(
+        spec=spec,
+        options=draw(option_strategy),
+        inputs=(x,),
+        initial_states=tuple(states),
+        constants=(),
+        mask=mask,
+        mask_family=family,
+        layer=layer,
+        stacked=tuple(stacked),
+    )
+
+
+def with_inputs_at_masked_steps(example, value):
+    """The example with every masked step's input set to `value` (mask unchanged)."""
+    x = np.array(example.inputs[0])
+    x[~np.asarray(example.mask, bool)] = value
+    return example.changed(inputs=(x,))

@@ -1,0 +1,109 @@
+"""Adapters for the `RNN` layer rows: one per Keras and Keras backend (contract section 2).
+
+Each runs its examples in a worker process of its own (conformance/layers/worker.py),
+started with the KERAS_BACKEND it needs, so one pytest process covers every Keras: the
+layer code never runs in the suite's process. The properties of conformance/test_layer.py
+run on these; the function-level properties run on the other backends.
+
+Modes: "call" (the layer called directly, eagerly) and "predict" (a functional `Model`
+through `model.predict`). Keras 2 on Theano has no eager call: "predict" only.
+"""
+
+import importlib.metadata
+from collections import Counter
+
+from conformance.backends.base import Backend, Result
+from conformance.backends.keras2_theano import Keras2Theano
+from conformance.layers.client import Worker
+
+KERAS3_BACKEND_PACKAGE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": None}
+
+
+class LayerBackend(Backend):
+    level = "layer"
+    modes = ("call", "predict")
+
+    def __init__(self):
+        self._worker = None
+        # (mode, "traced" | "reused"): whether the worker built a new layer or model for an
+        # example or reused a cached one (Keras may still retrace a reused model).
+        self.compile_stats = Counter()
+        self._built = 0
+
+    def worker_environment(self):
+        return {}
+
+    def run(self, example, mode):
+        if mode not in self.modes:
+            raise ValueError(f"{self.name} has no mode {mode!r}; modes: {', '.join(self.modes)}")
+        if self._worker is None:
+            self._worker = Worker(self.flavor, self.worker_environment())
+            self.check_worker(self._worker.request("describe"))
+        arrays, (built, _) = self._worker.request("run", example, mode)
+        self.compile_stats[mode, "traced" if built > self._built else "reused"] += 1
+        self._built = built
+        # L1: [output, *states]; compared as "outputs" and "new_states".
+        return Result(last_output=[], outputs=arrays[0], new_states=arrays[1:])
+
+    def check_worker(self, described):
+        """Refuse to test a worker running another Keras than this row names."""
+
+
+class Keras3Layer(LayerBackend):
+    flavor = "keras3"
+    extra = "keras"
+
+    def __init__(self, keras_backend):
+        super().__init__()
+        self.keras_backend = keras_backend
+        self.name = f"layer-keras-{keras_backend}"
+        self.description = f"Keras 3 keras.layers.RNN, KERAS_BACKEND={keras_backend}"
+        framework = KERAS3_BACKEND_PACKAGE[keras_backend]
+        self.packages = ("keras",) + ((framework,) if framework else ())
+
+    def missing_package(self):
+        missing = super().missing_package()
+        if missing is None and int(importlib.metadata.version("keras").split(".")[0]) < 3:
+            return "keras>=3"
+        return missing
+
+    def worker_environment(self):
+        return {"KERAS_BACKEND": self.keras_backend}
+
+    def check_worker(self, described):
+        if described["keras_backend"] != self.keras_backend:
+            raise RuntimeError(f"{self.name}: the worker runs Keras on {described['keras_backend']!r}")
+
+
+class TfKerasLayer(LayerBackend):
+    name = "layer-tf-keras"
+    description = "tf_keras.layers.RNN (Keras 2 on TensorFlow)"
+    flavor = "tf_keras"
+    packages = ("tf_keras", "tensorflow")
+    extra = "tfkeras"
+
+
+class Keras2TheanoLayer(LayerBackend):
+    name = "layer-keras2-theano"
+    description = "multi-backend Keras 2.3.1 keras.layers.RNN on Theano 1.0.5"
+    flavor = "keras2"
+    packages = ("theano", "keras")
+    extra = None
+    install_note = Keras2Theano.install_note
+    modes = ("predict",)  # no eager execution in Keras 2 on Theano
+    unsupported_options = ("zero_output_for_mask",)  # Keras 2's RNN lacks it (contract section 4)
+    version = Keras2Theano.version
+
+    def missing_package(self):
+        missing = Backend.missing_package(self)
+        if missing is None and int(importlib.metadata.version("keras").split(".")[0]) >= 3:
+            return "keras==2.3.1"
+        return missing
+
+    def check_worker(self, described):
+        if described["keras_backend"] != "theano":
+            raise RuntimeError(f"{self.name}: the worker runs Keras on {described['keras_backend']!r}")
+
+
+def layer_backends():
+    return [Keras3Layer(name) for name in KERAS3_BACKEND_PACKAGE] + [TfKerasLayer(), Keras2TheanoLayer()]

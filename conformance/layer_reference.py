@@ -1,0 +1,64 @@
+"""The layer contract (shared/CONTRACT.md section 2) on top of the reference loop.
+
+`RNN(cell, ...)` is `rnn` with `return_all_outputs = return_sequences`; this module only
+adds what the layer adds: what it returns (L1), its default initial state (L2), stacked
+cells (L6) and `Bidirectional` (L5). Masks reach it as one (B, T) array whatever route
+they took in the layer (L3), and cells are the same specs the function-level suite
+builds (L4). Rule ids in the comments.
+"""
+
+import numpy as np
+
+from cells.build import make_step
+from cells.ops import get_ops
+from conformance import reference
+
+
+def layer_outputs(example, rnn=reference.rnn):
+    """What the layer returns, as a flat list of arrays: [output, *states] (L1).
+
+    `rnn` is the loop underneath (the reference; the suite's own tests pass faulty ones
+    to build faulty layers)."""
+    o = example.options
+    forward = _run(example, o.go_backwards, rnn)
+    if not example.layer.bidirectional:
+        output, states = forward
+        return [output] + (states if example.layer.return_state else [])
+    # L5: a go_backwards copy runs too; with return_sequences its sequence is flipped back
+    # to original time order; the halves are concatenated on the last axis.
+    backward_output, backward_states = _run(example, not o.go_backwards, rnn)
+    if o.return_all_outputs:
+        backward_output = backward_output[:, ::-1]
+    output = np.concatenate([forward[0], backward_output], axis=-1)
+    return [output] + (forward[1] + backward_states if example.layer.return_state else [])
+
+
+def _run(example, go_backwards, rnn):
+    o = example.options
+    last_output, outputs, states = rnn(
+        _stacked_step(example),
+        example.inputs[0],
+        example.initial_state_values(),  # L2: given, or zeros of state_size
+        go_backwards=go_backwards,
+        mask=example.mask,  # L3: the same mask whatever route it took
+        zero_output_for_mask=o.zero_output_for_mask,
+        return_all_outputs=o.return_all_outputs,
+    )
+    # L1: the sequence with return_sequences, else the last output; then the final states.
+    return (outputs if o.return_all_outputs else last_output), list(states)
+
+
+def _stacked_step(example):
+    """One step of every cell in turn (L6): cell k's output is cell k+1's input; the
+    states are every cell's, in order; only the last cell's output is emitted."""
+    numpy = get_ops("numpy")
+    steps = [make_step(spec.structure, numpy, spec.weight_arrays()) for spec in example.specs]
+
+    def step(x, states):
+        new_states = []
+        for cell_step, cell_states in zip(steps, example.states_per_cell(list(states))):
+            x, cell_new_states = cell_step(x, tuple(cell_states))
+            new_states += list(cell_new_states)
+        return x, new_states
+
+    return step

@@ -1,0 +1,246 @@
+"""Running a `LayerExample` through one Keras's `RNN` layer, inside that Keras's process.
+
+This module is imported only by the worker (conformance/layers/worker.py), in a process
+whose KERAS_BACKEND was set before Keras was imported. It builds a cell class from a
+random cell spec (weights created zero, then set from the spec for each example), wraps
+it in `RNN` (a list of cells for stacked cells, `Bidirectional` when asked), and feeds the
+mask by the example's route (L3): the `mask=` argument, or a `Masking` layer in front.
+
+Modes: "call" calls the layer directly (eager); "predict" builds a functional `Model`
+(inputs for x, the mask and each initial state, as the route needs) and runs
+`model.predict`. Layers and models are cached by everything they are built from (cell
+structures, options, route, whether initial states are inputs, T when unrolling), so a
+new example with the same structure only sets weights and data.
+"""
+
+from math import prod
+
+import numpy as np
+
+from cells.build import make_step
+from cells.layer_example import MASK_VALUE
+from cells.ops import Ops, get_ops
+
+FLAVORS = ("keras3", "tf_keras", "keras2")
+
+
+class KerasOps(Ops):
+    """`keras.ops`: the same calls on every Keras 3 backend."""
+
+    name, module = "keras", "keras.ops"
+
+    def sigmoid(self, x):
+        return self.lib.sigmoid(x)
+
+
+class LayerRunner:
+    def __init__(self, flavor):
+        if flavor == "keras3":
+            import keras
+
+            self.keras, self.ops = keras, KerasOps()
+            self.to_numpy = keras.ops.convert_to_numpy
+            self.to_tensor = keras.ops.convert_to_tensor
+        elif flavor == "tf_keras":
+            import tf_keras
+
+            import tensorflow
+
+            self.keras, self.ops = tf_keras, get_ops("tensorflow")
+            self.to_numpy = np.asarray
+            self.to_tensor = tensorflow.convert_to_tensor
+        elif flavor == "keras2":
+            from conformance.backends.theano_env import prepare
+
+            prepare()
+            import keras
+
+            self.keras, self.ops = keras, get_ops("theano")
+            self.to_numpy = np.asarray
+        else:
+            raise ValueError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
+        self.flavor = flavor
+        self.cell_class = _cell_class(self.keras, self.ops)
+        _register(self.keras, self.cell_class)
+        self._built = {}
+        self.traced = self.reused = 0
+
+    def describe(self):
+        backend = self.keras.backend.backend() if hasattr(self.keras.backend, "backend") else "?"
+        return {"flavor": self.flavor, "keras": self.keras.__version__, "keras_backend": backend}
+
+    def run(self, example, mode):
+        """The layer's return value for this example, as a list of NumPy arrays."""
+        key = (mode, _build_key(example))
+        if key not in self._built:
+            layer, call = self._build(example, mode)
+            if mode == "call":
+                call(example)  # a layer called directly creates its weights on the first call
+            self._built[key] = layer, call
+            self.traced += 1
+        else:
+            self.reused += 1
+        layer, call = self._built[key]
+        self._set_weights(layer, example)
+        return [np.asarray(self.to_numpy(r)) for r in _flatten(call(example))]
+
+    # -- building ---------------------------------------------------------------------
+
+    def _layer(self, example):
+        k, o, lo = self.keras, example.options, example.layer
+        cells = [self.cell_class(spec.structure, lo.state_size_as_int) for spec in example.specs]
+        options = dict(
+            return_sequences=o.return_all_outputs,
+            return_state=lo.return_state,
+            go_backwards=o.go_backwards,
+            unroll=o.unroll,
+        )
+        if self.flavor != "keras2":  # Keras 2's RNN has no zero_output_for_mask (contract section 4)
+            options["zero_output_for_mask"] = o.zero_output_for_mask
+        layer = k.layers.RNN(cells if example.stacked else cells[0], **options)
+        return k.layers.Bidirectional(layer) if lo.bidirectional else layer
+
+    def _build(self, example, mode):
+        k, lo = self.keras, example.layer
+        layer = self._layer(example)
+        masked_by_layer = example.mask is not None and lo.mask_route == "masking-layer"
+        mask_argument = example.mask is not None and lo.mask_route == "mask-argument"
+        copies = 2 if lo.bidirectional else 1
+
+        if mode == "call":
+
+            def call(ex):
+                # Framework tensors, as a user calling a layer eagerly would pass them.
+                x = self.to_tensor(ex.inputs[0])
+                kwargs = {}
+                if masked_by_layer:
+                    x = k.layers.Masking(MASK_VALUE)(x)
+                if mask_argument:
+                    kwargs["mask"] = self.to_tensor(ex.mask)
+                if lo.initial_state:
+                    states = [self.to_tensor(s) for s in ex.initial_state_values()]
+                    kwargs["initial_state"] = _initial_state_argument(ex, states) * copies
+                return layer(x, **kwargs)
+
+            return layer, call
+
+        steps = example.steps if example.options.unroll else None
+        x_in = k.Input(shape=(steps,) + example.inputs[0].shape[2:], dtype="float32")
+        inputs, kwargs, h = [x_in], {}, x_in
+        if masked_by_layer:
+            h = k.layers.Masking(MASK_VALUE)(x_in)
+        if mask_argument:
+            m_in = k.Input(shape=(steps,), dtype="bool")
+            inputs.append(m_in)
+            kwargs["mask"] = m_in
+        if lo.initial_state:
+            state_inputs = [k.Input(shape=s.shape[1:], dtype="float32") for s in example.initial_states * copies]
+            inputs += state_inputs
+            per_copy = len(example.initial_states)
+            kwargs["initial_state"] = [
+                item
+                for c in range(copies)
+                for item in _initial_state_argument(example, state_inputs[c * per_copy : (c + 1) * per_copy])
+            ]
+        model = k.Model(inputs, layer(h, **kwargs))
+
+        def predict(ex):
+            data = [ex.inputs[0]]
+            if mask_argument:
+                data.append(ex.mask)
+            if lo.initial_state:
+                data += list(ex.initial_state_values()) * copies
+            return model.predict(data, verbose=0, batch_size=ex.batch)
+
+        return layer, predict
+
+    def _set_weights(self, layer, example):
+        halves = [layer.forward_layer, layer.backward_layer] if example.layer.bidirectional else [layer]
+        for half in halves:
+            cells = half.cell.cells if example.stacked else [half.cell]
+            for cell, spec in zip(cells, example.specs):
+                for variable, value in zip(cell.w, spec.weight_arrays()):
+                    if hasattr(variable, "assign"):
+                        variable.assign(value)
+                    else:  # Keras 2 on Theano: shared variables
+                        self.keras.backend.set_value(variable, value)
+
+
+def _initial_state_argument(example, states):
+    """The layer's `initial_state`: a flat list, or one list per cell for stacked cells."""
+    return example.states_per_cell(list(states)) if example.stacked else list(states)
+
+
+def _flatten(returned):
+    """[output, *states] with the per-cell state lists of stacked cells flattened."""
+    if isinstance(returned, (list, tuple)):
+        return [leaf for item in returned for leaf in _flatten(item)]
+    return [returned]
+
+
+def _build_key(example):
+    o = example.options
+    return (
+        tuple(spec.structure for spec in example.specs),
+        o.go_backwards,
+        o.unroll,
+        o.zero_output_for_mask,
+        o.return_all_outputs,
+        example.layer,
+        example.mask is not None,
+        example.steps if o.unroll else None,
+    )
+
+
+def _register(keras, cell_class):
+    """Make the cell class known to Keras' deserialization, as Keras documents for custom
+    layers: `Bidirectional` builds its backward copy from the layer's config (L5)."""
+    saving = getattr(keras, "saving", None)
+    if saving is not None and hasattr(saving, "register_keras_serializable"):  # Keras 3
+        saving.register_keras_serializable(package="rnn_conformance")(cell_class)
+    elif hasattr(keras.utils, "register_keras_serializable"):  # tf_keras
+        keras.utils.register_keras_serializable(package="rnn_conformance")(cell_class)
+    else:  # Keras 2.3.1
+        keras.utils.get_custom_objects()[cell_class.__name__] = cell_class
+
+
+def _cell_class(keras, ops):
+    """A Keras cell class over `ops` whose step is `cells.build.make_step` (L4)."""
+
+    class SpecCell(keras.layers.Layer):
+        """A random cell: `state_size` an int or a list of ints, any `output_size`."""
+
+        def __init__(self, structure, state_size_as_int=False, **kwargs):
+            super().__init__(**kwargs)
+            self.structure, self.state_size_as_int = structure, state_size_as_int
+            sizes = [prod(s.shape) for s in structure.states]
+            self.state_size = sizes[0] if state_size_as_int else sizes
+            self.output_size = prod(structure.outputs[0].shape)
+
+        def build(self, input_shape):
+            self.w = [
+                self.add_weight(name=f"w{i}", shape=shape, initializer="zeros")
+                for i, shape in enumerate(self.structure.weight_shapes())
+            ]
+            self.built = True
+
+        def call(self, inputs, states):
+            states = list(states) if isinstance(states, (list, tuple)) else [states]
+            output, new_states = make_step(self.structure, ops, self.w)(inputs, tuple(states))
+            return output, list(new_states)
+
+        def get_config(self):  # Bidirectional copies the layer (and this cell) from its config
+            from cells.serialize import structure_to_dict
+
+            return {**super().get_config(), "structure": structure_to_dict(self.structure),
+                    "state_size_as_int": self.state_size_as_int}
+
+        @classmethod
+        def from_config(cls, config):
+            from cells.serialize import structure_from_dict
+
+            config = dict(config)
+            structure = structure_from_dict(config.pop("structure"))
+            return cls(structure, config.pop("state_size_as_int"), **config)
+
+    return SpecCell

@@ -1,0 +1,53 @@
+"""A worker process that runs `RNN` layer examples for one Keras.
+
+Keras 3 picks its backend (KERAS_BACKEND) once, at import, so each layer backend runs in
+a process of its own, started with the right environment; Keras 2 on Theano needs its
+own environment altogether. The parent (conformance/layers/client.py) sends pickled
+requests on stdin and reads pickled replies on the original stdout; anything the
+frameworks print goes to stderr instead, so it cannot corrupt the replies.
+
+    python -m conformance.layers.worker FLAVOR     (FLAVOR: keras3, tf_keras, keras2)
+
+Requests: ("describe",) and ("run", example, mode). Replies: ("ok", value) or
+("error", "Type: message", traceback text). A crash inside Keras is a reply, not an exit.
+"""
+
+import os
+import pickle
+import sys
+import traceback
+
+
+def serve(flavor, requests, replies):
+    runner = None
+    while True:
+        try:
+            request = pickle.load(requests)
+        except EOFError:
+            return
+        try:
+            if runner is None:
+                from conformance.layers.keras_side import LayerRunner
+
+                runner = LayerRunner(flavor)
+            if request[0] == "describe":
+                reply = ("ok", runner.describe())
+            else:
+                _, example, mode = request
+                reply = ("ok", (runner.run(example, mode), (runner.traced, runner.reused)))
+        except Exception as error:  # noqa: BLE001 - reported to the parent as a crash
+            from conformance.runs import crash_text
+
+            reply = ("error", crash_text(error), traceback.format_exc())
+        pickle.dump(reply, replies)
+        replies.flush()
+
+
+def main():
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints go to stderr
+    serve(sys.argv[1], sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    main()
