@@ -1,5 +1,7 @@
 """Running one example: on the reference, and on a target with crashes turned into findings."""
 
+import re
+
 from hypothesis import event
 from hypothesis.control import currently_in_test_context
 
@@ -29,6 +31,9 @@ def run_backend(target, example, rule):
         raise divergence from error
 
 
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def crash_text(error):
     """'Type: message' in one line, the same in eager and traced modes.
 
@@ -37,7 +42,8 @@ def crash_text(error):
     encountered when calling layer ..." first (the original message follows it).
     """
     name = type(error).__name__
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    text = _ANSI_ESCAPE.sub("", str(error))  # Keras 3 colours its messages
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return name
     message = lines[0]
