@@ -8,7 +8,7 @@ has. Inputs are one (B, T, F) array; the value at masked steps is `MASK_VALUE` i
 feature and never elsewhere, so a `Masking` layer recovers exactly `mask` (L3).
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,8 +30,6 @@ class LayerOptions:
     bidirectional: bool = False  # L5: wrapped in `Bidirectional` (merge_mode="concat")
 
     def changed(self, **changes):
-        from dataclasses import replace
-
         return replace(self, **changes)
 
 
@@ -107,6 +105,3 @@ class LayerExample(Example):
             lines.append(f"print('mask= argument:', layer(x, mask=mask{kwargs}))")
             lines.append(f"print('Masking layer: ', layer(keras.layers.Masking({MASK_VALUE})(x){kwargs}))")
         return "\n".join(lines) + "\n"
-
-    def layer_options_dict(self):
-        return asdict(self.layer)

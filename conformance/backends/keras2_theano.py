@@ -51,7 +51,7 @@ class Keras2Theano(Backend):
 
     def missing_package(self):
         """'theano', or 'keras==2.3.1' where `keras` is Keras 3 (as in the main environment)."""
-        missing = super().missing_package()
+        missing = Backend.missing_package(self)  # (explicit: the layer row shares this method)
         if missing is not None:
             return missing
         try:

@@ -93,12 +93,7 @@ class Keras2TheanoLayer(LayerBackend):
     modes = ("predict",)  # no eager execution in Keras 2 on Theano
     unsupported_options = ("zero_output_for_mask",)  # Keras 2's RNN lacks it (contract section 4)
     version = Keras2Theano.version
-
-    def missing_package(self):
-        missing = Backend.missing_package(self)
-        if missing is None and int(importlib.metadata.version("keras").split(".")[0]) >= 3:
-            return "keras==2.3.1"
-        return missing
+    missing_package = Keras2Theano.missing_package  # the same environment as the function row
 
     def check_worker(self, described):
         if described["keras_backend"] != "theano":
