@@ -9,9 +9,8 @@ sizes, the 2018 "echo" and "state0" outputs) comes from the function-level strat
 import numpy as np
 from hypothesis import strategies as st
 
-from cells.example import Options
 from cells.layer_example import MASK_ROUTES, MASK_VALUE, LayerExample, LayerOptions
-from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks
+from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks, options
 
 LAYER_INPUT_SHAPES = ((1,), (2,), (3,))
 LAYER_STATE_SHAPES = ((2,), (1,), (3,))
@@ -48,15 +47,10 @@ def layer_options(**fixed):
 
 
 def rnn_options_of_the_layer(**fixed):
-    """The `rnn` options an `RNN` layer sets; return_all_outputs is return_sequences."""
-    choices = dict(
-        go_backwards=st.booleans(),
-        unroll=st.booleans(),
-        zero_output_for_mask=st.booleans(),
-        return_all_outputs=st.booleans().map(lambda b: not b),
-    )
-    choices.update({name: st.just(value) for name, value in fixed.items()})
-    return st.builds(Options, **choices)
+    """The `rnn` options an `RNN` layer sets (go_backwards, unroll, zero_output_for_mask,
+    return_all_outputs = return_sequences); the layer fixes the others at their defaults."""
+    fixed = {"time_major": False, "pass_input_length": False, "mask_format": "bool", **fixed}
+    return options(**fixed)
 
 
 @st.composite
