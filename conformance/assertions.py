@@ -133,10 +133,21 @@ def _value_rule(part, positions, example, leaf, actual_result):
         if example.options.return_all_outputs:
             steps = positions[:, t_axis]
         else:
-            steps = np.full(len(positions), example.steps - 1)
+            width = np.shape(optree.tree_leaves(actual_result.outputs)[leaf])[-1]
+            steps = _steps_of_last_output(example, positions, width)
     if masked is not None and masked[batch, steps].all():
         return "R4"
     return _unmasked_value_rule(masked, example)
+
+
+def _steps_of_last_output(example, positions, width):
+    """The processing step each position of a last output was computed at: the last one,
+    except in the backward half of a `Bidirectional` output (L5, concatenated on the last
+    axis), whose run ends where the forward run starts."""
+    steps = np.full(len(positions), example.steps - 1)
+    if getattr(getattr(example, "layer", None), "bidirectional", False):
+        steps[positions[:, -1] >= width // 2] = 0
+    return steps
 
 
 def _unmasked_value_rule(masked, example):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conformance import test_layer
-from conformance.assertions import Divergence, divergences_in
+from conformance.assertions import Divergence, compare, divergences_in
 from conformance.backends.base import Backend, Result
 from conformance.layer_reference import layer_outputs
 from conformance.mutants import MUTANTS
@@ -79,3 +79,18 @@ def test_the_unbroken_layer_passes_the_2018_report():
     for repeats in (1, 2):
         for unroll in (False, True):
             test_layer.test_2018_report(target=layer("reference-layer"), repeats=repeats, unroll=unroll)
+
+
+def test_rule_naming_reads_each_half_of_a_bidirectional_last_output_at_its_own_last_step():
+    """Bidirectional concatenates the two halves' last outputs (L5); the backward run's last
+    step is time 0. On the 2018 example (time 2 masked, time 0 not), a wrong forward half is
+    a masked output (R4), a wrong backward half is not."""
+    example = test_layer.report_2018_layer_example(repeats=2, unroll=False)
+    example = example.changed(layer={"bidirectional": True, "return_state": False})
+    expected = layer_outputs(example)[0]
+    width = expected.shape[-1]
+    for half, rule in ((slice(0, width // 2), "R4"), (slice(width // 2, width), "R3")):
+        wrong = expected.copy()
+        wrong[:, half] += 1.0
+        found = compare(Result([], wrong, []), Result([], expected, []), example)
+        assert [m.rule for m in found] == [rule], found
