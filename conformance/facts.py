@@ -4,6 +4,8 @@ A condition such as `masked and not unroll and go_backwards` is evaluated over t
 facts. They describe the drawn configuration only, never a backend's behaviour.
 """
 
+from math import prod
+
 import numpy as np
 
 
@@ -42,8 +44,15 @@ def example_facts(example):
         "max_state_rank": max(state_ranks, default=0),
         "max_output_rank": max(output_ranks),
         "output_is_state0": all(out.kind == "state0" for out in s.outputs),
+        "size_1_state_after_first": any(prod(st.shape) == 1 for st in _all_states(example)[1:]),
         **_layer_facts(example),
     }
+
+
+def _all_states(example):
+    """Every state in the order the loop carries them: all cells' states for stacked cells."""
+    specs = getattr(example, "specs", (example.spec,))
+    return [state for spec in specs for state in spec.structure.states]
 
 
 def _layer_facts(example):

@@ -73,16 +73,30 @@ class LayerRunner:
         """The layer's return value for this example, as a list of NumPy arrays."""
         key = (mode, _build_key(example))
         if key not in self._built:
-            layer, call = self._build(example, mode)
-            if mode == "call":
-                call(example)  # a layer called directly creates its weights on the first call
+            try:
+                layer, call = self._build(example, mode)
+                if mode == "call":
+                    call(example)  # a layer called directly creates its weights on the first call
+            except Exception:
+                self._forget_open_name_scopes()
+                raise
             self._built[key] = layer, call
             self.traced += 1
         else:
             self.reused += 1
         layer, call = self._built[key]
         self._set_weights(layer, example)
-        return [np.asarray(self.to_numpy(r)) for r in _flatten(call(example))]
+        try:
+            return [np.asarray(self.to_numpy(r)) for r in _flatten(call(example))]
+        except Exception:
+            self._forget_open_name_scopes()
+            raise
+
+    def _forget_open_name_scopes(self):
+        """Keras 2.3.1's Theano `name_scope` pops its scope only on success: after a crash
+        every later weight name would nest inside the failed layer's scopes."""
+        if self.flavor == "keras2":
+            self.keras.backend.theano_backend.NAME_SCOPE_STACK.clear()
 
     # -- building ---------------------------------------------------------------------
 
@@ -119,7 +133,7 @@ class LayerRunner:
                     kwargs["mask"] = self.to_tensor(ex.mask)
                 if lo.initial_state:
                     states = [self.to_tensor(s) for s in ex.initial_state_values()]
-                    kwargs["initial_state"] = _initial_state_argument(ex, states) * copies
+                    kwargs["initial_state"] = self._initial_state_argument(ex, states) * copies
                 return layer(x, **kwargs)
 
             return layer, call
@@ -140,7 +154,7 @@ class LayerRunner:
             kwargs["initial_state"] = [
                 item
                 for c in range(copies)
-                for item in _initial_state_argument(example, state_inputs[c * per_copy : (c + 1) * per_copy])
+                for item in self._initial_state_argument(example, state_inputs[c * per_copy : (c + 1) * per_copy])
             ]
         model = k.Model(inputs, layer(h, **kwargs))
 
@@ -154,6 +168,13 @@ class LayerRunner:
 
         return layer, predict
 
+    def _initial_state_argument(self, example, states):
+        """The layer's `initial_state` as this Keras's API takes it: one list per cell for
+        stacked cells, except in Keras 2.3.1, whose StackedRNNCells takes one flat list."""
+        if example.stacked and self.flavor != "keras2":
+            return example.states_per_cell(list(states))
+        return list(states)
+
     def _set_weights(self, layer, example):
         halves = [layer.forward_layer, layer.backward_layer] if example.layer.bidirectional else [layer]
         for half in halves:
@@ -166,9 +187,6 @@ class LayerRunner:
                         self.keras.backend.set_value(variable, value)
 
 
-def _initial_state_argument(example, states):
-    """The layer's `initial_state`: a flat list, or one list per cell for stacked cells."""
-    return example.states_per_cell(list(states)) if example.stacked else list(states)
 
 
 def _flatten(returned):
