@@ -94,8 +94,8 @@ class Example:
         """Standalone NumPy source that rebuilds this example's cell, data and options."""
         lines = ["import numpy as np", "", render_cell(self.spec)]
         for name, arrays in (("inputs", self.inputs), ("initial_states", self.initial_states), ("constants", self.constants)):
-            lines.append(f"{name} = [{', '.join(_array_source(a) for a in arrays)}]")
-        lines.append(f"mask = {'None' if self.mask is None else _array_source(self.mask)}")
+            lines.append(f"{name} = [{', '.join(array_source(a) for a in arrays)}]")
+        lines.append(f"mask = {'None' if self.mask is None else array_source(self.mask)}")
         lines.append(f"options = {asdict(self.options)!r}")
         return "\n".join(lines)
 
@@ -111,7 +111,7 @@ def format_mask(mask, mask_format):
     return mask
 
 
-def _array_source(a):
+def array_source(a):
     body = np.array2string(np.asarray(a), separator=", ", threshold=10**6, floatmode="unique")
     dtype = np.asarray(a).dtype
     return f"np.array({body}, dtype={'bool' if dtype == bool else 'np.' + dtype.name})"

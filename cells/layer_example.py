@@ -12,8 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from cells.example import Example, _array_source
-from cells.render import render_keras_cell
+from cells.example import Example
 
 MASK_VALUE = 0.0
 MASK_ROUTES = ("mask-argument", "masking-layer")
@@ -78,30 +77,9 @@ class LayerExample(Example):
             f"families={sorted(self.structure.families())})"
         )
 
-    def to_source(self):
-        """A standalone Keras 3 script: the cell, the layer, the data, and the call."""
-        o, lo = self.options, self.layer
-        lines = ["import numpy as np", "import keras", "from keras import ops", ""]
-        for k, spec in enumerate(self.specs):
-            lines += [render_keras_cell(spec, f"Cell{k}", lo.state_size_as_int), ""]
-        cells = ", ".join(f"Cell{k}()" for k in range(len(self.specs)))
-        cell = f"[{cells}]" if self.stacked else cells
-        layer = (
-            f"keras.layers.RNN({cell}, return_sequences={o.return_all_outputs}, return_state={lo.return_state}, "
-            f"go_backwards={o.go_backwards}, unroll={o.unroll}, zero_output_for_mask={o.zero_output_for_mask})"
-        )
-        if lo.bidirectional:
-            layer = f"keras.layers.Bidirectional({layer})"
-        lines.append(f"layer = {layer}")
-        lines.append(f"x = {_array_source(self.inputs[0])}")
-        kwargs = ""
-        if lo.initial_state:
-            lines.append(f"initial_state = [{', '.join(_array_source(s) for s in self.initial_state_values())}]")
-            kwargs = ", initial_state=initial_state" + (" * 2" if lo.bidirectional else "")
-        if self.mask is None:
-            lines.append(f"print(layer(x{kwargs}))")
-        else:  # L3: both routes of the mask, which must print the same
-            lines.append(f"mask = {_array_source(self.mask)}")
-            lines.append(f"print('mask= argument:', layer(x, mask=mask{kwargs}))")
-            lines.append(f"print('Masking layer: ', layer(keras.layers.Masking({MASK_VALUE})(x){kwargs}))")
-        return "\n".join(lines) + "\n"
+    def to_source(self, flavor="keras3", mode="call", expected=None, title=None, keras_backend=None):
+        """A standalone script for one Keras (see cells/keras_script.py): the cell, the
+        layer, the data, every mask route, and `expected` when given."""
+        from cells.keras_script import layer_script  # it imports MASK_VALUE from here
+
+        return layer_script(self, flavor, mode, expected, title, keras_backend)

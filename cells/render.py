@@ -90,28 +90,5 @@ def render_cell(spec):
     return render_weights(spec) + "\n\n\n" + render_step(spec) + "\n"
 
 
-def render_keras_cell(spec, name="Cell", state_size_as_int=False):
-    """A Keras 3 cell class `name` computing the spec's step with `keras.ops`; its weights
-    are created zero and set to the spec's values (after `import numpy as np, keras` and
-    `from keras import ops`)."""
-    sizes = [prod(st.shape) for st in spec.structure.states]
-    state_size = sizes[0] if state_size_as_int else sizes
-    output_size = prod(spec.structure.outputs[0].shape)
-    weights = render_weights(spec, f"{name}_W")
-    step = render_step(spec, f"{name.lower()}_step", "W", ns="ops", weights_argument=True)
-    cls = f"""class {name}(keras.layers.Layer):
-    state_size = {state_size!r}
-    output_size = {output_size}
-
-    def build(self, input_shape):
-        self.w = [self.add_weight(shape=v.shape, initializer="zeros") for v in {name}_W]
-        for w, v in zip(self.w, {name}_W):
-            w.assign(v)
-
-    def call(self, inputs, states):
-        return {name.lower()}_step(inputs, list(states), self.w)"""
-    return f"{weights}\n\n\n{step}\n\n\n{cls}\n"
-
-
 def _tuple_target(names):
     return ", ".join(names) + ("," if len(names) == 1 else "")

@@ -30,8 +30,23 @@ class Divergence(AssertionError):
         lines = [f"[{rule}] {target or ''}: {summary}".replace(" : ", ": ")]
         lines += [f"  - {d}" for d in details]
         if example is not None:
-            lines += ["", f"Minimal example: {example!r}", "NumPy source of the example:", example.to_source()]
+            lines += ["", f"Minimal example: {example!r}", *_source_lines(example, target)]
         super().__init__("\n".join(lines))
+
+
+def _source_lines(example, target):
+    """The example as source: for a layer row, a script for its Keras and mode that
+    prints the layer's results next to the contract's and exits 1 while they differ;
+    for a function row, NumPy source that rebuilds the cell, data and options."""
+    backend = getattr(target, "backend", None)
+    if getattr(backend, "level", None) != "layer":
+        return ["NumPy source of the example:", example.to_source()]
+    from conformance.layer_reference import layer_outputs
+
+    flavor = getattr(backend, "flavor", "keras3")
+    keras_backend = getattr(backend, "keras_backend", None)
+    script = example.to_source(flavor, target.mode, layer_outputs(example), keras_backend=keras_backend)
+    return [f"Reproducer ({flavor}, mode {target.mode}; exits 1 while the layer diverges):", script]
 
 
 def divergences_in(error):

@@ -49,3 +49,40 @@ def property_body(property_id):
     module_name, function_name = property_id.split("::")
     function = getattr(importlib.import_module(f"conformance.{module_name}"), function_name)
     return function.hypothesis.inner_test.__wrapped__
+
+
+def case_source(path):
+    """The source a saved case prints for a bug report: for a layer row, a script for its
+    Keras and mode that compares the layer with the contract and exits 1 while they
+    differ; for a function row, NumPy source of the cell, data and options."""
+    from conformance.backends import get_backend
+    from conformance.layer_reference import layer_outputs
+
+    case = json.loads(Path(path).read_text())
+    example = example_from_dict(case.get("diverging_example", case["example"]))
+    backend = get_backend(case["backend"])
+    if getattr(backend, "level", None) != "layer":
+        return example.to_source()
+    title = f"{case['backend']} [{case['mode']}], {case['property']}: [{case['rule']}] {case['summary']}"
+    keras_backend = getattr(backend, "keras_backend", None)
+    return example.to_source(backend.flavor, case["mode"], layer_outputs(example), title, keras_backend)
+
+
+def main(argv=None):
+    """python -m conformance.repro CASE.json: print the case's reproducer source."""
+    import sys
+
+    paths = sys.argv[1:] if argv is None else argv
+    if len(paths) != 1:
+        print("usage: python -m conformance.repro CASE.json", file=sys.stderr)
+        return 2
+    try:
+        print(case_source(paths[0]), end="")
+    except (OSError, ValueError, KeyError) as error:
+        print(f"rnn-conformance: cannot read case {paths[0]}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
