@@ -6,7 +6,10 @@ relations, and apart from the plugin so that properties run the same when called
 directly (as the suite's own tests do).
 """
 
+import contextlib
 import functools
+import signal
+import threading
 import time
 from collections import Counter
 
@@ -19,6 +22,33 @@ _ledger = Ledger()
 # the speed table of a run (examples per second per backend and mode).
 examples_run = Counter()
 seconds_spent = Counter()
+
+
+class ExampleTimeout(Exception):
+    """One example ran longer than the per-example timeout: a hang, reported as a crash."""
+
+
+# Seconds one example may take before it counts as a hang (None: no limit). Set by the
+# plugin's --example-timeout; works where SIGALRM does (the main thread on Unix).
+example_timeout = None
+
+
+@contextlib.contextmanager
+def _bounded(seconds):
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def hang(signum, frame):
+        raise ExampleTimeout(f"no result after {seconds} s (--example-timeout): the backend hangs or is too slow")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def use_ledger(ledger):
@@ -39,14 +69,16 @@ def contract_property(test):
         example = target.applicable(example)
         started = time.perf_counter()
         try:
-            test(target=target, example=example, **drawn)
+            with _bounded(example_timeout):
+                test(target=target, example=example, **drawn)
         except Divergence as divergence:
-            if _ledger.excuse(target, divergence) is None:
+            property_id = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
+            if _ledger.excuse(target, divergence, property_id) is None:
                 divergence.drawn = drawn  # the property's other draws, to replay it exactly
                 # What the property was given: a metamorphic property's divergence names
                 # the variant it ran, but replaying needs the input the variant came from.
                 divergence.property_input = example
-                divergence.property = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
+                divergence.property = property_id
                 raise
         finally:
             examples_run[target.id] += 1

@@ -84,12 +84,15 @@ class Ledger:
     def __init__(self, entries=()):
         self.entries = list(entries)
         self.excused = Counter()  # (entry id, target id) -> failing examples it excused
+        # (entry, target, property id) -> the first divergence it excused there (reports)
+        self.first_excused = {}
 
-    def excuse(self, target, divergence):
+    def excuse(self, target, divergence, property_id=None):
         """The entry that excuses this divergence (and count it), or None."""
         for entry in self.entries:
             if divergence.example is not None and entry.excuses(target, divergence):
                 self.excused[entry.id, target.id] += 1
+                self.first_excused.setdefault((entry, target, property_id), divergence)
                 return entry
         return None
 

@@ -6,6 +6,7 @@ never silently dropped: asked for by name, its tests fail with "NOT INSTALLED"; 
 default run they are skipped with that reason and listed again in the summary.
 """
 
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of reports
@@ -15,9 +16,10 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from conformance import checks, known, repro  # noqa: E402
+from conformance import checks, known, repro, report  # noqa: E402
 from conformance.assertions import divergences_in  # noqa: E402
-from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend  # noqa: E402
+from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
+from conformance.backends.impl import IMPL_OPS, ImplError  # noqa: E402
 from conformance.checks import current_ledger, use_ledger  # noqa: E402
 from conformance.matrix import Matrix  # noqa: E402
 from conformance.targets import Target, targets_for  # noqa: E402
@@ -49,6 +51,8 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 _SELECTED = pytest.StashKey()
 _MATRIX = pytest.StashKey()
 _EXPLICIT = pytest.StashKey()
+_RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
+_progress_path = None
 
 
 def pytest_addoption(parser):
@@ -72,12 +76,42 @@ def pytest_addoption(parser):
     group.addoption(
         "--repro-dir",
         default=str(repro.DEFAULT_DIR),
-        help="where each failing property writes its minimal example as a JSON case",
+        help="where each failing property writes its minimal example (a JSON case) and a reproducer script",
+    )
+    group.addoption("--impl", default=None, metavar="MODULE:FUNC", help="test a third-party function with the rnn signature")
+    group.addoption(
+        "--impl-ops",
+        default="numpy",
+        help=f"the array library the --impl function's step functions use: {', '.join(IMPL_OPS)} (default numpy)",
+    )
+    group.addoption("--max-examples", type=int, default=None, help="examples per property and target (overrides the profile)")
+    group.addoption(
+        "--example-timeout", type=float, default=None, help="seconds one example may run before it counts as a hang (a crash)"
+    )
+    group.addoption("--report", default=None, metavar="PATH.json", help="write the run's results as a JSON report")
+    group.addoption("--markdown", default=None, metavar="PATH.md", help="write the divergence matrix as Markdown")
+    group.addoption(
+        "--progress", default=None, metavar="PATH", help="append one JSON line per finished test (for rnn-conformance)"
     )
 
 
+@pytest.hookimpl(trylast=True)  # after Hypothesis' plugin loaded --hypothesis-profile
 def pytest_configure(config):
+    if config.getoption("--max-examples"):
+        settings.register_profile("rnn-conformance-max-examples", parent=settings.default, max_examples=config.getoption("--max-examples"))
+        settings.load_profile("rnn-conformance-max-examples")
+    checks.example_timeout = config.getoption("--example-timeout")
     names = config.getoption("--backends")
+    impl = None
+    if config.getoption("--impl"):
+        try:
+            impl = register_impl(config.getoption("--impl"), config.getoption("--impl-ops"))
+        except ImplError as error:
+            raise pytest.UsageError(str(error)) from None
+        if names is None:
+            names = impl.name  # --impl alone tests just that function
+        elif impl.name not in names.split(","):
+            names += "," + impl.name
     explicit = names is not None
     if explicit:
         names = [n.strip() for n in names.split(",") if n.strip()]
@@ -101,6 +135,9 @@ def pytest_configure(config):
             raise pytest.UsageError(str(error)) from None
     use_ledger(known.Ledger(entries))
     config.stash[_MATRIX] = Matrix()
+    config.stash[_RESULTS] = []
+    global _progress_path
+    _progress_path = config.getoption("--progress")
 
 
 def pytest_generate_tests(metafunc):
@@ -128,6 +165,9 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if _without_target(item)])
         items[:] = kept
+    if config.getoption("--progress"):
+        with open(config.getoption("--progress"), "a") as out:
+            out.write(json.dumps({"total": len(items)}) + "\n")
 
 
 def _without_target(item):
@@ -148,13 +188,79 @@ def pytest_runtest_makereport(item, call):
     """Save each failing property's minimal example, and say where, under the failure."""
     report = yield
     divergences = divergences_in(call.excinfo.value) if call.excinfo is not None else []
+    saved = {}  # id(divergence) -> (case path, reproducer path)
     if call.when == "call":
         for divergence in divergences:
             if getattr(divergence, "property", None) and divergence.target is not None:
-                path = repro.save_case(divergence, item.config.getoption("--repro-dir"))
-                report.sections.append(("rnn-conformance", f"minimal example saved to {path}"))
+                directory = item.config.getoption("--repro-dir")
+                path = repro.save_case(divergence, directory)
+                try:
+                    script = repro.save_reproducer(divergence, path)
+                except Exception as error:  # noqa: BLE001 - the case is saved; say why the script is not
+                    script = None
+                    report.sections.append(("rnn-conformance", f"no reproducer script: {type(error).__name__}: {error}"))
+                saved[id(divergence)] = (path, script)
+                where = f"minimal example saved to {path}" + (f", reproducer {script}" if script else "")
+                report.sections.append(("rnn-conformance", where))
     _record(item, call, report, divergences)
+    _record_results(item, call, report, divergences, saved)
     return report
+
+
+def _property_id(item):
+    return f"{item.module.__name__.rsplit('.', 1)[-1]}::{getattr(item, 'originalname', item.name)}"
+
+
+def _record_results(item, call, outcome_report, divergences, saved):
+    """The report's results: one per property outcome (and per divergence it raised)."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    results, entry = item.config.stash[_RESULTS], None
+    if isinstance(params.get("target"), Target):
+        target, property_id = params["target"], _property_id(item)
+    elif isinstance(params.get("known_case"), tuple):
+        entry, target = params["known_case"]
+        property_id = entry.property
+    else:
+        return
+    if call.when != "call" and not (outcome_report.skipped or outcome_report.failed):
+        return
+    reason = str(call.excinfo.value) if call.excinfo is not None else ""
+    if "NOT INSTALLED" in reason:
+        results.append(report.result(target, property_id, "not-installed", summary=reason))
+    elif outcome_report.skipped:
+        results.append(report.result(target, property_id, "not-applicable", summary=reason))
+    elif entry is not None:  # a declared divergence's replay
+        outcome = "known-fixed" if outcome_report.failed else "known"
+        _, example, _ = repro.load_case(entry.example)
+        results.append(report.result(target, property_id, outcome, entry.rule, reason.splitlines()[0] if reason else entry.reason,
+                                     example, known_divergence=entry.id, case=entry.example))
+    elif outcome_report.failed and divergences:
+        for d in divergences:
+            case, script = saved.get(id(d), (None, None))
+            outcome = "crash" if d.crash else "fail"
+            results.append(report.result(target, property_id, outcome, d.rule, d.summary, d.example, case=case, reproducer=script))
+    elif outcome_report.failed:  # not a Divergence: the harness or Hypothesis itself failed
+        first_line = reason.strip().splitlines()[0] if reason.strip() else type(call.excinfo.value).__name__
+        results.append(report.result(target, property_id, "fail", None, f"{type(call.excinfo.value).__name__}: {first_line}"))
+    else:
+        results.append(report.result(target, property_id, "pass"))
+
+
+def pytest_runtest_logreport(report):
+    if report.failed:
+        _progress_of_this_run["failures"] += 1
+
+
+_progress_of_this_run = {"done": 0, "failures": 0}
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    """--progress: one JSON line per finished test, read by rnn-conformance's live view."""
+    _progress_of_this_run["done"] += 1
+    if _progress_path:
+        line = {**_progress_of_this_run, "examples": sum(checks.examples_run.values())}
+        with open(_progress_path, "a") as out:
+            out.write(json.dumps(line) + "\n")
 
 
 def _record(item, call, report, divergences):
@@ -220,6 +326,45 @@ def pytest_report_header(config):
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    _summarize_backends(terminalreporter, config)
+    run_report = _run_report(config)
+    if any(b["results"] for b in run_report["backends"]):  # (not for the suite's own tests alone)
+        terminalreporter.section("divergence matrix")
+        terminalreporter.write_line(report.matrix_text(run_report))
+        details = report.divergences_text(run_report)
+        if details:
+            terminalreporter.section("new divergences")
+            terminalreporter.write_line(details)
+    for option, write in (("--report", report.write_json), ("--markdown", _write_markdown)):
+        if config.getoption(option):
+            write(run_report, config.getoption(option))
+            terminalreporter.write_line(f"{option[2:]} written to {config.getoption(option)}")
+
+
+def _write_markdown(run_report, path):
+    with open(path, "w") as out:
+        out.write(report.matrix_markdown(run_report))
+
+
+def _run_report(config):
+    """This process's report: the recorded results plus one "known" result per declared
+    divergence, target and property that excused failing examples."""
+    results = list(config.stash[_RESULTS])
+    for (entry, target, property_id), divergence in current_ledger().first_excused.items():
+        results.append(
+            report.result(target, property_id or entry.property, "known", entry.rule, divergence.summary,
+                          divergence.example, known_divergence=entry.id, case=entry.example)
+        )
+    backends = [get_backend(name) for name in config.stash[_SELECTED]]
+    profile = settings.default.max_examples
+    return report.build_report(backends, results, {"max_examples": profile, "profile": _profile_name(config)})
+
+
+def _profile_name(config):
+    return config.getoption("--hypothesis-profile", default=None) or ("ci" if os.environ.get("CI") else "dev")
+
+
+def _summarize_backends(terminalreporter, config):
     terminalreporter.section("rnn-conformance backends")
     for name in config.stash[_SELECTED]:
         backend = get_backend(name)

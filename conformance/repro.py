@@ -38,6 +38,48 @@ def save_case(divergence, directory=DEFAULT_DIR):
     return path
 
 
+def save_reproducer(divergence, case_path):
+    """Write the standalone script of a saved case beside it (CASE.py); return its path."""
+    script = Path(case_path).with_suffix(".py")
+    target = divergence.target
+    script.write_text(divergence_source(_run_against_the_contract(divergence), target.backend, target.mode))
+    return script
+
+
+def _run_against_the_contract(divergence):
+    """The run to reproduce: a metamorphic property compared two runs of the backend, and
+    the script compares one run with the contract, so pick a run that differs from it."""
+    if len(divergence.runs) < 2 or getattr(divergence.target.backend, "level", None) == "layer":
+        return divergence.example  # (a layer script runs every mask route itself)
+    from conformance.assertions import compare
+    from conformance.runs import expected
+
+    for run in divergence.runs:
+        try:
+            if compare(divergence.target.backend.run(run, divergence.target.mode), expected(run), run):
+                return run
+        except Exception:  # noqa: BLE001 - a crashing run is a diverging run
+            return run
+    return divergence.example
+
+
+def divergence_source(example, backend, mode, title=None):
+    """A standalone script that runs the example on the backend in that mode, prints its
+    results next to the contract's, and exits 1 while they differ: a Keras script for a
+    layer row (cells/keras_script.py), a NumPy + framework one for a function row
+    (conformance/function_script.py)."""
+    if getattr(backend, "level", None) == "layer":
+        from conformance.layer_reference import layer_outputs
+
+        keras_backend = getattr(backend, "keras_backend", None)
+        flavor = getattr(backend, "flavor", "keras3")
+        return example.to_source(flavor, mode, layer_outputs(example), title, keras_backend)
+    from conformance.backends import get_backend
+    from conformance.function_script import function_script
+
+    return function_script(example, backend, mode, get_backend("reference").run(example, "eager"), title=title)
+
+
 def load_case(path):
     """(property body, example, drawn) of a saved case."""
     case = json.loads(Path(path).read_text())
@@ -52,24 +94,17 @@ def property_body(property_id):
 
 
 def case_source(path):
-    """The source a saved case prints for a bug report: for a layer row, a script for its
-    Keras and mode that compares the layer with the contract and exits 1 while they
-    differ; for a function row, NumPy source of the cell, data and options."""
+    """The reproducer script of a saved case (see `divergence_source`)."""
     from conformance.backends import get_backend
-    from conformance.layer_reference import layer_outputs
 
     case = json.loads(Path(path).read_text())
     example = example_from_dict(case.get("diverging_example", case["example"]))
-    backend = get_backend(case["backend"])
-    if getattr(backend, "level", None) != "layer":
-        return example.to_source()
     title = f"{case['backend']} [{case['mode']}], {case['property']}: [{case['rule']}] {case['summary']}"
-    keras_backend = getattr(backend, "keras_backend", None)
-    return example.to_source(backend.flavor, case["mode"], layer_outputs(example), title, keras_backend)
+    return divergence_source(example, get_backend(case["backend"]), case["mode"], title)
 
 
 def main(argv=None):
-    """python -m conformance.repro CASE.json: print the case's reproducer source."""
+    """python -m conformance.repro CASE.json: print the case's reproducer script."""
     import sys
 
     paths = sys.argv[1:] if argv is None else argv

@@ -61,21 +61,3 @@ def test_default_run_reports_a_missing_backend_and_never_passes_it(project):
     assert outcomes.get("skipped", 0) >= 1
     result.stdout.fnmatch_lines(["*rnn-conformance backends*", "*ghost: NOT INSTALLED*"])
     assert "ghost-eager PASSED" not in result.stdout.str()
-
-
-def run_command(*args):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True, timeout=600)
-
-
-def test_command_unknown_backend_exits_2_with_one_line():
-    result = run_command("--backends", "nope")
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("rnn-conformance: error: unknown backend 'nope'; valid names: ")
-    assert "fixed-tensorflow" in lines[0] and "keras2-theano" in lines[0]
-
-
-def test_command_passes_on_the_reference_row():
-    result = run_command("--backends", "reference", "--profile", "ci")
-    assert result.returncode == 0, result.stdout[-2000:]
-    assert "passed" in result.stdout and "failed" not in result.stdout

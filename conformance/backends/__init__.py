@@ -5,6 +5,7 @@ run on any supported Python are kept in `UNSUPPORTED` so that asking for them gi
 reason instead of "unknown backend".
 """
 
+from conformance.backends.impl import ImplBackend
 from conformance.backends.keras2_theano import Keras2Theano
 from conformance.backends.keras_jax import KerasJax
 from conformance.backends.keras_numpy import KerasNumpy
@@ -47,6 +48,13 @@ def get_backend(name):
         return BACKENDS[name]
     except KeyError:
         raise UnknownBackend(f"unknown backend {name!r}; valid names: {', '.join(BACKENDS)}") from None
+
+
+def register_impl(impl_target, ops="numpy"):
+    """Make a third-party `rnn` (MODULE:FUNC) a backend; raises ImplError when unusable."""
+    backend = ImplBackend(impl_target, ops)
+    BACKENDS[backend.name] = backend
+    return backend
 
 
 # Backends whose findings are not all declared in known_divergences.toml yet: a default

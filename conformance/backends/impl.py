@@ -1,0 +1,95 @@
+"""A third-party `rnn` under test: any function with the Keras backend `rnn` signature
+(shared/CONTRACT.md section 1), named on the command line as `--impl MODULE:FUNC`.
+
+This is how a backend author gates a change: the suite imports their function, builds
+every drawn cell's step function over the array library their loop works in
+(`--impl-ops`: numpy, tensorflow, jax or torch), passes the data as that library's
+arrays, and compares what comes back with the reference, like any other backend.
+"""
+
+import importlib
+import os
+import sys
+
+import numpy as np
+import optree
+
+from conformance.backends.base import Backend, Result
+
+IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
+IMPL_PREFIX = "impl:"
+
+
+class ImplError(ValueError):
+    """`--impl` or `--impl-ops` cannot be used (a usage error, reported in one line)."""
+
+
+def _converters(ops):
+    """(to the library's arrays, back to NumPy) for one array library."""
+    if ops == "tensorflow":
+        import tensorflow as tf
+
+        return tf.convert_to_tensor, lambda t: np.asarray(t)
+    if ops == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)  # float64 examples stay float64
+
+        return jnp.asarray, np.asarray
+    if ops == "torch":
+        import torch
+
+        return (lambda x: torch.from_numpy(np.array(x, copy=True))), (lambda t: t.detach().cpu().numpy())
+    return (lambda x: np.array(x, copy=True)), np.asarray
+
+
+class ImplBackend(Backend):
+    """`module:function` called eagerly with step functions over `ops`."""
+
+    modes = ("eager",)
+    extra = None
+    run_by_default = False  # tested when asked for with --impl
+
+    def __init__(self, impl_target, ops="numpy"):
+        module_name, _, function_name = impl_target.partition(":")
+        if not module_name or not function_name:
+            raise ImplError(f"--impl needs MODULE:FUNCTION, got {impl_target!r}")
+        if ops not in IMPL_OPS:
+            raise ImplError(f"--impl-ops must be one of {', '.join(IMPL_OPS)}, got {ops!r}")
+        self.impl_target, self.ops = impl_target, ops
+        self.name = IMPL_PREFIX + impl_target
+        self.description = f"third-party rnn {impl_target} (step functions over {ops})"
+        self.packages = (ops,)
+        self.function = _import(module_name, function_name)
+        self.module_name = module_name
+
+    def version(self):
+        module = importlib.import_module(self.module_name)
+        return f"{self.impl_target} {getattr(module, '__version__', '(no __version__)')}, ops {self.ops}"
+
+    def run(self, example, mode):
+        to_array, to_numpy = _converters(self.ops)
+        arguments = example.call_arguments()
+        for name in ("inputs", "initial_states", "mask", "constants"):
+            if arguments[name] is not None:
+                arguments[name] = optree.tree_map(to_array, arguments[name])
+        weights = [to_array(w) for w in example.spec.weight_arrays()]
+        with np.errstate(all="ignore"):  # NaN and inf at masked steps are legitimate inputs (R9)
+            returned = self.function(self.step_function(example.structure, weights), **arguments)
+        return Result.from_framework(returned, to_numpy=to_numpy)
+
+
+def _import(module_name, function_name):
+    """The function, imported as `python -c "import MODULE"` would from here: the current
+    directory comes first, as it does for `python -m` (console scripts lack it)."""
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - any import failure is the user's to fix
+        raise ImplError(f"--impl {module_name}:{function_name}: cannot import {module_name}: {type(error).__name__}: {error}") from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise ImplError(f"--impl {module_name}:{function_name}: {module_name} has no function {function_name!r}")
+    return function
