@@ -356,8 +356,9 @@ def _run_report(config):
                           divergence.example, known_divergence=entry.id, case=entry.example)
         )
     backends = [get_backend(name) for name in config.stash[_SELECTED]]
-    profile = settings.default.max_examples
-    return report.build_report(backends, results, {"max_examples": profile, "profile": _profile_name(config)})
+    run_report = report.build_report(backends, results, _profile_name(config))
+    run_report["max_examples"] = settings.default.max_examples
+    return run_report
 
 
 def _profile_name(config):

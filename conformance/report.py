@@ -7,7 +7,8 @@ one column per area of the contract (conformance/areas.py).
 
 Schema (`"schema_version": 1`), documented in README.md ("The JSON report"):
     {"schema": "rnn-conformance-report", "schema_version": 1, "created": ISO time,
-     "profile": "ci", "python": "3.11.x", "platform": ..., "exit_status": 0,
+     "profile": "ci", "max_examples": 25, "python": "3.11.x", "platform": ...,
+     "exit_status": 0,
      "backends": [{"name", "level", "version", "modes", "status", "reason",
                    "results": [{"mode", "property", "rule", "area", "outcome", "summary",
                                 "known_divergence", "example", "case", "reproducer"}]}]}
