@@ -19,7 +19,8 @@ from conformance.runs import run_backend
 @given(example=examples())
 @contract_property
 def test_shapes_and_dtypes(target, example):
-    """R5-R7 shapes of outputs and last_output; R13 states keep structure, shape and dtype."""
+    """R1, R2, R5-R7: shapes and structure of outputs and last_output; R13 states keep
+    structure, shape and dtype."""
     result = run_backend(target, example, rule="R13")
     b, t = example.batch, example.steps if example.options.return_all_outputs else 1
     time_first = example.options.time_major
@@ -29,14 +30,17 @@ def test_shapes_and_dtypes(target, example):
         "last_output": [(b,) + s for s in output_shapes],
         "new_states": [s.shape for s in example.initial_states],
     }
-    rules = {"outputs": "R7" if t == 1 and example.steps > 1 else "R5", "last_output": "R6", "new_states": "R13"}
+    rules = {"last_output": "R6", "new_states": "R13"}
     for part, shapes in expected.items():
         leaves = optree.tree_leaves(getattr(result, part))
         actual = [np.shape(leaf) for leaf in leaves]
         if actual != shapes:
-            rule = rules[part]
-            if part == "outputs" and len(actual) == len(shapes):  # e.g. only the number of steps (R1)
+            if len(actual) != len(shapes):  # the structure itself is wrong (R2; R13 for states)
+                rule = "R13" if part == "new_states" else "R2"
+            elif part == "outputs":  # e.g. only the number of steps differs (R1)
                 rule = shape_rule(part, example, *next((a, e) for a, e in zip(actual, shapes) if a != e))
+            else:
+                rule = rules[part]
             raise Divergence(rule, f"{part} shapes {actual}, expected {shapes}", example=example, target=target)
         dtypes = {str(np.asarray(leaf).dtype) for leaf in leaves}
         if dtypes - {example.dtype}:
