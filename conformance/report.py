@@ -21,7 +21,7 @@ import json
 import platform
 from dataclasses import asdict
 
-from conformance.areas import AREA_IDS, AREAS, area_of_failure, areas_covered
+from conformance.areas import AREA_IDS, AREA_OF_OPTION, AREAS, area_of_failure, areas_covered
 from conformance.facts import example_facts
 
 SCHEMA = "rnn-conformance-report"
@@ -49,7 +49,8 @@ def example_configuration(example):
 def result(target, property_id, outcome, rule=None, summary="", example=None, known_divergence=None, case=None, reproducer=None):
     """One outcome of one property on one target."""
     if outcome in ("pass", "not-applicable", "not-installed"):
-        areas = list(areas_covered(property_id)) if outcome == "pass" else []
+        lacking = {AREA_OF_OPTION[o] for o in target.backend.unsupported_options if o in AREA_OF_OPTION}
+        areas = [a for a in areas_covered(property_id) if a not in lacking] if outcome == "pass" else []
     else:
         areas = [area_of_failure(rule or "", example)]
     return {
