@@ -41,11 +41,10 @@ def _source_lines(example, target):
     backend = getattr(target, "backend", None)
     if getattr(backend, "level", None) != "layer":
         return ["NumPy source of the example:", example.to_source()]
-    from conformance.layer_reference import layer_outputs
+    from conformance.repro import divergence_source
 
     flavor = getattr(backend, "flavor", "keras3")
-    keras_backend = getattr(backend, "keras_backend", None)
-    script = example.to_source(flavor, target.mode, layer_outputs(example), keras_backend=keras_backend)
+    script = divergence_source(example, backend, target.mode)
     return [f"Reproducer ({flavor}, mode {target.mode}; exits 1 while the layer diverges):", script]
 
 

@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 from conformance import report
-from conformance.backends import UNSUPPORTED, UnknownBackend, default_backends, get_backend, register_impl
+from conformance.backends import BACKENDS, UNSUPPORTED, UnknownBackend, default_backends, get_backend, register_impl
 from conformance.backends.impl import IMPL_OPS, ImplError
+from conformance.plugin import not_installed_message
 
 PROFILES = ("ci", "dev", "thorough")
 PROGRESS_EVERY_S = 10
@@ -95,9 +96,7 @@ def selected_backends(args):
 
 
 def list_backends():
-    from conformance.plugin import not_installed_message
-
-    for backend in get_backend_list():
+    for backend in BACKENDS.values():
         missing = backend.missing_package()
         state = f"installed ({backend.version()})" if missing is None else not_installed_message(backend)
         default = "" if backend.run_by_default else "; not in the default run"
@@ -107,19 +106,11 @@ def list_backends():
     return 0
 
 
-def get_backend_list():
-    from conformance.backends import BACKENDS
-
-    return list(BACKENDS.values())
-
-
 def run(args, backends):
     repro_dir = Path(args.repro_dir)
     repro_dir.mkdir(parents=True, exist_ok=True)
     installed = [b for b in backends if b.missing_package() is None]
     missing = [b for b in backends if b.missing_package() is not None]
-    from conformance.plugin import not_installed_message
-
     for backend in missing:
         print(f"{backend.name}: {not_installed_message(backend)}", flush=True)
     reports, errors = [], {}
@@ -156,15 +147,9 @@ def _entry_without_report(backend, error):
         "version": None,
         "modes": list(backend.modes),
         "status": "error" if error else "not-installed",
-        "reason": error or _not_installed(backend),
+        "reason": error or not_installed_message(backend),
         "results": [],
     }
-
-
-def _not_installed(backend):
-    from conformance.plugin import not_installed_message
-
-    return not_installed_message(backend)
 
 
 class Worker:
