@@ -14,9 +14,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
-from conformance import checks, known, repro, report  # noqa: E402
+from conformance import checks, known, profiles, repro, report  # noqa: E402
 from conformance.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
 from conformance.backends.impl import IMPL_OPS, ImplError  # noqa: E402
@@ -24,29 +24,7 @@ from conformance.checks import current_ledger, use_ledger  # noqa: E402
 from conformance.matrix import Matrix  # noqa: E402
 from conformance.targets import Target, targets_for  # noqa: E402
 
-PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
-_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
-
-settings.register_profile(
-    "ci",
-    derandomize=True,  # the same examples on every run and machine
-    database=None,
-    max_examples=PROFILE_EXAMPLES["ci"],
-    deadline=None,  # first calls include tracing/compilation
-    print_blob=True,  # every failure prints a @reproduce_failure line
-    suppress_health_check=_SLOW_IS_FINE,
-)
-settings.register_profile(
-    "dev", max_examples=PROFILE_EXAMPLES["dev"], deadline=None, print_blob=True, suppress_health_check=_SLOW_IS_FINE
-)
-settings.register_profile(
-    "thorough",
-    max_examples=PROFILE_EXAMPLES["thorough"],
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=_SLOW_IS_FINE,
-)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+settings.load_profile(profiles.default_profile())
 
 _SELECTED = pytest.StashKey()
 _MATRIX = pytest.StashKey()
@@ -362,7 +340,7 @@ def _run_report(config):
 
 
 def _profile_name(config):
-    return config.getoption("--hypothesis-profile", default=None) or ("ci" if os.environ.get("CI") else "dev")
+    return config.getoption("--hypothesis-profile", default=None) or profiles.default_profile()
 
 
 def _summarize_backends(terminalreporter, config):

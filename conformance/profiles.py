@@ -1,0 +1,92 @@
+"""The Hypothesis profiles of the suite: `ci` (derandomized), `dev`, `thorough`.
+
+Registered on import, shared by the pytest plugin and by `rnn-conformance mutants`,
+which runs the properties outside pytest.
+
+Hypothesis fixes a test's settings when @given decorates it, that is when its module is
+imported: loading a profile afterwards changes nothing for properties already imported.
+Under pytest the plugin loads the profile before collection, so that is enough; code
+that runs imported properties under other settings (the mutants command, the suite's
+own tests) uses `applied`.
+"""
+
+import contextlib
+import os
+
+from hypothesis import HealthCheck, settings
+
+
+def _draw_no_constants_from_local_source():
+    """Keep the derandomized examples independent of which of our modules are loaded.
+
+    Hypothesis (since 6.131) also draws numbers it finds in the source of "local" modules,
+    those outside site-packages: this package itself in an editable install. That pool
+    grows as modules are imported, so the `ci` sample changed with any edit to a literal
+    anywhere in the package, between an editable and a regular install, and within a run
+    once a failure imported the reproducer modules. Hypothesis has no setting for it; the
+    pool it reads is emptied here (tests/test_profiles.py checks that this still works).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # a Hypothesis without local constants
+        return False
+    if not hasattr(providers, "_get_local_constants"):
+        return False
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    return True
+
+
+LOCAL_CONSTANTS_DISABLED = _draw_no_constants_from_local_source()
+
+PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+settings.register_profile(
+    "ci",
+    derandomize=True,  # the same examples on every run and machine
+    database=None,
+    max_examples=PROFILE_EXAMPLES["ci"],
+    deadline=None,  # first calls include tracing/compilation
+    print_blob=True,  # every failure prints a @reproduce_failure line
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.register_profile(
+    "dev", max_examples=PROFILE_EXAMPLES["dev"], deadline=None, print_blob=True, suppress_health_check=_SLOW_IS_FINE
+)
+settings.register_profile(
+    "thorough",
+    max_examples=PROFILE_EXAMPLES["thorough"],
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_SLOW_IS_FINE,
+)
+
+
+def default_profile():
+    """`ci` under CI (the environment variable CI is set), else `dev`."""
+    return "ci" if os.environ.get("CI") else "dev"
+
+
+def settings_for(profile, max_examples=None, **changes):
+    """The settings of a registered profile, with max_examples and other fields overridden."""
+    if max_examples:
+        changes["max_examples"] = max_examples
+    return settings(settings.get_profile(profile), **changes)
+
+
+@contextlib.contextmanager
+def applied(chosen, tests):
+    """Run already-decorated Hypothesis `tests` under the `chosen` settings for a while.
+
+    It swaps the settings @given stored on each test (the attribute Hypothesis' own
+    @settings decorator sets) and restores them on exit.
+    """
+    saved = [(test, test._hypothesis_internal_use_settings) for test in tests]
+    try:
+        for test, _ in saved:
+            test._hypothesis_internal_use_settings = chosen
+        yield
+    finally:
+        for test, previous in saved:
+            test._hypothesis_internal_use_settings = previous

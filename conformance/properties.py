@@ -1,0 +1,33 @@
+"""Every property of the suite, by level, for code that runs them outside pytest.
+
+`FUNCTION_PROPERTIES` is also the order `rnn-conformance mutants` tries them in: the
+broad comparison with the reference first, then the metamorphic relations.
+"""
+
+from conformance import test_agreement, test_hints, test_layer, test_layout, test_masking, test_structure
+
+FUNCTION_PROPERTIES = [
+    test_agreement.test_agrees_with_reference,
+    test_structure.test_shapes_and_dtypes,
+    test_structure.test_last_output_is_the_last_emitted_output,
+    test_structure.test_return_all_outputs_false_keeps_only_the_last_step,
+    test_structure.test_samples_are_independent,
+    test_structure.test_arguments_are_not_modified,
+    test_masking.test_all_true_mask_equals_no_mask,
+    test_masking.test_mask_formats_agree,
+    test_masking.test_masked_inputs_are_inert,
+    test_layout.test_time_major_is_the_transpose,
+    test_layout.test_go_backwards_is_running_on_reversed_inputs,
+    test_hints.test_unroll_gives_the_same_results,
+    test_hints.test_input_length_is_a_hint,
+]
+FUNCTION_MODULES = (test_agreement, test_hints, test_layout, test_masking, test_structure)
+LAYER_MODULES = (test_layer,)
+
+
+def hypothesis_tests(modules):
+    """The @given tests defined in `modules`."""
+    return [f for m in modules for n, f in vars(m).items() if n.startswith("test_") and getattr(f, "is_hypothesis_test", False)]
+
+
+ALL_PROPERTIES = hypothesis_tests(FUNCTION_MODULES + LAYER_MODULES)
