@@ -23,6 +23,10 @@ _ledger = Ledger()
 examples_run = Counter()
 seconds_spent = Counter()
 
+# Called after every example as observer(target, failed): how `rnn-conformance mutants`
+# counts the examples and seconds until a property first fails, and the shrinking after.
+example_observers = []
+
 
 class ExampleTimeout(Exception):
     """One example ran longer than the per-example timeout: a hang, reported as a crash."""
@@ -67,13 +71,14 @@ def contract_property(test):
     @functools.wraps(test)
     def run(target, example, **drawn):
         example = target.applicable(example)
-        started = time.perf_counter()
+        started, failed = time.perf_counter(), False
         try:
             with _bounded(example_timeout):
                 test(target=target, example=example, **drawn)
         except Divergence as divergence:
             property_id = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
             if _ledger.excuse(target, divergence, property_id) is None:
+                failed = True
                 divergence.drawn = drawn  # the property's other draws, to replay it exactly
                 # What the property was given: a metamorphic property's divergence names
                 # the variant it ran, but replaying needs the input the variant came from.
@@ -83,5 +88,7 @@ def contract_property(test):
         finally:
             examples_run[target.id] += 1
             seconds_spent[target.id] += time.perf_counter() - started
+            for observe in example_observers:
+                observe(target, failed)
 
     return run

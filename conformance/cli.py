@@ -5,6 +5,8 @@
                     [--report PATH.json] [--markdown PATH.md] [--repro-dir DIR]
                     [--ignore-known] [--example-timeout S]
     rnn-conformance list
+    rnn-conformance mutants [--mutants a,b] [--profile P] [--max-examples N] [--report PATH.json]
+                            [--markdown PATH.md]
 
 `run` tests each backend in a pytest process of its own (a crash or hang of one backend
 cannot take the run down; the layer rows start their own Keras workers), up to `--jobs`
@@ -45,7 +47,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_arguments(argv):
     parser = _Parser(prog="rnn-conformance", description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="run", choices=("run", "list"))
+    parser.add_argument("command", nargs="?", default="run", choices=("run", "list", "mutants"))
     parser.add_argument("--backends", help="comma-separated backend names (default: every installed default backend)")
     parser.add_argument("--impl", metavar="MODULE:FUNC", help="also test this function with the rnn signature")
     parser.add_argument("--impl-ops", default="numpy", choices=IMPL_OPS, help="the array library of --impl's step functions")
@@ -57,6 +59,7 @@ def parse_arguments(argv):
     parser.add_argument("--markdown", metavar="PATH.md", help="write the divergence matrix as Markdown")
     parser.add_argument("--repro-dir", default="rnn-conformance-repros", help="where cases, reproducers and logs go")
     parser.add_argument("--ignore-known", action="store_true", help="excuse no declared divergence")
+    parser.add_argument("--mutants", metavar="a,b", help="mutants: only these (default: the whole catalog)")
     parser.add_argument("--example-timeout", type=_positive, default=120, help="seconds before one example counts as a hang")
     return parser.parse_args(argv)
 
@@ -73,6 +76,11 @@ def main(argv=None):
         args = parse_arguments(sys.argv[1:] if argv is None else argv)
     except SystemExit as exit_:  # argparse printed a one-line usage error (or --help)
         return 0 if exit_.code == 0 else 2
+    if args.command == "mutants":
+        return run_mutants(args)
+    if args.mutants is not None:
+        print("rnn-conformance: error: --mutants applies to the mutants command only", file=sys.stderr)
+        return 2
     try:
         backends = selected_backends(args)
     except (UsageError, UnknownBackend, ImplError) as error:
@@ -81,6 +89,21 @@ def main(argv=None):
     if args.command == "list":
         return list_backends()
     return run(args, backends)
+
+
+def run_mutants(args):
+    from conformance import mutants_command
+
+    misplaced = [o for o, v in (("--backends", args.backends), ("--impl", args.impl)) if v]
+    if misplaced:
+        print(f"rnn-conformance: error: {', '.join(misplaced)} does not apply to mutants", file=sys.stderr)
+        return 2
+    try:
+        mutants_command.selected_mutants(args.mutants)
+    except mutants_command.UnknownMutant as error:
+        print(f"rnn-conformance: error: {error}", file=sys.stderr)
+        return 2
+    return mutants_command.main(args)
 
 
 def selected_backends(args):

@@ -1,0 +1,145 @@
+"""`rnn-conformance mutants`: the mutation score of the suite, as a table and JSON.
+
+Runs `conformance.mutation.hunt` on every mutant of the catalog (or those named with
+`--mutants`), printing one line per mutant as it goes, then the table, each mutant's
+shrunk minimal example, the score and the median / worst cost of a kill. Exit status 0
+when every mutant is killed, 1 when one survives, 2 for a usage error.
+"""
+
+import json
+import time
+from dataclasses import asdict
+
+from conformance import checks, mutation, profiles, report
+from conformance.mutants import MUTANTS
+
+SCHEMA = "rnn-conformance-mutants"
+SCHEMA_VERSION = 1
+
+
+class UnknownMutant(ValueError):
+    pass
+
+
+def selected_mutants(names):
+    """The catalog, or the named mutants in the order given."""
+    if names is None:
+        return list(MUTANTS.values())
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in MUTANTS]
+    if unknown or not chosen:
+        raise UnknownMutant(f"unknown mutant {', '.join(unknown) or '(none named)'}; valid: {', '.join(MUTANTS)}")
+    return [MUTANTS[n] for n in chosen]
+
+
+def main(args):
+    """Run the selected mutants under args.profile; returns the exit status."""
+    mutants = selected_mutants(args.mutants)
+    chosen = profiles.settings_for(args.profile, args.max_examples)
+    checks.example_timeout = args.example_timeout
+    print(f"{len(mutants)} mutants, profile {args.profile}; properties in this order until one fails:", flush=True)
+    print("  " + ", ".join(p.__name__ for p in mutation.PROPERTY_ORDER), flush=True)
+    hunts, started = [], time.perf_counter()
+    for mutant in mutants:
+        h = mutation.hunt(mutant, chosen)
+        hunts.append(h)
+        verdict = f"killed by {h.property} [{h.rule}]" if h.killed else "SURVIVED"
+        print(f"[{mutant.name}] {verdict} ({h.examples_run} examples, {h.seconds:.1f} s)", flush=True)
+    print()
+    print(table(hunts))
+    print("\nMinimal examples (shrunk by Hypothesis):")
+    for h in hunts:
+        print(f"  {h.mutant.name} ({h.mutant.models}): {short_example(h.divergence.example) if h.killed else '-'}")
+    killed, total = mutation.score(hunts)
+    print(f"\nMutation score: {killed}/{total} killed ({100 * killed / total:.0f}%) in {time.perf_counter() - started:.0f} s")
+    for field, figure in mutation.summary(hunts).items():
+        unit = "" if field == "examples_to_kill" else " s"
+        print(f"  {field.replace('_', ' ')}: median {figure['median']:.3g}{unit}, worst {figure['worst']:.3g}{unit} ({figure['worst_mutant']})")
+    explicit = sum(h.explicit for h in hunts)
+    if explicit:
+        print(f"  {explicit} killed by an explicit @example case (run before any drawn example, not shrunk)")
+    for h in hunts:
+        if not h.killed:
+            print(f"SURVIVED: {h.mutant.name} ({h.mutant.models}): {h.mutant.change}")
+    if args.report:
+        with open(args.report, "w") as out:
+            json.dump(as_json(hunts, args), out, indent=1)
+        print(f"report written to {args.report}")
+    if args.markdown:
+        with open(args.markdown, "w") as out:
+            out.write(markdown(hunts))
+        print(f"markdown written to {args.markdown}")
+    return 0 if killed == total else 1
+
+
+def table(hunts):
+    header = ("mutant", "bug's rule", "verdict", "killed by", "rule named", "examples", "s to kill", "s to shrink")
+    rows = [header]
+    for h in hunts:
+        if h.killed:
+            examples = f"{h.examples_to_kill}{' (explicit)' if h.explicit else ''}"
+            rows.append((h.mutant.name, h.mutant.rule, "killed", h.property, h.rule, examples,
+                         f"{h.seconds_to_kill:.2f}", f"{h.seconds_to_shrink:.2f}"))
+        else:
+            rows.append((h.mutant.name, h.mutant.rule, "SURVIVED", "-", "-", f"({h.examples_run})", "-", "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def markdown(hunts):
+    """The table as Markdown (README, a CI job summary), with each mutant's source and example."""
+    lines = ["| mutant | models | bug's rule | killed by | rule named | examples | s to kill | s to shrink | minimal example |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for h in hunts:
+        if h.killed:
+            examples = f"{h.examples_to_kill}{' (explicit)' if h.explicit else ''}"
+            cells = (f"`{h.property.split('::')[1]}`", h.rule, examples, f"{h.seconds_to_kill:.2f}",
+                     f"{h.seconds_to_shrink:.2f}", short_example(h.divergence.example))
+        else:
+            cells = ("**SURVIVED**", "-", f"({h.examples_run})", "-", "-", "-")
+        lines.append("| " + " | ".join((f"`{h.mutant.name}`", h.mutant.models, h.mutant.rule) + cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def short_example(example):
+    """B, T, the mask, options away from their defaults, and the cell's families."""
+    defaults = type(example.options)()
+    changed = [f"{k}={v}" for k, v in asdict(example.options).items() if getattr(defaults, k) != v]
+    mask = "None" if example.mask is None else str(example.mask.astype(int).tolist())
+    families = ",".join(sorted(example.structure.families())) or "plain"
+    return f"B={example.batch} T={example.steps} mask={mask} {' '.join(changed) or 'default options'}; cell: {families}"
+
+
+def as_json(hunts, args):
+    killed, total = mutation.score(hunts)
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "profile": args.profile,
+        "max_examples": args.max_examples or profiles.settings_for(args.profile).max_examples,
+        "properties": [p.__name__ for p in mutation.PROPERTY_ORDER],
+        "killed": killed,
+        "total": total,
+        "score": killed / total,
+        "summary": mutation.summary(hunts),
+        "mutants": [
+            {
+                "name": h.mutant.name,
+                "models": h.mutant.models,
+                "breaks": h.mutant.rule,
+                "change": h.mutant.change,
+                "killed": h.killed,
+                "property": h.property,
+                "rule": h.rule,
+                "examples_to_kill": h.examples_to_kill,
+                "seconds_to_kill": h.seconds_to_kill,
+                "seconds_to_shrink": h.seconds_to_shrink,
+                "explicit_example": h.explicit,
+                "examples_run": h.examples_run,
+                "seconds": h.seconds,
+                "summary": h.divergence.summary if h.killed else None,
+                "example": report.example_configuration(h.divergence.example) if h.killed else None,
+            }
+            for h in hunts
+        ],
+    }

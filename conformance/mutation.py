@@ -1,0 +1,109 @@
+"""Mutation analysis: run the suite's properties on every mutant of the catalog.
+
+A mutant is killed as soon as one property fails on it, as `pytest -x` would stop: the
+properties run in `PROPERTY_ORDER` (broad agreement first, then the metamorphic
+relations), each under the current Hypothesis profile with shrinking, on the mutant as
+an eager NumPy backend. For each mutant this records the property and rule that killed
+it, the examples and seconds until the first failing example (counted over every
+property run on that mutant so far), the seconds Hypothesis then spent shrinking, and
+the shrunk minimal example. The score is killed / total; a survivor fails the run.
+"""
+
+import contextlib
+import statistics
+import time
+from dataclasses import dataclass
+
+from conformance import checks, profiles
+from conformance.assertions import Divergence, divergences_in
+from conformance.backends.numpy_function import NumpyFunctionBackend
+from conformance.properties import FUNCTION_PROPERTIES
+from conformance.targets import Target
+
+PROPERTY_ORDER = FUNCTION_PROPERTIES
+
+
+@dataclass
+class Hunt:
+    """What the suite did to one mutant."""
+
+    mutant: object  # conformance.mutants.Mutant
+    killed: bool = False
+    property: str = None  # "module::test" that killed it
+    rule: str = None  # the rule the failure named
+    examples_to_kill: int = None  # examples run until the first failing one, that one included
+    seconds_to_kill: float = None
+    seconds_to_shrink: float = None
+    explicit: bool = False  # killed by one of the property's @example cases (run first, never shrunk)
+    divergence: Divergence = None  # the shrunk failure (its example is the minimal one)
+    examples_run: int = 0
+    seconds: float = 0.0
+
+
+class _Clock:
+    """Counts a target's examples and notes the first failing one."""
+
+    def __init__(self, target):
+        self.target, self.started = target, time.perf_counter()
+        self.examples, self.first_failure = 0, None
+
+    def __call__(self, target, failed):
+        if target is not self.target:
+            return
+        self.examples += 1
+        if failed and self.first_failure is None:
+            self.first_failure = (self.examples, time.perf_counter() - self.started)
+
+
+def hunt(mutant, chosen_settings=None, properties=PROPERTY_ORDER):
+    """Run `properties` on `mutant` until one fails; the Hunt says which, and how fast.
+
+    `chosen_settings` replaces the settings the properties were imported with; None keeps them.
+    """
+    target = Target(NumpyFunctionBackend(f"mutant:{mutant.name}", mutant.rnn), "eager")
+    clock, result = _Clock(target), Hunt(mutant)
+    checks.example_observers.append(clock)
+    try:
+        chosen = contextlib.nullcontext() if chosen_settings is None else profiles.applied(chosen_settings, properties)
+        with chosen:
+            for property_test in properties:
+                examples_before = clock.examples
+                try:
+                    property_test(target=target)
+                except (Divergence, BaseExceptionGroup) as failure:
+                    if not divergences_in(failure):
+                        raise  # the harness failed, not the mutant
+                    _record_kill(result, property_test, failure, clock, examples_before)
+                    break
+    finally:
+        checks.example_observers.remove(clock)
+    result.examples_run, result.seconds = clock.examples, time.perf_counter() - clock.started
+    return result
+
+
+def _record_kill(result, property_test, failure, clock, examples_before):
+    ended = time.perf_counter() - clock.started
+    first = divergences_in(failure)[0]
+    result.killed, result.divergence, result.rule = True, first, first.rule
+    result.property = f"{property_test.__module__.rsplit('.', 1)[-1]}::{property_test.__name__}"
+    result.examples_to_kill, result.seconds_to_kill = clock.first_failure or (clock.examples, ended)
+    result.seconds_to_shrink = ended - result.seconds_to_kill
+    explicit_cases = len(getattr(property_test, "hypothesis_explicit_examples", ()))
+    result.explicit = result.examples_to_kill - examples_before <= explicit_cases
+
+
+def score(hunts):
+    """(killed, total)."""
+    return sum(h.killed for h in hunts), len(hunts)
+
+
+def summary(hunts):
+    """Median and worst examples-to-kill, seconds-to-kill and seconds-to-shrink over the killed."""
+    killed = [h for h in hunts if h.killed]
+    figures = {}
+    for field in ("examples_to_kill", "seconds_to_kill", "seconds_to_shrink"):
+        values = [getattr(h, field) for h in killed]
+        if values:
+            worst = max(killed, key=lambda h: getattr(h, field))
+            figures[field] = {"median": statistics.median(values), "worst": max(values), "worst_mutant": worst.mutant.name}
+    return figures
