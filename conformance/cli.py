@@ -10,7 +10,7 @@
 
 `run` tests each backend in a pytest process of its own (a crash or hang of one backend
 cannot take the run down; the layer rows start their own Keras workers), up to `--jobs`
-at once, printing progress per backend; then it prints the divergence matrix and each
+at once (default: one per CPU), printing progress per backend; then it prints the divergence matrix and each
 new divergence, writes the reports and exits 0 (everything tested conforms, declared
 divergences reproduced as declared), 1 (a new divergence, crash, hang, fixed declared
 divergence, or a worker that failed), 2 (usage error), 3 (a backend you named, or every
@@ -19,6 +19,7 @@ default backend, is not installed: nothing or not everything could be tested).
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -54,7 +55,8 @@ def parse_arguments(argv):
     parser.add_argument("--profile", choices=PROFILES, default="ci", help="Hypothesis profile (default: ci)")
     parser.add_argument("--max-examples", type=_positive, help="examples per property and target (overrides the profile)")
     parser.add_argument("--seed", type=int, help="Hypothesis seed (ci is derandomized already)")
-    parser.add_argument("--jobs", type=_positive, default=1, help="backends tested at once (default 1)")
+    parser.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+                        help="backends tested at once (default: the number of CPUs)")
     parser.add_argument("--report", metavar="PATH.json", help="write the versioned JSON report")
     parser.add_argument("--markdown", metavar="PATH.md", help="write the divergence matrix as Markdown")
     parser.add_argument("--repro-dir", default="rnn-conformance-repros", help="where cases, reproducers and logs go")
@@ -138,8 +140,9 @@ def run(args, backends):
         print(f"{backend.name}: {not_installed_message(backend)}", flush=True)
     reports, errors = [], {}
     with tempfile.TemporaryDirectory(prefix="rnn-conformance-") as scratch:
-        workers = [Worker(b, args, Path(scratch), repro_dir) for b in installed]
-        _run_workers(workers, args.jobs)
+        workers = [Worker(b, args, Path(scratch), repro_dir) for b in installed]  # reports in the order asked
+        by_backend = {w.backend.name: w for w in workers}
+        _run_workers([by_backend[b.name] for b in longest_first(installed)], args.jobs)
         for worker in workers:
             finished = worker.report()
             if finished is None:
@@ -161,6 +164,14 @@ def run(args, backends):
     if args.markdown:
         Path(args.markdown).write_text(report.matrix_markdown(run_report))
     return run_report["exit_status"]
+
+
+def longest_first(backends):
+    """Backends in the order to start them: those with the most compiled modes first (each
+    compiled mode traces per structure; they take longest), so that with --jobs > 1 no
+    long worker starts last and runs alone. Ties keep the given order."""
+    compiled = lambda b: sum(mode not in ("eager", "call") for mode in b.modes)  # noqa: E731
+    return sorted(backends, key=lambda b: (-compiled(b), -len(b.modes)))
 
 
 def _entry_without_report(backend, error):

@@ -334,9 +334,27 @@ def _run_report(config):
                           divergence.example, known_divergence=entry.id, case=entry.example)
         )
     backends = [get_backend(name) for name in config.stash[_SELECTED]]
-    run_report = report.build_report(backends, results, _profile_name(config))
+    run_report = report.build_report(backends, results, _profile_name(config), speed=_speed(backends))
     run_report["max_examples"] = settings.default.max_examples
     return run_report
+
+
+def _speed(backends):
+    """Per backend and mode: examples run, seconds spent (harness included) and, for
+    compiled modes, how many backend calls traced a new function or reused one."""
+    speed = {}
+    for backend in backends:
+        stats = getattr(backend, "compile_stats", None) or {}
+        for mode in backend.modes:
+            target_id = f"{backend.name}-{mode}"
+            if checks.examples_run[target_id]:
+                speed.setdefault(backend.name, {})[mode] = {
+                    "examples": checks.examples_run[target_id],
+                    "seconds": round(checks.seconds_spent[target_id], 3),
+                    "traced": stats.get((mode, "traced"), 0),
+                    "reused": stats.get((mode, "reused"), 0),
+                }
+    return speed
 
 
 def _profile_name(config):

@@ -11,7 +11,8 @@ Schema (`"schema_version": 1`), documented in README.md ("The JSON report"):
      "exit_status": 0,
      "backends": [{"name", "level", "version", "modes", "status", "reason",
                    "results": [{"mode", "property", "rule", "area", "outcome", "summary",
-                                "known_divergence", "example", "case", "reproducer"}]}]}
+                                "known_divergence", "example", "case", "reproducer"}],
+                   "speed": {mode: {"examples", "seconds", "traced", "reused"}}}]}
 status: conforms | diverges | not-installed | error.
 outcome: pass | fail | crash | known | known-fixed | not-applicable | not-installed.
 """
@@ -78,10 +79,11 @@ def backend_status(results, not_installed_reason=None, error=None):
     return "conforms" if any(r["outcome"] == "pass" for r in results) else "not-installed"
 
 
-def build_report(backends, results, profile, errors=None):
+def build_report(backends, results, profile, errors=None, speed=None):
     """The report of one run: `backends` are Backend objects, `results` from `result()`,
-    `errors` a {backend name: message} for workers that failed."""
-    errors = errors or {}
+    `errors` a {backend name: message} for workers that failed, `speed` a {backend name:
+    {mode: {"examples", "seconds", "traced", "reused"}}} (what the run cost, per mode)."""
+    errors, speed = errors or {}, speed or {}
     entries = []
     for backend in backends:
         own = [r for r in results if r["backend"] == backend.name]
@@ -96,6 +98,7 @@ def build_report(backends, results, profile, errors=None):
                 "status": backend_status(own, reason, errors.get(backend.name)),
                 "reason": errors.get(backend.name) or reason,
                 "results": [{k: v for k, v in r.items() if k != "backend"} for r in own],
+                "speed": speed.get(backend.name, {}),
             }
         )
     report = {

@@ -91,6 +91,8 @@ def test_the_reference_row_exits_0_with_a_matrix_and_a_report(tmp_path):
     (backend,) = report["backends"]
     assert backend["name"] == "reference" and backend["status"] == "conforms"
     assert {r["outcome"] for r in backend["results"]} == {"pass"}
+    speed = backend["speed"]["eager"]
+    assert speed["examples"] >= 25 and speed["seconds"] > 0 and speed["traced"] == speed["reused"] == 0
     assert "| `reference [eager]` |" in markdown.read_text()
 
 
