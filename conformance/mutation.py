@@ -40,8 +40,9 @@ class Hunt:
     seconds: float = 0.0
 
 
-class _Clock:
-    """Counts a target's examples and notes the first failing one."""
+class FirstFailureClock:
+    """An example observer (checks.example_observers): counts a target's examples and
+    notes when one first fails, as (examples so far, seconds since the clock started)."""
 
     def __init__(self, target):
         self.target, self.started = target, time.perf_counter()
@@ -61,7 +62,7 @@ def hunt(mutant, chosen_settings=None, properties=PROPERTY_ORDER):
     `chosen_settings` replaces the settings the properties were imported with; None keeps them.
     """
     target = Target(NumpyFunctionBackend(f"mutant:{mutant.name}", mutant.rnn), "eager")
-    clock, result = _Clock(target), Hunt(mutant)
+    clock, result = FirstFailureClock(target), Hunt(mutant)
     checks.example_observers.append(clock)
     try:
         chosen = contextlib.nullcontext() if chosen_settings is None else profiles.applied(chosen_settings, properties)
