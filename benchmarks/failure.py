@@ -8,11 +8,10 @@ find the bug itself. `mutants` is the mutation analysis, summarised.
 import importlib
 import time
 
-from hypothesis import given, settings
-
 from conformance import checks, mutation, profiles, test_agreement
 from conformance.assertions import divergences_in
 from conformance.mutation import FirstFailureClock
+from conformance.properties import generated_only
 from conformance.backends import get_backend
 from conformance.mutants import MUTANTS
 from conformance.targets import Target
@@ -23,9 +22,8 @@ FIRST_FAILURE_SECONDS, SHRINK_SECONDS, MAX_MINIMAL_STEPS = 5.0, 30.0, 3
 
 def generated_only_agreement():
     """The agreement property's body and strategy without its @example cases, ci settings, one bug."""
-    body = test_agreement.test_agrees_with_reference.hypothesis.inner_test
     chosen = profiles.settings_for("ci", report_multiple_bugs=False)
-    return given(example=test_agreement.EXAMPLES)(settings(chosen)(body))
+    return generated_only(test_agreement.test_agrees_with_reference, test_agreement.EXAMPLES, chosen)
 
 
 def run_failure(chosen_backends, quick):

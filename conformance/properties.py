@@ -4,6 +4,8 @@
 broad comparison with the reference first, then the metamorphic relations.
 """
 
+from hypothesis import given, settings
+
 from conformance import test_agreement, test_hints, test_layer, test_layout, test_masking, test_structure
 
 FUNCTION_PROPERTIES = [
@@ -31,3 +33,10 @@ def hypothesis_tests(modules):
 
 
 ALL_PROPERTIES = hypothesis_tests(FUNCTION_MODULES + LAYER_MODULES)
+
+
+def generated_only(property_test, strategy, chosen_settings):
+    """The property's own body and strategy, re-decorated without its @example cases, so
+    that Hypothesis has to find (and shrink) a bug by itself: how the suite's power is
+    shown on the 2018 loop (tests/test_known_bad.py, benchmarks/failure.py)."""
+    return given(example=strategy)(settings(chosen_settings)(property_test.hypothesis.inner_test))

@@ -6,10 +6,11 @@ itself. The shrunk counterexample must be minimal: one sample, at most three ste
 """
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import settings
 
 from conformance import test_agreement, test_hints
 from conformance.assertions import Divergence
+from conformance.properties import generated_only
 from conformance.targets import target
 
 
@@ -19,10 +20,9 @@ def faulty():
     return target("tensorflow-2018", "function")
 
 
-def rerun_generated_only(property_test, strategy, **settings_):
-    """The property's own body and strategy, re-decorated without its @example cases."""
-    body = property_test.hypothesis.inner_test
-    return given(example=strategy)(settings(settings.default, report_multiple_bugs=False, **settings_)(body))
+def rerun_generated_only(property_test, strategy):
+    """The property's own body and strategy without its @example cases, under this run's profile."""
+    return generated_only(property_test, strategy, settings(settings.default, report_multiple_bugs=False))
 
 
 def test_agreement_property_rejects_the_2018_loop_and_shrinks_it(faulty):
