@@ -75,6 +75,13 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(trylast=True)  # after Hypothesis' plugin loaded --hypothesis-profile
 def pytest_configure(config):
+    if _xdist_controller(config):
+        asked = [o for o in ("--report", "--markdown", "--matrix", "--progress") if config.getoption(o)]
+        if asked:
+            raise pytest.UsageError(
+                f"{', '.join(asked)} cannot be written under pytest-xdist (-n): the results stay in its "
+                "workers; run without -n, or use rnn-conformance --jobs N (one process per backend)"
+            )
     if config.getoption("--max-examples"):
         settings.register_profile("rnn-conformance-max-examples", parent=settings.default, max_examples=config.getoption("--max-examples"))
         settings.load_profile("rnn-conformance-max-examples")
@@ -303,7 +310,19 @@ def pytest_report_header(config):
     return lines
 
 
+def _xdist_controller(config):
+    """True in the controller process of `pytest -n N` (N > 0), which runs no test itself."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
 def pytest_terminal_summary(terminalreporter, config):
+    if _xdist_controller(config):
+        terminalreporter.section("rnn-conformance backends")
+        terminalreporter.write_line(
+            "under pytest-xdist the per-backend speed and the divergence matrix stay in the workers: "
+            "pytest's own summary above is the result (rnn-conformance --jobs N prints the matrix)"
+        )
+        return
     _summarize_backends(terminalreporter, config)
     run_report = _run_report(config)
     if any(b["results"] for b in run_report["backends"]):  # (not for the suite's own tests alone)

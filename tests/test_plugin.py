@@ -61,3 +61,20 @@ def test_default_run_reports_a_missing_backend_and_never_passes_it(project):
     assert outcomes.get("skipped", 0) >= 1
     result.stdout.fnmatch_lines(["*rnn-conformance backends*", "*ghost: NOT INSTALLED*"])
     assert "ghost-eager PASSED" not in result.stdout.str()
+
+
+def test_a_report_under_pytest_xdist_is_a_usage_error_not_an_empty_file(project):
+    """Under -n the results stay in xdist's workers: a report written by the controller
+    would be empty, so asking for one is refused in one line."""
+    pytest.importorskip("xdist", reason="NOT INSTALLED: pytest-xdist (the dev extra)")
+    result = project.runpytest_subprocess("-n", "2", "--backends", "reference", "--report", "r.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--report cannot be written under pytest-xdist (-n)*rnn-conformance --jobs N*"])
+    assert not (project.path / "r.json").exists()
+
+
+def test_pytest_xdist_runs_the_properties_and_says_where_the_matrix_is(project):
+    pytest.importorskip("xdist", reason="NOT INSTALLED: pytest-xdist (the dev extra)")
+    result = project.runpytest_subprocess("-n", "2", "--backends", "reference")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*under pytest-xdist the per-backend speed and the divergence matrix stay in the workers*"])
