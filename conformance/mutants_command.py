@@ -72,17 +72,21 @@ def main(args):
     return 0 if killed == total else 1
 
 
+HEADER = ("mutant", "bug's rule", "verdict", "killed by", "rule named", "examples", "s to kill", "s to shrink")
+
+
+def _row(h):
+    """One mutant's cells, as the table and the Markdown both show them."""
+    if not h.killed:
+        return (h.mutant.name, h.mutant.rule, "SURVIVED", "-", "-", f"({h.examples_run})", "-", "-")
+    examples = f"{h.examples_to_kill}{' (explicit)' if h.explicit else ''}"
+    return (h.mutant.name, h.mutant.rule, "killed", h.property, h.rule, examples,
+            f"{h.seconds_to_kill:.2f}", f"{h.seconds_to_shrink:.2f}")
+
+
 def table(hunts):
-    header = ("mutant", "bug's rule", "verdict", "killed by", "rule named", "examples", "s to kill", "s to shrink")
-    rows = [header]
-    for h in hunts:
-        if h.killed:
-            examples = f"{h.examples_to_kill}{' (explicit)' if h.explicit else ''}"
-            rows.append((h.mutant.name, h.mutant.rule, "killed", h.property, h.rule, examples,
-                         f"{h.seconds_to_kill:.2f}", f"{h.seconds_to_shrink:.2f}"))
-        else:
-            rows.append((h.mutant.name, h.mutant.rule, "SURVIVED", "-", "-", f"({h.examples_run})", "-", "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    rows = [HEADER] + [_row(h) for h in hunts]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
@@ -91,13 +95,10 @@ def markdown(hunts):
     lines = ["| mutant | models | bug's rule | killed by | rule named | examples | s to kill | s to shrink | minimal example |",
              "|---|---|---|---|---|---|---|---|---|"]
     for h in hunts:
-        if h.killed:
-            examples = f"{h.examples_to_kill}{' (explicit)' if h.explicit else ''}"
-            cells = (f"`{h.property.split('::')[1]}`", h.rule, examples, f"{h.seconds_to_kill:.2f}",
-                     f"{h.seconds_to_shrink:.2f}", short_example(h.divergence.example))
-        else:
-            cells = ("**SURVIVED**", "-", f"({h.examples_run})", "-", "-", "-")
-        lines.append("| " + " | ".join((f"`{h.mutant.name}`", h.mutant.models, h.mutant.rule) + cells) + " |")
+        name, rule, _, killed_by, *rest = _row(h)
+        killed_by = f"`{killed_by.split('::')[1]}`" if h.killed else "**SURVIVED**"
+        example = short_example(h.divergence.example) if h.killed else "-"
+        lines.append("| " + " | ".join((f"`{name}`", h.mutant.models, rule, killed_by, *rest, example)) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -369,7 +369,7 @@ def _speed(backends):
             if checks.examples_run[target_id]:
                 speed.setdefault(backend.name, {})[mode] = {
                     "examples": checks.examples_run[target_id],
-                    "seconds": round(checks.seconds_spent[target_id], 3),
+                    "seconds": checks.seconds_spent[target_id],
                     "traced": stats.get((mode, "traced"), 0),
                     "reused": stats.get((mode, "reused"), 0),
                 }
@@ -397,15 +397,12 @@ def _summarize_backends(terminalreporter, config):
                 if stats[mode, "traced"]
             )
         terminalreporter.write_line(line)
-        for mode in backend.modes:
-            target_id = f"{name}-{mode}"
-            if checks.examples_run[target_id]:
-                count, seconds = checks.examples_run[target_id], checks.seconds_spent[target_id]
-                speed = f"  {target_id}: {count} examples in {seconds:.1f} s, {count / seconds:.1f} examples/s"
-                if stats and stats[mode, "traced"] + stats[mode, "reused"]:
-                    reused = stats[mode, "reused"] / (stats[mode, "traced"] + stats[mode, "reused"])
-                    speed += f", {reused:.0%} of backend calls reused a compiled function"
-                terminalreporter.write_line(speed)
+        for mode, cost in _speed([backend]).get(name, {}).items():
+            count, seconds = cost["examples"], cost["seconds"]
+            speed = f"  {name}-{mode}: {count} examples in {seconds:.1f} s, {count / seconds:.1f} examples/s"
+            if cost["traced"] + cost["reused"]:
+                speed += f", {cost['reused'] / (cost['traced'] + cost['reused']):.0%} of backend calls reused a compiled function"
+            terminalreporter.write_line(speed)
     ledger = current_ledger()
     if ledger.excused:
         terminalreporter.section("known divergences excused")
