@@ -24,6 +24,8 @@ OUTPUT_SHAPES = ((2,), (1,), (3,), (4,), (2, 3), (1, 2, 2))
 HIDDEN_SIZES = (2, 1, 3)
 # Exactly representable in float32, so float32 and float64 cells hold the same weights.
 WEIGHT_VALUES = (0.5, -0.5, 1.0, -1.0, 0.25, -0.75, 1.5, -1.25, 0.125, 2.0)
+# Data values lie in [-VALUE_BOUND, VALUE_BOUND]; "non-zero" ones at least NONZERO_MIN away from 0.
+VALUE_BOUND, NONZERO_MIN = 2.0, 0.25
 
 MASK_FAMILIES = (
     "none",
@@ -158,11 +160,11 @@ def masks(draw, batch, steps, family):
 def data_arrays(dtype, shape, nonzero=False):
     """Float arrays of a given dtype; `nonzero` keeps every entry away from 0."""
     width = 32 if dtype == "float32" else 64
-    magnitude = st.floats(0.25, 2.0, width=width, allow_subnormal=False)
+    magnitude = st.floats(NONZERO_MIN, VALUE_BOUND, width=width, allow_subnormal=False)
     if nonzero:
         elements = st.one_of(magnitude, magnitude.map(lambda v: -v))
     else:
-        elements = st.floats(-2.0, 2.0, width=width, allow_subnormal=False)
+        elements = st.floats(-VALUE_BOUND, VALUE_BOUND, width=width, allow_subnormal=False)
     return hnp.arrays(np.dtype(dtype), shape, elements=elements)
 
 

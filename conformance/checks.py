@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 
+from cells.resample import siblings
 from conformance.assertions import Divergence
 from conformance.known import Ledger
 
@@ -22,6 +23,8 @@ _ledger = Ledger()
 # the speed table of a run (examples per second per backend and mode).
 examples_run = Counter()
 seconds_spent = Counter()
+# Data sets checked per target id: the drawn examples plus, in compiled modes, their siblings.
+data_sets_run = Counter()
 
 # Called after every example as observer(target, failed): how `rnn-conformance mutants`
 # counts the examples and seconds until a property first fails, and the shrinking after.
@@ -66,25 +69,28 @@ def current_ledger():
 
 
 def contract_property(test):
-    """Decorate a property body `test(target, example, ...)` (below @given)."""
+    """Decorate a property body `test(target, example, ...)` (below @given).
+
+    In a compiled mode the body also runs on the example's siblings (cells/resample.py):
+    the same compiled configuration with new values, so the trace the example paid for
+    checks several data sets. The drawn example runs first, so a failure Hypothesis can
+    shrink is the one reported whenever the drawn example fails itself.
+    """
+    property_id = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
 
     @functools.wraps(test)
     def run(target, example, **drawn):
         example = target.applicable(example)
+        data_sets = [example] + (siblings(example) if target.compiles else [])
         started, failed = time.perf_counter(), False
         try:
-            with _bounded(example_timeout):
-                test(target=target, example=example, **drawn)
-        except Divergence as divergence:
-            property_id = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
-            if _ledger.excuse(target, divergence, property_id) is None:
-                failed = True
-                divergence.drawn = drawn  # the property's other draws, to replay it exactly
-                # What the property was given: a metamorphic property's divergence names
-                # the variant it ran, but replaying needs the input the variant came from.
-                divergence.property_input = example
-                divergence.property = property_id
-                raise
+            for number, data_set in enumerate(data_sets):
+                data_sets_run[target.id] += 1
+                if _check_one(test, property_id, target, data_set, drawn, number, len(data_sets)) == "excused crash":
+                    break  # a declared crash of this configuration: its siblings would repeat it
+        except Divergence:
+            failed = True
+            raise
         finally:
             examples_run[target.id] += 1
             seconds_spent[target.id] += time.perf_counter() - started
@@ -92,3 +98,27 @@ def contract_property(test):
                 observe(target, failed)
 
     return run
+
+
+def _check_one(test, property_id, target, example, drawn, number, count):
+    """One data set; a divergence the ledger does not excuse is raised, ready to replay.
+    Returns "excused crash" after a declared divergence that is a crash."""
+    try:
+        with _bounded(example_timeout):
+            test(target=target, example=example, **drawn)
+    except Divergence as divergence:
+        if _ledger.excuse(target, divergence, property_id) is None:
+            divergence.drawn = drawn  # the property's other draws, to replay it exactly
+            # What the property was given: a metamorphic property's divergence names
+            # the variant it ran, but replaying needs the input the variant came from.
+            divergence.property_input = example
+            divergence.property = property_id
+            if number:
+                divergence.add_note(
+                    f"Data set {number + 1} of {count}: a sibling of the drawn example (same cell "
+                    "structure, options, B, T and mask; values from cells/resample.py), shown above."
+                )
+            raise
+        if divergence.crash is not None:
+            return "excused crash"
+    return None

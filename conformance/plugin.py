@@ -359,8 +359,9 @@ def _run_report(config):
 
 
 def _speed(backends):
-    """Per backend and mode: examples run, seconds spent (harness included) and, for
-    compiled modes, how many backend calls traced a new function or reused one."""
+    """Per backend and mode: examples run (drawn by Hypothesis), data sets checked (the
+    examples plus, in compiled modes, their siblings), seconds spent (harness included)
+    and, for compiled modes, how many backend calls traced a new function or reused one."""
     speed = {}
     for backend in backends:
         stats = getattr(backend, "compile_stats", None) or {}
@@ -369,6 +370,7 @@ def _speed(backends):
             if checks.examples_run[target_id]:
                 speed.setdefault(backend.name, {})[mode] = {
                     "examples": checks.examples_run[target_id],
+                    "data_sets": checks.data_sets_run[target_id],
                     "seconds": checks.seconds_spent[target_id],
                     "traced": stats.get((mode, "traced"), 0),
                     "reused": stats.get((mode, "reused"), 0),
@@ -398,8 +400,10 @@ def _summarize_backends(terminalreporter, config):
             )
         terminalreporter.write_line(line)
         for mode, cost in _speed([backend]).get(name, {}).items():
-            count, seconds = cost["examples"], cost["seconds"]
+            count, seconds, data_sets = cost["examples"], cost["seconds"], cost["data_sets"]
             speed = f"  {name}-{mode}: {count} examples in {seconds:.1f} s, {count / seconds:.1f} examples/s"
+            if data_sets != count:
+                speed += f" ({data_sets} data sets with their siblings, {data_sets / seconds:.1f}/s)"
             if cost["traced"] + cost["reused"]:
                 speed += f", {cost['reused'] / (cost['traced'] + cost['reused']):.0%} of backend calls reused a compiled function"
             terminalreporter.write_line(speed)

@@ -17,6 +17,12 @@ class Target:
     def id(self):
         return f"{self.backend.name}-{self.mode}"
 
+    @property
+    def compiles(self):
+        """Whether this mode traces or compiles a function it then reuses (its examples
+        also run on their siblings, cells/resample.py)."""
+        return self.mode in self.backend.compiled_modes
+
     def applicable(self, example):
         """The example with options this backend's API lacks reset to their defaults.
 

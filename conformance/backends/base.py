@@ -56,6 +56,7 @@ class Backend:
     extra = None  # the pip extra of rnn-conformance that installs them
     install_note = None  # how to install it, where an extra is not enough
     modes = ("eager",)
+    compiled_modes = ()  # modes that trace or compile a function and reuse it (siblings run there)
     ops = "numpy"  # the ops namespace its step functions are built with
     run_by_default = True  # False for known-bad implementations kept for self-tests
     # Options (fields of cells.example.Options) this API lacks, e.g. Keras 2 has no

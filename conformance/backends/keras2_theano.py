@@ -42,6 +42,7 @@ class Keras2Theano(Backend):
         ".venv-theano/bin/pip install -r requirements/theano.txt -e . (or: tox -e theano)"
     )
     modes = ("compiled",)
+    compiled_modes = ("compiled",)
     ops = "theano"
     unsupported_options = tuple(DEFAULTS_OF_MISSING_OPTIONS)
 

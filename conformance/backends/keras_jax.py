@@ -28,6 +28,7 @@ class KerasJax(Backend):
     packages = ("keras", "jax")
     extra = "keras"
     modes = ("eager", "jit")
+    compiled_modes = ("jit",)
     ops = "jax"
 
     def __init__(self):

@@ -22,6 +22,7 @@ KERAS3_BACKEND_PACKAGE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "to
 class LayerBackend(Backend):
     level = "layer"
     modes = ("call", "predict")
+    compiled_modes = ("predict",)  # model.predict traces (tf.function, jax.jit, Theano)
 
     def __init__(self):
         self._worker = None
@@ -59,6 +60,8 @@ class Keras3Layer(LayerBackend):
         self.name = f"layer-keras-{keras_backend}"
         self.description = f"Keras 3 keras.layers.RNN, KERAS_BACKEND={keras_backend}"
         framework = KERAS3_BACKEND_PACKAGE[keras_backend]
+        if keras_backend not in ("tensorflow", "jax"):
+            self.compiled_modes = ()  # Keras 3 predicts eagerly on torch and numpy
         self.packages = ("keras",) + ((framework,) if framework else ())
 
     def missing_package(self):

@@ -8,6 +8,11 @@ Compiled modes keep one traced function per cell structure and static options; w
 and data are its arguments, and batch and time sizes are left unknown (`None`) in the
 signature, so new weights, new data and new B or T reuse the same trace. Only
 `unroll=True` pins T, because an unrolled loop needs to know it.
+
+A call counts as "traced" when TensorFlow ran the Python function (a side effect inside
+it counts), not merely when the cache missed: a failed trace is not kept, and is traced
+again. XLA also compiles once per concrete shape; siblings (cells/resample.py) keep the
+shapes of their example, so they reuse that compilation as well.
 """
 
 import importlib
@@ -16,16 +21,17 @@ from collections import Counter
 from conformance.backends.base import Backend, Result, static_options_and_data
 
 
-
 class TensorFlowBackend(Backend):
     packages = ("tensorflow",)
     extra = "tensorflow"
     modes = ("eager", "function", "xla")
+    compiled_modes = ("function", "xla")
     ops = "tensorflow"
     rnn_path = None  # "module:function" of the implementation under test
 
     def __init__(self):
         self._compiled = {}
+        self._traces = [0]  # incremented by the traced function itself, only while TF traces
         self.compile_stats = Counter()  # (mode, "traced" | "reused") -> count
 
     def rnn(self):
@@ -41,7 +47,11 @@ class TensorFlowBackend(Backend):
         if mode == "eager":
             returned = self._loop(example.structure, static)(data, weights)
         else:
-            returned = self._compiled_loop(example, mode, static, data, weights)(data, weights)
+            compiled, before = self._compiled_loop(example, mode, static, data, weights), self._traces[0]
+            try:
+                returned = compiled(data, weights)
+            finally:  # a trace that crashed (tf.function keeps no failed trace) was still a trace
+                self.compile_stats[mode, "traced" if self._traces[0] > before else "reused"] += 1
         return Result.from_framework(returned, to_numpy=lambda t: t.numpy())
 
     def _loop(self, structure, static):
@@ -76,14 +86,13 @@ class TensorFlowBackend(Backend):
         weight_specs = [tf.TensorSpec(w.shape, w.dtype) for w in weights]
         key = (mode, example.structure, tuple(sorted(static.items())), repr(signature))
         if key not in self._compiled:
-            self.compile_stats[mode, "traced"] += 1
-            self._compiled[key] = tf.function(
-                self._loop(example.structure, static),
-                input_signature=[signature, weight_specs],
-                jit_compile=(mode == "xla"),
-            )
-        else:
-            self.compile_stats[mode, "reused"] += 1
+            loop = self._loop(example.structure, static)
+
+            def traced(data, weights):
+                self._traces[0] += 1  # Python side effect: runs only while TF traces
+                return loop(data, weights)
+
+            self._compiled[key] = tf.function(traced, input_signature=[signature, weight_specs], jit_compile=(mode == "xla"))
         return self._compiled[key]
 
 
