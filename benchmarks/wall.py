@@ -2,7 +2,8 @@
 
 Each run is a subprocess with CI=true (the derandomized `ci` profile) from the current
 directory, with this same Python. The `--jobs 1` report's per-mode speed, when present,
-gives examples per second and how often a compiled function was reused, not retraced.
+gives examples and data sets (examples plus, in compiled modes, their siblings) per
+second, and how often a compiled function was reused, not retraced.
 """
 
 import json
@@ -31,7 +32,8 @@ def timed(command):
 
 
 def speed_rows(report_path):
-    """Examples/s and reuse share per backend x mode from a report's optional "speed" key."""
+    """Examples/s, data sets/s and reuse share per backend x mode from a report's "speed"
+    (the reuse share only for modes that compile)."""
     try:
         report = json.loads(Path(report_path).read_text())
     except (OSError, ValueError):
@@ -39,11 +41,12 @@ def speed_rows(report_path):
     rows = []
     for backend in report.get("backends", []):
         for mode, speed in (backend.get("speed") or {}).items():
-            examples, seconds = speed.get("examples", 0), speed.get("seconds", 0)
-            compiled = speed.get("traced", 0) + speed.get("reused", 0)
+            seconds = speed.get("seconds", 0)
+            calls = speed.get("traced", 0) + speed.get("reused", 0)
             rows.append({"backend": backend.get("name"), "mode": mode,
-                         "examples_per_second": examples / seconds if seconds else None,
-                         "reused_share": speed.get("reused", 0) / compiled if compiled else None})
+                         "examples_per_second": speed.get("examples", 0) / seconds if seconds else None,
+                         "data_sets_per_second": speed.get("data_sets", 0) / seconds if seconds else None,
+                         "reused_share": speed.get("reused", 0) / calls if calls and speed.get("compiled") else None})
     return rows
 
 
@@ -61,9 +64,9 @@ def table(result):
     if not result["speed"]:
         lines.append("  (the --jobs 1 report has no per-mode \"speed\": examples/s not available)")
         return "\n".join(lines)
-    lines.append(f"  {'target':30} {'examples/s':>10} {'reused':>7}")
+    lines.append(f"  {'target':30} {'examples/s':>10} {'data sets/s':>11} {'reused':>7}")
     for row in result["speed"]:
-        rate = "-" if row["examples_per_second"] is None else f"{row['examples_per_second']:.1f}"
+        rate, data_rate = ("-" if r is None else f"{r:.1f}" for r in (row["examples_per_second"], row["data_sets_per_second"]))
         reused = "n/a" if row["reused_share"] is None else f"{100 * row['reused_share']:.0f}%"
-        lines.append(f"  {row['backend'] + ' [' + row['mode'] + ']':30} {rate:>10} {reused:>7}")
+        lines.append(f"  {row['backend'] + ' [' + row['mode'] + ']':30} {rate:>10} {data_rate:>11} {reused:>7}")
     return "\n".join(lines)

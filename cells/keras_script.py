@@ -3,7 +3,8 @@
 The script builds the random cell as a Keras cell class (weights created zero, then set
 to the spec's values), wraps it the way the suite did (`RNN`, a list of cells,
 `Bidirectional`), feeds the data the way the failing mode did ("call": the layer called
-eagerly on tensors; "predict": a functional `Model` and `model.predict`), once per mask
+eagerly on tensors; "predict": a functional `Model` and `model.predict_on_batch`, its
+compiled predict function), once per mask
 route, prints every result next to what the contract expects, and exits 1 while any
 route disagrees with it (or the routes with each other), 0 once they all agree.
 
@@ -208,7 +209,7 @@ def _run_lines(example, flavor, mode):
     steps = example.steps if o.unroll else None
     return [
         "def run(route):",
-        '    """A functional Model run with `predict`, the mask given by `route`."""',
+        '    """A functional Model run with `predict_on_batch`, the mask given by `route`."""',
         f"    x_in = keras.Input(shape=({steps!r},) + x.shape[2:])",
         "    inputs, data, kwargs, h = [x_in], [x], {}, x_in",
         '    if route == "Masking layer":',
@@ -223,5 +224,5 @@ def _run_lines(example, flavor, mode):
         "        inputs += s_in",
         f"        data += list(initial_state){' * 2' if lo.bidirectional else ''}",
         f"        kwargs['initial_state'] = {_initial_state_expression(example, flavor, 's_in')}",
-        "    return keras.Model(inputs, layer(h, **kwargs)).predict(data, verbose=0, batch_size=len(x))",
+        "    return keras.Model(inputs, layer(h, **kwargs)).predict_on_batch(data)",
     ]

@@ -170,8 +170,7 @@ def longest_first(backends):
     """Backends in the order to start them: those with the most compiled modes first (each
     compiled mode traces per structure; they take longest), so that with --jobs > 1 no
     long worker starts last and runs alone. Ties keep the given order."""
-    compiled = lambda b: sum(mode not in ("eager", "call") for mode in b.modes)  # noqa: E731
-    return sorted(backends, key=lambda b: (-compiled(b), -len(b.modes)))
+    return sorted(backends, key=lambda b: (-len(b.compiled_modes), -len(b.modes)))
 
 
 def _entry_without_report(backend, error):

@@ -361,7 +361,8 @@ def _run_report(config):
 def _speed(backends):
     """Per backend and mode: examples run (drawn by Hypothesis), data sets checked (the
     examples plus, in compiled modes, their siblings), seconds spent (harness included)
-    and, for compiled modes, how many backend calls traced a new function or reused one."""
+    and how many backend calls traced a new function or reused one (for a layer row's
+    modes that do not compile, a layer or model built before)."""
     speed = {}
     for backend in backends:
         stats = getattr(backend, "compile_stats", None) or {}
@@ -371,6 +372,7 @@ def _speed(backends):
                 speed.setdefault(backend.name, {})[mode] = {
                     "examples": checks.examples_run[target_id],
                     "data_sets": checks.data_sets_run[target_id],
+                    "compiled": mode in backend.compiled_modes,
                     "seconds": checks.seconds_spent[target_id],
                     "traced": stats.get((mode, "traced"), 0),
                     "reused": stats.get((mode, "reused"), 0),
@@ -405,7 +407,8 @@ def _summarize_backends(terminalreporter, config):
             if data_sets != count:
                 speed += f" ({data_sets} data sets with their siblings, {data_sets / seconds:.1f}/s)"
             if cost["traced"] + cost["reused"]:
-                speed += f", {cost['reused'] / (cost['traced'] + cost['reused']):.0%} of backend calls reused a compiled function"
+                reused = "a compiled function" if mode in backend.compiled_modes else "a layer built before (not compiled)"
+                speed += f", {cost['reused'] / (cost['traced'] + cost['reused']):.0%} of backend calls reused {reused}"
             terminalreporter.write_line(speed)
     ledger = current_ledger()
     if ledger.excused:

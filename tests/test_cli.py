@@ -164,3 +164,13 @@ def test_a_hanging_loop_is_a_crash_after_the_example_timeout():
         checks.example_timeout = None
     assert time.monotonic() - started < 10
     assert failure.value.crash.startswith("ExampleTimeout: no result after 1 s"), failure.value.crash
+
+
+def test_workers_with_the_most_compiled_modes_start_first():
+    """--jobs > 1: the long workers must not start last and run alone."""
+    from conformance.backends import get_backend
+    from conformance.cli import longest_first
+
+    given = ["reference", "keras-jax", "layer-keras-numpy", "fixed-tensorflow", "layer-keras-tensorflow"]
+    order = [b.name for b in longest_first([get_backend(name) for name in given])]
+    assert order == ["fixed-tensorflow", "keras-jax", "layer-keras-tensorflow", "layer-keras-numpy", "reference"]

@@ -6,7 +6,7 @@ layer code never runs in the suite's process. The properties of conformance/test
 run on these; the function-level properties run on the other backends.
 
 Modes: "call" (the layer called directly, eagerly) and "predict" (a functional `Model`
-through `model.predict`). Keras 2 on Theano has no eager call: "predict" only.
+through `model.predict_on_batch`). Keras 2 on Theano has no eager call: "predict" only.
 """
 
 import importlib.metadata
@@ -22,7 +22,7 @@ KERAS3_BACKEND_PACKAGE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "to
 class LayerBackend(Backend):
     level = "layer"
     modes = ("call", "predict")
-    compiled_modes = ("predict",)  # model.predict traces (tf.function, jax.jit, Theano)
+    compiled_modes = ("predict",)  # the predict function is traced (tf.function, jax.jit, Theano)
 
     def __init__(self):
         self._worker = None

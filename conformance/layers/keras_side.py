@@ -7,8 +7,10 @@ it in `RNN` (a list of cells for stacked cells, `Bidirectional` when asked), and
 mask by the example's route (L3): the `mask=` argument, or a `Masking` layer in front.
 
 Modes: "call" calls the layer directly (eager); "predict" builds a functional `Model`
-(inputs for x, the mask and each initial state, as the route needs) and runs
-`model.predict`. Layers and models are cached by everything they are built from (cell
+(inputs for x, the mask and each initial state, as the route needs) and runs its compiled
+predict function through `model.predict_on_batch`. `model.predict` runs the same function
+behind an input pipeline that has nothing to do with the loop and, on TensorFlow, costs
+about 70 ms a call against 1 ms (measured on Keras 3.15.1). Layers and models are cached by everything they are built from (cell
 structures, options, route, whether initial states are inputs, T when unrolling), so a
 new example with the same structure only sets weights and data.
 """
@@ -164,7 +166,7 @@ class LayerRunner:
                 data.append(ex.mask)
             if lo.initial_state:
                 data += list(ex.initial_state_values()) * copies
-            return model.predict(data, verbose=0, batch_size=ex.batch)
+            return model.predict_on_batch(data)
 
         return layer, predict
 
