@@ -6,6 +6,8 @@ differ from every state size, no constants. Everything else (masks, states of di
 sizes, the 2018 "echo" and "state0" outputs) comes from the function-level strategies.
 """
 
+import functools
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -19,6 +21,7 @@ BATCH_SIZES = st.integers(1, 3)
 TIME_STEPS = st.integers(1, 4)
 
 
+@functools.cache  # built once per input shape (stacked cells ask for it in every draw)
 def layer_cell_specs(input_shape=None):
     """Float32 cells with one input (of `input_shape` when given), rank-1 states and output."""
     structures = cell_structures(

@@ -6,6 +6,7 @@ that is where Hypothesis shrinks to, so a minimal counterexample reads naturally
 (B = 1, T = 1, one dense state, no mask, ...).
 """
 
+import functools
 from math import prod
 
 import numpy as np
@@ -40,9 +41,7 @@ MASK_FAMILIES = (
 )
 
 
-@st.composite
 def cell_structures(
-    draw,
     dtype=st.sampled_from(DTYPES),
     input_shapes=INPUT_SHAPES,
     state_shapes=STATE_SHAPES,
@@ -55,61 +54,64 @@ def cell_structures(
     """Random wiring over small shape sets; see `CellStructure.families` for what it covers.
 
     The keyword arguments narrow the space where an API is narrower (the `RNN` layer's
-    cells: one input, rank-1 states, one output, no constants).
+    cells: one input, rank-1 states, one output, no constants). The parts are built once
+    here, not in every draw: building and validating strategies was most of the cost of
+    drawing an example.
     """
-    shape_choices = input_shapes
-    input_shapes = tuple(draw(st.lists(st.sampled_from(shape_choices), min_size=1, max_size=max_inputs)))
-    states = tuple(
-        draw(
-            st.lists(
-                st.builds(
-                    StateSpec,
-                    shape=st.sampled_from(state_shapes),
-                    kind=st.sampled_from(STATE_KINDS),
-                    activation=st.sampled_from(ACTIVATIONS),
-                ),
-                min_size=min_states,
-                max_size=3,
-            )
+    input_lists = st.lists(st.sampled_from(input_shapes), min_size=1, max_size=max_inputs)
+    state_lists = st.lists(
+        st.builds(
+            StateSpec,
+            shape=st.sampled_from(state_shapes),
+            kind=st.sampled_from(STATE_KINDS),
+            activation=st.sampled_from(ACTIVATIONS),
+        ),
+        min_size=min_states,
+        max_size=3,
+    )
+    output_counts = st.integers(1, max_outputs)
+    output_kinds = {False: st.sampled_from(["dense", "echo"]), True: st.sampled_from(["dense", "echo", "state0"])}
+    echo_repeats, output_shape_choices = st.integers(1, 2), st.sampled_from(output_shapes)
+    activations, hidden_sizes = st.sampled_from(ACTIVATIONS), st.sampled_from(HIDDEN_SIZES)
+    constant_lists = st.lists(st.sampled_from(input_shapes), max_size=max_constants)
+
+    @st.composite
+    def structures(draw):
+        inputs = tuple(draw(input_lists))
+        states = tuple(draw(state_lists))
+        input_size = sum(prod(s) for s in inputs)
+        outputs = []
+        for _ in range(draw(output_counts)):
+            kind = draw(output_kinds[bool(states)])
+            if kind == "state0":
+                outputs.append(OutputSpec(shape=states[0].shape, kind="state0", activation="linear"))
+            elif kind == "echo":
+                outputs.append(OutputSpec(shape=(input_size * draw(echo_repeats),), kind="echo", activation="linear"))
+            else:
+                outputs.append(OutputSpec(shape=draw(output_shape_choices), kind="dense", activation=draw(activations)))
+        return CellStructure(
+            input_shapes=inputs,
+            states=states,
+            outputs=tuple(outputs),
+            constant_shapes=tuple(draw(constant_lists)),
+            hidden=draw(hidden_sizes),
+            hidden_activation=draw(activations),
+            dtype=draw(dtype),
         )
-    )
-    input_size = sum(prod(s) for s in input_shapes)
-    output_kinds = ["dense", "echo"] + (["state0"] if states else [])
-    outputs = []
-    for _ in range(draw(st.integers(1, max_outputs))):
-        kind = draw(st.sampled_from(output_kinds))
-        if kind == "state0":
-            outputs.append(OutputSpec(shape=states[0].shape, kind="state0", activation="linear"))
-        elif kind == "echo":
-            repeats = draw(st.integers(1, 2))
-            outputs.append(OutputSpec(shape=(input_size * repeats,), kind="echo", activation="linear"))
-        else:
-            outputs.append(
-                OutputSpec(
-                    shape=draw(st.sampled_from(output_shapes)),
-                    kind="dense",
-                    activation=draw(st.sampled_from(ACTIVATIONS)),
-                )
-            )
-    return CellStructure(
-        input_shapes=input_shapes,
-        states=states,
-        outputs=tuple(outputs),
-        constant_shapes=tuple(draw(st.lists(st.sampled_from(shape_choices), max_size=max_constants))),
-        hidden=draw(st.sampled_from(HIDDEN_SIZES)),
-        hidden_activation=draw(st.sampled_from(ACTIVATIONS)),
-        dtype=draw(dtype),
-    )
+
+    return structures()
+
+
+@functools.cache
+def _weight_values(count):
+    return st.lists(st.sampled_from(WEIGHT_VALUES), min_size=count, max_size=count)
 
 
 @st.composite
 def cell_specs(draw, structures=cell_structures()):
     """A structure plus weight values drawn from a small grid of exact binary fractions."""
     structure = draw(structures)
-    weights = tuple(
-        tuple(draw(st.lists(st.sampled_from(WEIGHT_VALUES), min_size=prod(shape), max_size=prod(shape))))
-        for shape in structure.weight_shapes()
-    )
+    weights = tuple(tuple(draw(_weight_values(prod(shape)))) for shape in structure.weight_shapes())
     return CellSpec(structure=structure, weights=weights)
 
 
@@ -142,21 +144,37 @@ def masks(draw, batch, steps, family):
         mask[:, 0] = False
         return mask
     if family in ("right-padded", "left-padded"):
-        lengths = draw(st.lists(st.integers(0, steps), min_size=batch, max_size=batch))
+        lengths = draw(_lengths(batch, steps))
         valid = np.arange(steps)[None, :] < np.array(lengths)[:, None]
         return valid if family == "right-padded" else valid[:, ::-1].copy()
-    mask = draw(hnp.arrays(bool, (batch, steps)))
+    mask = draw(_bool_arrays(batch, steps))
     if family == "interior-holes":
         mask[:, 0] = mask[:, -1] = True
         if steps >= 3:
-            mask[:, draw(st.integers(1, steps - 2))] = False
+            mask[:, draw(_integers(1, steps - 2))] = False
         return mask
     if family == "one-fully-masked-row":
-        mask[draw(st.integers(0, batch - 1))] = False
+        mask[draw(_integers(0, batch - 1))] = False
         return mask
     return mask  # "per-sample": every entry independent
 
 
+@functools.cache
+def _lengths(batch, steps):
+    return st.lists(st.integers(0, steps), min_size=batch, max_size=batch)
+
+
+@functools.cache
+def _bool_arrays(batch, steps):
+    return hnp.arrays(bool, (batch, steps))
+
+
+@functools.cache
+def _integers(low, high):
+    return st.integers(low, high)
+
+
+@functools.cache  # one strategy per dtype, shape and kind, built once
 def data_arrays(dtype, shape, nonzero=False):
     """Float arrays of a given dtype; `nonzero` keeps every entry away from 0."""
     width = 32 if dtype == "float32" else 64
