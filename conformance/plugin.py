@@ -361,8 +361,8 @@ def _run_report(config):
 def _speed(backends):
     """Per backend and mode: examples run (drawn by Hypothesis), data sets checked (the
     examples plus, in compiled modes, their siblings), seconds spent (harness included)
-    and how many backend calls traced a new function or reused one (for a layer row's
-    modes that do not compile, a layer or model built before)."""
+    and how many backend calls traced a new function, reused one (for a layer row's modes
+    that do not compile, a layer or model built before), or crashed."""
     speed = {}
     for backend in backends:
         stats = getattr(backend, "compile_stats", None) or {}
@@ -376,6 +376,7 @@ def _speed(backends):
                     "seconds": checks.seconds_spent[target_id],
                     "traced": stats.get((mode, "traced"), 0),
                     "reused": stats.get((mode, "reused"), 0),
+                    "crashed": stats.get((mode, "crashed"), 0),
                 }
     return speed
 
@@ -408,7 +409,9 @@ def _summarize_backends(terminalreporter, config):
                 speed += f" ({data_sets} data sets with their siblings, {data_sets / seconds:.1f}/s)"
             if cost["traced"] + cost["reused"]:
                 reused = "a compiled function" if mode in backend.compiled_modes else "a layer built before (not compiled)"
-                speed += f", {cost['reused'] / (cost['traced'] + cost['reused']):.0%} of backend calls reused {reused}"
+                speed += f", {cost['reused'] / (cost['traced'] + cost['reused']):.0%} of backend calls that returned reused {reused}"
+            if cost["crashed"]:
+                speed += f" ({cost['crashed']} crashed)"
             terminalreporter.write_line(speed)
     ledger = current_ledger()
     if ledger.excused:

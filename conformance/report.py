@@ -12,7 +12,7 @@ Schema (`"schema_version": 1`), documented in README.md ("The JSON report"):
      "backends": [{"name", "level", "version", "modes", "status", "reason",
                    "results": [{"mode", "property", "rule", "area", "outcome", "summary",
                                 "known_divergence", "example", "case", "reproducer"}],
-                   "speed": {mode: {"examples", "data_sets", "compiled", "seconds", "traced", "reused"}}}]}
+                   "speed": {mode: {"examples", "data_sets", "compiled", "seconds", "traced", "reused", "crashed"}}}]}
 status: conforms | diverges | not-installed | error.
 outcome: pass | fail | crash | known | known-fixed | not-applicable | not-installed.
 """
@@ -82,7 +82,7 @@ def backend_status(results, not_installed_reason=None, error=None):
 def build_report(backends, results, profile, errors=None, speed=None):
     """The report of one run: `backends` are Backend objects, `results` from `result()`,
     `errors` a {backend name: message} for workers that failed, `speed` a {backend name:
-    {mode: {"examples", "data_sets", "compiled", "seconds", "traced", "reused"}}} (what the run cost, per mode)."""
+    {mode: {"examples", "data_sets", "compiled", "seconds", "traced", "reused", "crashed"}}} (what the run cost, per mode)."""
     errors, speed = errors or {}, speed or {}
     entries = []
     for backend in backends:

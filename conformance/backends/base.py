@@ -31,6 +31,20 @@ def static_options_and_data(example):
     return static, data
 
 
+def counted_call(stats, mode, call, traced):
+    """`call()`, counted in `stats` (mode, outcome): "traced" when `traced(returned)` says
+    it built a new function, "reused" when it ran one built before, "crashed" when it raised. A
+    crash compiles nothing to reuse (frameworks keep no failed trace), so the share of
+    reuse is taken over the calls that returned."""
+    try:
+        returned = call()
+    except Exception:
+        stats[mode, "crashed"] += 1
+        raise
+    stats[mode, "traced" if traced(returned) else "reused"] += 1
+    return returned
+
+
 @dataclass(frozen=True)
 class Result:
     """What `rnn` returned, as NumPy nests: (last_output, outputs, new_states)."""

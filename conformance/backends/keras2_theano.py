@@ -25,7 +25,7 @@ from collections import Counter
 
 import optree
 
-from conformance.backends.base import Backend, Result
+from conformance.backends.base import Backend, Result, counted_call
 
 STATIC_OPTIONS = ("go_backwards", "unroll", "input_length")
 DEFAULTS_OF_MISSING_OPTIONS = {"time_major": False, "zero_output_for_mask": False, "return_all_outputs": True}
@@ -48,7 +48,7 @@ class Keras2Theano(Backend):
 
     def __init__(self):
         self._compiled = {}
-        self.compile_stats = Counter()  # ("compiled", "traced" | "reused") -> count
+        self.compile_stats = Counter()  # ("compiled", "traced" | "reused" | "crashed") -> count
 
     def missing_package(self):
         """'theano', or 'keras==2.3.1' where `keras` is Keras 3 (as in the main environment)."""
@@ -78,16 +78,17 @@ class Keras2Theano(Backend):
         flat_data, data_tree = optree.tree_flatten(data)
         signature = (repr(data_tree), tuple((a.dtype.str, a.ndim) for a in flat_data))
         key = (example.structure, tuple(sorted(static.items())), signature)
-        if key not in self._compiled:
-            # A graph Keras 2 cannot build is not cached: building it again raises from the
-            # same place, which Hypothesis needs to replay a failure consistently.
-            self._compiled[key] = self._compile(example.structure, static, flat_data, data_tree, weights)
-            self.compile_stats[mode, "traced"] += 1
-        else:
-            self.compile_stats[mode, "reused"] += 1
-        function, returned_tree = self._compiled[key]
-        returned = function(*flat_data, *weights)
-        return Result.from_framework(optree.tree_unflatten(returned_tree, list(returned)))
+        new = key not in self._compiled
+
+        def compile_and_call():
+            if new:
+                # A graph Keras 2 cannot build is not cached: building it again raises from
+                # the same place, which Hypothesis needs to replay a failure consistently.
+                self._compiled[key] = self._compile(example.structure, static, flat_data, data_tree, weights)
+            function, returned_tree = self._compiled[key]
+            return optree.tree_unflatten(returned_tree, list(function(*flat_data, *weights)))
+
+        return Result.from_framework(counted_call(self.compile_stats, mode, compile_and_call, lambda _: new))
 
     def _compile(self, structure, static, flat_data, data_tree, weights):
         """`theano.function(data leaves + weights) -> flat (last_output, outputs, new_states)`."""

@@ -9,14 +9,14 @@ the same process as every other backend.
   dtypes and ranks). Static options are closed over; weights and data are arguments. JAX
   still retraces the same jitted function for new shapes (new B or T); a Python side
   effect inside the traced function counts every real trace, so a call is "traced" when
-  JAX traced it and "reused" only when JAX ran a cached trace.
+  JAX traced it, "reused" only when JAX ran a cached trace, "crashed" when it raised.
 """
 
 from collections import Counter
 
 import numpy as np
 
-from conformance.backends.base import Backend, Result, static_options_and_data
+from conformance.backends.base import Backend, Result, counted_call, static_options_and_data
 
 
 
@@ -34,7 +34,7 @@ class KerasJax(Backend):
     def __init__(self):
         self._compiled = {}
         self._traces = [0]  # incremented by the traced function itself, only while JAX traces
-        self.compile_stats = Counter()  # (mode, "traced" | "reused") -> count
+        self.compile_stats = Counter()  # (mode, "traced" | "reused" | "crashed") -> count
 
     def run(self, example, mode):
         import jax
@@ -75,7 +75,4 @@ class KerasJax(Backend):
 
             self._compiled[key] = jax.jit(traced)
         before = self._traces[0]
-        try:
-            return self._compiled[key](data, weights)
-        finally:  # a trace that crashed inside Keras was still a trace
-            self.compile_stats["jit", "traced" if self._traces[0] > before else "reused"] += 1
+        return counted_call(self.compile_stats, "jit", lambda: self._compiled[key](data, weights), lambda _: self._traces[0] > before)

@@ -12,7 +12,7 @@ through `model.predict_on_batch`). Keras 2 on Theano has no eager call: "predict
 import importlib.metadata
 from collections import Counter
 
-from conformance.backends.base import Backend, Result
+from conformance.backends.base import Backend, Result, counted_call
 from conformance.backends.keras2_theano import Keras2Theano
 from conformance.layers.client import Worker
 
@@ -26,8 +26,9 @@ class LayerBackend(Backend):
 
     def __init__(self):
         self._worker = None
-        # (mode, "traced" | "reused"): whether the worker built a new layer or model for an
-        # example or reused a cached one (Keras may still retrace a reused model).
+        # (mode, "traced" | "reused" | "crashed"): whether the worker built a new layer or
+        # model for an example or reused a cached one (Keras may still retrace a reused
+        # model), or the example crashed.
         self.compile_stats = Counter()
         self._built = 0
 
@@ -40,8 +41,10 @@ class LayerBackend(Backend):
         if self._worker is None:
             self._worker = Worker(self.flavor, self.worker_environment())
             self.check_worker(self._worker.request("describe"))
-        arrays, (built, _) = self._worker.request("run", example, mode)
-        self.compile_stats[mode, "traced" if built > self._built else "reused"] += 1
+        # "traced" when the worker built a new layer or model for this example.
+        arrays, (built, _) = counted_call(
+            self.compile_stats, mode, lambda: self._worker.request("run", example, mode), lambda r: r[1][0] > self._built
+        )
         self._built = built
         # L1: [output, *states]; compared as "outputs" and "new_states".
         return Result(last_output=[], outputs=arrays[0], new_states=arrays[1:])

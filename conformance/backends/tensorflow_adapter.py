@@ -10,15 +10,15 @@ signature, so new weights, new data and new B or T reuse the same trace. Only
 `unroll=True` pins T, because an unrolled loop needs to know it.
 
 A call counts as "traced" when TensorFlow ran the Python function (a side effect inside
-it counts), not merely when the cache missed: a failed trace is not kept, and is traced
-again. XLA also compiles once per concrete shape; siblings (cells/resample.py) keep the
+it counts), not merely when the cache missed, and as "crashed" when it raised: a failed
+trace is not kept, and is traced again. XLA also compiles once per concrete shape; siblings (cells/resample.py) keep the
 shapes of their example, so they reuse that compilation as well.
 """
 
 import importlib
 from collections import Counter
 
-from conformance.backends.base import Backend, Result, static_options_and_data
+from conformance.backends.base import Backend, Result, counted_call, static_options_and_data
 
 
 class TensorFlowBackend(Backend):
@@ -32,7 +32,7 @@ class TensorFlowBackend(Backend):
     def __init__(self):
         self._compiled = {}
         self._traces = [0]  # incremented by the traced function itself, only while TF traces
-        self.compile_stats = Counter()  # (mode, "traced" | "reused") -> count
+        self.compile_stats = Counter()  # (mode, "traced" | "reused" | "crashed") -> count
 
     def rnn(self):
         module, function = self.rnn_path.split(":")
@@ -48,10 +48,7 @@ class TensorFlowBackend(Backend):
             returned = self._loop(example.structure, static)(data, weights)
         else:
             compiled, before = self._compiled_loop(example, mode, static, data, weights), self._traces[0]
-            try:
-                returned = compiled(data, weights)
-            finally:  # a trace that crashed (tf.function keeps no failed trace) was still a trace
-                self.compile_stats[mode, "traced" if self._traces[0] > before else "reused"] += 1
+            returned = counted_call(self.compile_stats, mode, lambda: compiled(data, weights), lambda _: self._traces[0] > before)
         return Result.from_framework(returned, to_numpy=lambda t: t.numpy())
 
     def _loop(self, structure, static):
