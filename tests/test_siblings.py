@@ -5,6 +5,8 @@ run (and be reported) in compiled modes only. The bug they exist for: a compiled
 baked the first example's weights into its trace is right on every first call.
 """
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,6 +19,7 @@ from conformance import checks, test_agreement
 from conformance.assertions import Divergence
 from conformance.backends import get_backend
 from conformance.backends.base import Backend
+from conformance.known import Ledger, load
 from conformance.targets import Target
 
 FEW = settings(max_examples=30, database=None, derandomize=True, deadline=None)
@@ -104,4 +107,32 @@ def test_an_eager_mode_runs_the_drawn_example_only():
     target = Target(WeightsBakedIn(), "eager")
     before = checks.data_sets_run[target.id]
     test_agreement.test_agrees_with_reference.hypothesis.inner_test(target=target, example=example)
+    assert checks.data_sets_run[target.id] - before == 1
+
+
+class CrashesWhenCompiled(Backend):
+    name = "crashes-when-compiled"
+    packages = ("numpy",)
+    modes = compiled_modes = ("compiled",)
+
+    def run(self, example, mode):
+        raise ValueError("cannot trace this")
+
+
+def test_after_a_declared_crash_the_siblings_are_not_run(tmp_path):
+    """They would crash the same way: a crash is about the configuration, not the values."""
+    entry = dict(
+        id="crash", backend=CrashesWhenCompiled.name, package="numpy", versions=">=1", modes=["compiled"],
+        condition="batch >= 1", rule="crash: ValueError: cannot trace", property="test_agreement::test_agrees_with_reference",
+        reason="r", example="e.json",
+    )
+    path = tmp_path / "known.toml"
+    path.write_text("[[divergence]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in entry.items()))
+    target = Target(CrashesWhenCompiled(), "compiled")
+    before, previous = checks.data_sets_run[target.id], checks.current_ledger()
+    checks.use_ledger(Ledger(load(path)))
+    try:
+        test_agreement.test_agrees_with_reference.hypothesis.inner_test(target=target, example=_drawn_example())
+    finally:
+        checks.use_ledger(previous)
     assert checks.data_sets_run[target.id] - before == 1
