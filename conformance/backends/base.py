@@ -45,6 +45,27 @@ def counted_call(stats, mode, call, traced):
     return returned
 
 
+class TraceCounter:
+    """Counts real traces: `counting(loop)` is `loop` with a Python side effect that runs
+    only while the framework (tf.function, jax.jit) traces it, so `call` can tell a new
+    trace from a cached one, not merely a cache miss of our own."""
+
+    def __init__(self):
+        self.traces = 0
+
+    def counting(self, loop):
+        def traced(data, weights):
+            self.traces += 1
+            return loop(data, weights)
+
+        return traced
+
+    def call(self, stats, mode, call):
+        """`call()` counted by `counted_call`: "traced" when it traced."""
+        before = self.traces
+        return counted_call(stats, mode, call, lambda _: self.traces > before)
+
+
 @dataclass(frozen=True)
 class Result:
     """What `rnn` returned, as NumPy nests: (last_output, outputs, new_states)."""

@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 
-from conformance.backends.base import Backend, Result, counted_call, static_options_and_data
+from conformance.backends.base import Backend, Result, TraceCounter, static_options_and_data
 
 
 
@@ -33,7 +33,7 @@ class KerasJax(Backend):
 
     def __init__(self):
         self._compiled = {}
-        self._traces = [0]  # incremented by the traced function itself, only while JAX traces
+        self._traces = TraceCounter()
         self.compile_stats = Counter()  # (mode, "traced" | "reused" | "crashed") -> count
 
     def run(self, example, mode):
@@ -67,12 +67,5 @@ class KerasJax(Backend):
         signature = (str(treedef), tuple((str(x.dtype), x.ndim) for x in leaves))
         key = (example.structure, tuple(sorted(static.items())), signature)
         if key not in self._compiled:
-            loop = self._loop(example.structure, static)
-
-            def traced(data, weights):
-                self._traces[0] += 1  # Python side effect: runs only when JAX traces
-                return loop(data, weights)
-
-            self._compiled[key] = jax.jit(traced)
-        before = self._traces[0]
-        return counted_call(self.compile_stats, "jit", lambda: self._compiled[key](data, weights), lambda _: self._traces[0] > before)
+            self._compiled[key] = jax.jit(self._traces.counting(self._loop(example.structure, static)))
+        return self._traces.call(self.compile_stats, "jit", lambda: self._compiled[key](data, weights))

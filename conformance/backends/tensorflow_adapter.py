@@ -11,14 +11,15 @@ signature, so new weights, new data and new B or T reuse the same trace. Only
 
 A call counts as "traced" when TensorFlow ran the Python function (a side effect inside
 it counts), not merely when the cache missed, and as "crashed" when it raised: a failed
-trace is not kept, and is traced again. XLA also compiles once per concrete shape; siblings (cells/resample.py) keep the
-shapes of their example, so they reuse that compilation as well.
+trace is not kept, and is traced again. XLA also compiles once per concrete shape;
+siblings (cells/resample.py) keep the shapes of their example, so they reuse that
+compilation as well.
 """
 
 import importlib
 from collections import Counter
 
-from conformance.backends.base import Backend, Result, counted_call, static_options_and_data
+from conformance.backends.base import Backend, Result, TraceCounter, static_options_and_data
 
 
 class TensorFlowBackend(Backend):
@@ -31,7 +32,7 @@ class TensorFlowBackend(Backend):
 
     def __init__(self):
         self._compiled = {}
-        self._traces = [0]  # incremented by the traced function itself, only while TF traces
+        self._traces = TraceCounter()
         self.compile_stats = Counter()  # (mode, "traced" | "reused" | "crashed") -> count
 
     def rnn(self):
@@ -47,8 +48,8 @@ class TensorFlowBackend(Backend):
         if mode == "eager":
             returned = self._loop(example.structure, static)(data, weights)
         else:
-            compiled, before = self._compiled_loop(example, mode, static, data, weights), self._traces[0]
-            returned = counted_call(self.compile_stats, mode, lambda: compiled(data, weights), lambda _: self._traces[0] > before)
+            compiled = self._compiled_loop(example, mode, static, data, weights)
+            returned = self._traces.call(self.compile_stats, mode, lambda: compiled(data, weights))
         return Result.from_framework(returned, to_numpy=lambda t: t.numpy())
 
     def _loop(self, structure, static):
@@ -83,13 +84,11 @@ class TensorFlowBackend(Backend):
         weight_specs = [tf.TensorSpec(w.shape, w.dtype) for w in weights]
         key = (mode, example.structure, tuple(sorted(static.items())), repr(signature))
         if key not in self._compiled:
-            loop = self._loop(example.structure, static)
-
-            def traced(data, weights):
-                self._traces[0] += 1  # Python side effect: runs only while TF traces
-                return loop(data, weights)
-
-            self._compiled[key] = tf.function(traced, input_signature=[signature, weight_specs], jit_compile=(mode == "xla"))
+            self._compiled[key] = tf.function(
+                self._traces.counting(self._loop(example.structure, static)),
+                input_signature=[signature, weight_specs],
+                jit_compile=(mode == "xla"),
+            )
         return self._compiled[key]
 
 
