@@ -6,7 +6,6 @@ never silently dropped: asked for by name, its tests fail with "NOT INSTALLED"; 
 default run they are skipped with that reason and listed again in the summary.
 """
 
-import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of reports
@@ -30,7 +29,10 @@ _SELECTED = pytest.StashKey()
 _MATRIX = pytest.StashKey()
 _EXPLICIT = pytest.StashKey()
 _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
-_progress_path = None
+
+# The command's live progress (--progress) and the run limits (shrinking, timeouts) are
+# plugins of their own, loaded with this one.
+pytest_plugins = ("conformance.progress", "conformance.limits")
 
 
 def pytest_addoption(parser):
@@ -68,9 +70,6 @@ def pytest_addoption(parser):
     )
     group.addoption("--report", default=None, metavar="PATH.json", help="write the run's results as a JSON report")
     group.addoption("--markdown", default=None, metavar="PATH.md", help="write the divergence matrix as Markdown")
-    group.addoption(
-        "--progress", default=None, metavar="PATH", help="append one JSON line per finished test (for rnn-conformance)"
-    )
 
 
 @pytest.hookimpl(trylast=True)  # after Hypothesis' plugin loaded --hypothesis-profile
@@ -121,8 +120,6 @@ def pytest_configure(config):
     use_ledger(known.Ledger(entries))
     config.stash[_MATRIX] = Matrix()
     config.stash[_RESULTS] = []
-    global _progress_path
-    _progress_path = config.getoption("--progress")
 
 
 def pytest_generate_tests(metafunc):
@@ -150,9 +147,6 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if _without_target(item)])
         items[:] = kept
-    if config.getoption("--progress"):
-        with open(config.getoption("--progress"), "a") as out:
-            out.write(json.dumps({"total": len(items)}) + "\n")
 
 
 def _without_target(item):
@@ -229,23 +223,6 @@ def _record_results(item, call, outcome_report, divergences, saved):
         results.append(report.result(target, property_id, "fail", None, f"{type(call.excinfo.value).__name__}: {first_line}"))
     else:
         results.append(report.result(target, property_id, "pass"))
-
-
-def pytest_runtest_logreport(report):
-    if report.failed:
-        _progress_of_this_run["failures"] += 1
-
-
-_progress_of_this_run = {"done": 0, "failures": 0}
-
-
-def pytest_runtest_logfinish(nodeid, location):
-    """--progress: one JSON line per finished test, read by rnn-conformance's live view."""
-    _progress_of_this_run["done"] += 1
-    if _progress_path:
-        line = {**_progress_of_this_run, "examples": sum(checks.examples_run.values())}
-        with open(_progress_path, "a") as out:
-            out.write(json.dumps(line) + "\n")
 
 
 def _record(item, call, report, divergences):

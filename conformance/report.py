@@ -225,3 +225,14 @@ def divergences_text(report):
         if b["status"] == "error":
             lines.append(f"{b['name']}: ERROR: {b['reason']}")
     return "\n".join(lines)
+
+
+def summary_text(run_report):
+    """What the run ends with on screen: per-mode speed, the declared divergences that
+    matched, and the one-line verdict last."""
+    return verdict_line(run_report)
+
+
+def verdict_line(run_report):
+    """One line: passed or failed, and why."""
+    return "rnn-conformance: " + ("PASSED" if run_report["exit_status"] == 0 else "FAILED") + f" (exit status {run_report['exit_status']})"
