@@ -1,31 +1,40 @@
 """The areas of the contract: the columns of the divergence matrix.
 
 A user reads the matrix as "where does my loop break": masking, go_backwards, unrolling,
-nesting... Rules and properties do not map one to one onto such areas (the agreement
-property covers all of them), so a result is placed by what it is about:
+nesting... so every result is shown in areas, once:
 
-- a failure by its rule and by the facts of its shrunk minimal example: shrinking drops
-  every option the failure does not need, so an option still set in the minimal example
-  (go_backwards, constants, a nested output...) is part of the cause;
-- a pass by the areas its property covers (`PROPERTY_AREAS`).
+- a divergence (new, declared or fixed) in the one area of its rule (`RULE_AREAS`), so one
+  bug shows in one column whatever its minimal example looks like. R1 (steps and their
+  order) and R2 (what the step receives) are the only rules without an area of their
+  own: their text spans several areas, and for them alone the shrunk minimal example
+  chooses among those areas (`SPLIT_RULES`): shrinking drops every option the failure
+  does not need, so an option still set is part of the cause. A rule id not in the
+  contract ("unclassified": a failure that could not be pinned to a rule) is in "core";
+- a property that ran, in the areas it covers (`PROPERTY_AREAS`), less the areas of
+  options the backend's API lacks (contract section 4: its examples keep them at the
+  default, so a pass says nothing about them).
+
+zero-out, rank>2 and edge have no rule that is theirs alone: they show what the
+properties that draw those options and sizes found; a divergence there is in its rule's
+area (a zero_output_for_mask bug breaks R4: mask-out).
 """
 
 from conformance.facts import example_facts
 
 AREAS = (
-    ("mask-out", "masking of outputs (R4, R8, R9)"),
-    ("mask-state", "masking of states (R3)"),
-    ("backwards", "go_backwards (R1, R5)"),
-    ("zero-out", "zero_output_for_mask (R4, R6)"),
-    ("ret-all", "return_all_outputs / return_sequences (R7, L1)"),
+    ("mask-out", "masked outputs, the mask itself, inert masked steps (R4, R8, R9)"),
+    ("mask-state", "masked states (R3)"),
+    ("backwards", "go_backwards: output order (R5; R1 when its minimal example runs backwards)"),
+    ("zero-out", "zero_output_for_mask (no rule of its own: its divergences break R4, in mask-out)"),
+    ("ret-all", "return_all_outputs (R7)"),
     ("unroll", "unroll agreement (R10)"),
-    ("t-major", "time_major (R11)"),
-    ("consts", "constants (R2)"),
-    ("nested", "nested inputs and outputs (R2)"),
-    ("rank>2", "states and outputs of rank > 2 (R3, R4)"),
-    ("edge", "B = 1, T = 1, size-1 states (R14)"),
-    ("core", "steps, step calls, shapes, dtypes, independence (R1, R2, R6, R12, R13)"),
-    ("layer", "the RNN layer: initial states, Bidirectional, stacked cells (L1, L2, L4-L6)"),
+    ("t-major", "time_major (R11; R1 when its minimal example is time-major)"),
+    ("consts", "constants (R2 when its minimal example has constants)"),
+    ("nested", "nested inputs and outputs (R2 when its minimal example is nested)"),
+    ("rank>2", "states and outputs of rank > 2 (R2 when its minimal example needs them)"),
+    ("edge", "B = 1, T = 1, size-1 states, fully masked rows (R14)"),
+    ("core", "steps, step calls, last output, hints, structure, independence (R1, R2, R6, R12, R13; unclassified)"),
+    ("layer", "the RNN layer: its outputs, initial states, state sizes, Bidirectional, stacked cells (L1, L2, L4-L6)"),
     ("routes", "mask routes of the layer (L3)"),
 )
 AREA_IDS = tuple(area for area, _ in AREAS)
@@ -56,48 +65,38 @@ PROPERTY_AREAS = {
 # examples keep it at the default, so that column stays "-" for such a backend.
 AREA_OF_OPTION = {"zero_output_for_mask": "zero-out", "return_all_outputs": "ret-all", "time_major": "t-major"}
 
-_RULE_AREAS = {
-    "L3": "routes",
-    "R10": "unroll",
-    "R11": "t-major",
-    "R7": "ret-all",
-    "R3": "mask-state",
-    "R4": "mask-out",
-    "R8": "mask-out",
-    "R9": "mask-out",
+RULE_AREAS = {
+    "R1": "core", "R2": "core", "R3": "mask-state", "R4": "mask-out", "R5": "backwards",
+    "R6": "core", "R7": "ret-all", "R8": "mask-out", "R9": "mask-out", "R10": "unroll",
+    "R11": "t-major", "R12": "core", "R13": "core", "R14": "edge",
+    "L1": "layer", "L2": "layer", "L3": "routes", "L4": "layer", "L5": "layer", "L6": "layer",
+}
+UNCLASSIFIED = "unclassified"  # the rule of a failure that names no contract rule
+
+# The rules without an area of their own: (area, the minimal example's fact that puts it
+# there), first match wins; otherwise the rule's entry in RULE_AREAS.
+SPLIT_RULES = {
+    "R1": (("t-major", lambda f: f["time_major"]), ("backwards", lambda f: f["go_backwards"])),
+    "R2": (
+        ("nested", lambda f: f["nested_inputs"] or f["nested_output"]),
+        ("consts", lambda f: f["constants"] > 0),
+        ("rank>2", lambda f: f["max_state_rank"] > 1 or f["max_output_rank"] > 1),
+    ),
 }
 
 
-def areas_covered(property_id):
-    """The areas a passing property vouches for (none for an unknown property)."""
-    return PROPERTY_AREAS.get(property_id, ())
+def areas_covered(property_id, unsupported_options=()):
+    """The areas a property that ran vouches for (none for an unknown property), less
+    those of options the backend lacks."""
+    lacking = {AREA_OF_OPTION[o] for o in unsupported_options if o in AREA_OF_OPTION}
+    return tuple(a for a in PROPERTY_AREAS.get(property_id, ()) if a not in lacking)
 
 
-def area_of_failure(rule, example):
-    """The one area a failure is reported in: the rule when it names an area, else the
-    most specific option or shape its minimal example still needs."""
-    if rule in ("L3", "R10", "R11"):
-        return _RULE_AREAS[rule]
-    if example is None:
-        return _RULE_AREAS.get(rule, "layer" if rule.startswith("L") else "core")
-    facts = example_facts(example)
-    for area, needed in (
-        ("nested", facts["nested_inputs"] or facts["nested_output"]),
-        ("consts", facts["constants"] > 0),
-        ("rank>2", facts["max_state_rank"] > 1 or facts["max_output_rank"] > 1),
-        ("layer", facts["bidirectional"] or facts["stacked"] > 0 or rule == "L2"),
-        ("t-major", facts["time_major"]),
-        ("zero-out", facts["zero_output_for_mask"] and facts["masked"]),
-        ("backwards", facts["go_backwards"] and rule in ("R1", "R5", "R8")),
-    ):
-        if needed:
-            return area
-    if rule in _RULE_AREAS:
-        return _RULE_AREAS[rule]
-    if facts["go_backwards"]:
-        return "backwards"
-    if not facts["return_all_outputs"]:
-        return "ret-all"
-    # Never "edge": shrinking takes B and T to 1 whenever it can, so a minimal
-    # example of size 1 does not show that the size matters.
-    return "core"
+def area_of_rule(rule, example=None):
+    """The one area a divergence of `rule` is shown in (see the module docstring)."""
+    if rule in SPLIT_RULES and example is not None:
+        facts = example_facts(example)
+        for area, holds in SPLIT_RULES[rule]:
+            if holds(facts):
+                return area
+    return RULE_AREAS.get(rule, "core")

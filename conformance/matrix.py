@@ -1,57 +1,57 @@
-"""The backend x mode matrix: what each target did in this run, as a Markdown table.
+"""The README's backend table (`--matrix PATH`): one line per backend x mode, rendered
+from the results model (conformance/results.py) like every other output of a run.
 
-Fed by the plugin with each property's outcome; rendered at the end of the run
-(`--matrix PATH`). README's backend table is this file's output from a real run.
+Columns: backend | version | mode | result | properties passed | not applicable | known
+divergences. The result is the row's status, with the rules of what made it diverge
+(`diverges: known R2, R4`, `diverges: DIVERGES R3`); each declared divergence and each new
+one links to its saved case, relative to the repository when the case is inside it.
 """
 
-from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance import results as model
+
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
-@dataclass
-class TargetRecord:
-    backend: str
-    mode: str
-    version: str = ""
-    passed: int = 0
-    failed_rules: set = field(default_factory=set)
-    failed: int = 0
-    not_installed: str = ""
-    not_applicable: int = 0
-    known: set = field(default_factory=set)  # entry ids that excused failures here
-
-    def verdict(self, entry_rules=None):
-        if self.not_installed:
-            return "not installed"
-        if self.failed:
-            return f"DIVERGES ({', '.join(sorted(self.failed_rules)) or 'crash'})"
-        if self.known:
-            rules = sorted({(entry_rules or {}).get(e, "?") for e in self.known}, key=lambda r: (len(r), r))
-            return f"diverges, declared ({', '.join(rules)})"
-        return "conforms" if self.passed else "not run"
+def readme_table(report, repository=REPOSITORY):
+    lines = [
+        "| backend | version | mode | result | properties passed | not applicable | known divergences |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in model.rows(report):
+        known = ", ".join(f"[{entry}]({_link(case, repository)})" for entry, case in row.known.items()) or "-"
+        cells = (f"`{row.backend}`", row.version or "-", row.mode, _result(row, repository), row.passed, row.not_applicable, known)
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(lines) + "\n"
 
 
-class Matrix:
-    def __init__(self):
-        self.records = {}
-        self.entry_rules = {}
-        self.entry_links = {}  # entry id -> its minimal example, relative to the repository
+def _result(row, repository):
+    """The status, then each kind of divergence (worst first) with its rules."""
+    if row.status != "diverges":
+        return row.status
+    by_word = {}
+    for r in row.new:
+        word = model.CELL_OF_OUTCOME[r["outcome"]]
+        label = r["known_divergence"] if r["outcome"] == "known-fixed" else r["rule"] or model.UNCLASSIFIED
+        by_word.setdefault(word, {})[label] = f"[{label}]({_link(r['case'], repository)})" if r.get("case") else label
+    if row.known_rules:
+        by_word[model.KNOWN] = {rule: rule for rule in row.known_rules}
+    parts = []
+    for word in model.WORST_FIRST:
+        if word in by_word:
+            parts.append(f"{word} " + ", ".join(by_word[word][k] for k in sorted(by_word[word], key=_rule_order)))
+    return "diverges: " + "; ".join(parts)
 
-    def record(self, target):
-        key = (target.backend.name, target.mode)
-        if key not in self.records:
-            self.records[key] = TargetRecord(target.backend.name, target.mode)
-        return self.records[key]
 
-    def to_markdown(self, known_link="conformance/known_divergences.toml"):
-        """The table; each entry links to its minimal example (else to the ledger)."""
-        lines = [
-            "| backend | version | mode | result | properties passed | not applicable | known divergences |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for r in self.records.values():
-            known = ", ".join(f"[{e}]({self.entry_links.get(e, known_link)})" for e in sorted(r.known)) or "-"
-            lines.append(
-                f"| `{r.backend}` | {r.version or '-'} | {r.mode} | {r.verdict(self.entry_rules)} | {r.passed} | {r.not_applicable} | {known} |"
-            )
-        return "\n".join(lines) + "\n"
+def _rule_order(rule):
+    return (len(rule), rule)  # R2 before R10
 
+
+def _link(case, repository):
+    if not case:
+        return "-"
+    try:
+        return Path(case).resolve().relative_to(repository).as_posix()
+    except ValueError:
+        return Path(case).as_posix()

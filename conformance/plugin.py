@@ -7,28 +7,26 @@ default run they are skipped with that reason and listed again in the summary.
 """
 
 import os
+from collections import Counter
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of reports
-
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
-from conformance import checks, known, profiles, repro, report  # noqa: E402
+from conformance import checks, known, matrix, profiles, repro, report  # noqa: E402
 from conformance.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
 from conformance.backends.impl import IMPL_OPS, ImplError  # noqa: E402
 from conformance.checks import current_ledger, use_ledger  # noqa: E402
-from conformance.matrix import Matrix  # noqa: E402
 from conformance.targets import Target, targets_for  # noqa: E402
 
 settings.load_profile(profiles.default_profile())
 
 _SELECTED = pytest.StashKey()
-_MATRIX = pytest.StashKey()
 _EXPLICIT = pytest.StashKey()
 _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
+_EXCUSED = pytest.StashKey()  # (the ledger's counts so far, {(entry id, target id, property id): examples})
 
 # The command's live progress (--progress) and the run limits (shrinking, timeouts) are
 # plugins of their own, loaded with this one.
@@ -118,8 +116,8 @@ def pytest_configure(config):
         except known.KnownDivergenceError as error:
             raise pytest.UsageError(str(error)) from None
     use_ledger(known.Ledger(entries))
-    config.stash[_MATRIX] = Matrix()
     config.stash[_RESULTS] = []
+    config.stash[_EXCUSED] = (Counter(), Counter())
 
 
 def pytest_generate_tests(metafunc):
@@ -181,7 +179,6 @@ def pytest_runtest_makereport(item, call):
                 saved[id(divergence)] = (path, script)
                 where = f"minimal example saved to {path}" + (f", reproducer {script}" if script else "")
                 report.sections.append(("rnn-conformance", where))
-    _record(item, call, report, divergences)
     _record_results(item, call, report, divergences, saved)
     return report
 
@@ -196,23 +193,26 @@ def _record_results(item, call, outcome_report, divergences, saved):
     results, entry = item.config.stash[_RESULTS], None
     if isinstance(params.get("target"), Target):
         target, property_id = params["target"], _property_id(item)
-    elif isinstance(params.get("known_case"), tuple):
+    elif isinstance(params.get("known_case"), tuple):  # (an empty parameter set gives NOTSET)
         entry, target = params["known_case"]
         property_id = entry.property
     else:
         return
+    if call.when == "call" and entry is None:
+        _note_excused(item.config, property_id)
     if call.when != "call" and not (outcome_report.skipped or outcome_report.failed):
         return
     reason = str(call.excinfo.value) if call.excinfo is not None else ""
+    replay = {"replay": entry is not None}
     if "NOT INSTALLED" in reason:
-        results.append(report.result(target, property_id, "not-installed", summary=reason))
+        results.append(report.result(target, property_id, "not-installed", summary=reason, **replay))
     elif outcome_report.skipped:
-        results.append(report.result(target, property_id, "not-applicable", summary=reason))
+        results.append(report.result(target, property_id, "not-applicable", summary=reason, **replay))
     elif entry is not None:  # a declared divergence's replay
         outcome = "known-fixed" if outcome_report.failed else "known"
         _, example, _ = repro.load_case(entry.example)
         results.append(report.result(target, property_id, outcome, entry.rule, reason.splitlines()[0] if reason else entry.reason,
-                                     example, known_divergence=entry.id, case=entry.example))
+                                     example, known_divergence=entry.id, case=entry.example, replay=True))
     elif outcome_report.failed and divergences:
         for d in divergences:
             case, script = saved.get(id(d), (None, None))
@@ -225,36 +225,13 @@ def _record_results(item, call, outcome_report, divergences, saved):
         results.append(report.result(target, property_id, "pass"))
 
 
-def _record(item, call, report, divergences):
-    """Feed the matrix: one property outcome of one target."""
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if "target" in params:
-        target, entry = params["target"], None
-    elif isinstance(params.get("known_case"), tuple):  # (an empty parameter set gives NOTSET)
-        entry, target = params["known_case"]
-    else:
-        return
-    record = item.config.stash[_MATRIX].record(target)
-    if report.skipped:
-        reason = str(call.excinfo.value) if call.excinfo is not None else ""
-        if "NOT INSTALLED" in reason:
-            record.not_installed = reason
-        elif "not applicable" in reason:
-            record.not_applicable += 1
-    elif report.failed:
-        if "NOT INSTALLED" in str(getattr(call.excinfo, "value", "")):
-            record.not_installed = str(call.excinfo.value)
-            return
-        record.failed += 1
-        record.failed_rules.update(d.rule for d in divergences)
-        if entry is not None:
-            record.failed_rules.add(f"{entry.id} no longer reproduces")
-    elif call.when == "call":
-        if entry is not None:
-            record.known.add(entry.id)
-        else:
-            record.passed += 1
-
+def _note_excused(config, property_id):
+    """Give the ledger's new excuses (it counts per entry and target) to this property."""
+    seen, per_property = config.stash[_EXCUSED]
+    new = current_ledger().excused - seen
+    for (entry_id, target_id), count in new.items():
+        per_property[entry_id, target_id, property_id] += count
+    seen.update(new)
 
 
 @pytest.fixture(scope="session")
@@ -292,7 +269,7 @@ def _xdist_controller(config):
     return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
 
 
-def pytest_terminal_summary(terminalreporter, config):
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _xdist_controller(config):
         terminalreporter.section("rnn-conformance backends")
         terminalreporter.write_line(
@@ -302,6 +279,7 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     _summarize_backends(terminalreporter, config)
     run_report = _run_report(config)
+    run_report["interrupted"] = exitstatus == pytest.ExitCode.INTERRUPTED
     if any(b["results"] for b in run_report["backends"]):  # (not for the suite's own tests alone)
         terminalreporter.section("divergence matrix")
         terminalreporter.write_line(report.matrix_text(run_report))
@@ -309,25 +287,30 @@ def pytest_terminal_summary(terminalreporter, config):
         if details:
             terminalreporter.section("new divergences")
             terminalreporter.write_line(details)
-    for option, write in (("--report", report.write_json), ("--markdown", _write_markdown)):
-        if config.getoption(option):
-            write(run_report, config.getoption(option))
-            terminalreporter.write_line(f"{option[2:]} written to {config.getoption(option)}")
-
-
-def _write_markdown(run_report, path):
-    with open(path, "w") as out:
-        out.write(report.matrix_markdown(run_report))
+        terminalreporter.section("rnn-conformance summary")
+        terminalreporter.write_line(report.summary_text(run_report))
+    outputs = (("--report", report.write_json), ("--markdown", report.matrix_markdown), ("--matrix", matrix.readme_table))
+    for option, render in outputs:
+        path = config.getoption(option)
+        if path:
+            if option == "--report":
+                render(run_report, path)
+            else:
+                with open(path, "w") as out:
+                    out.write(render(run_report))
+            terminalreporter.write_line(f"{option[2:]} written to {path}")
 
 
 def _run_report(config):
     """This process's report: the recorded results plus one "known" result per declared
-    divergence, target and property that excused failing examples."""
+    divergence, target and property that excused failing examples, with how many."""
     results = list(config.stash[_RESULTS])
+    per_property = config.stash[_EXCUSED][1]
     for (entry, target, property_id), divergence in current_ledger().first_excused.items():
+        property_id = property_id or entry.property
         results.append(
-            report.result(target, property_id or entry.property, "known", entry.rule, divergence.summary,
-                          divergence.example, known_divergence=entry.id, case=entry.example)
+            report.result(target, property_id, "known", entry.rule, divergence.summary, divergence.example,
+                          known_divergence=entry.id, case=entry.example, excused=per_property[entry.id, target.id, property_id])
         )
     backends = [get_backend(name) for name in config.stash[_SELECTED]]
     run_report = report.build_report(backends, results, _profile_name(config), speed=_speed(backends))
@@ -336,10 +319,12 @@ def _run_report(config):
 
 
 def _speed(backends):
-    """Per backend and mode: examples run (drawn by Hypothesis), data sets checked (the
-    examples plus, in compiled modes, their siblings), seconds spent (harness included)
-    and how many backend calls traced a new function, reused one (for a layer row's modes
-    that do not compile, a layer or model built before), or crashed."""
+    """Per backend and mode: examples run (drawn by Hypothesis, or made while shrinking),
+    data sets checked (the examples plus, in compiled modes, their siblings), seconds spent
+    (harness included), how many backend calls traced a new function, reused one (for a
+    layer row's modes that do not compile, a layer or model built before), or crashed, and
+    how often shrinking was cut short by a bound."""
+    drawn, shrinking, cut_short = (getattr(checks, name, Counter()) for name in ("drawn_run", "shrink_run", "shrink_cut_short"))
     speed = {}
     for backend in backends:
         stats = getattr(backend, "compile_stats", None) or {}
@@ -348,6 +333,9 @@ def _speed(backends):
             if checks.examples_run[target_id]:
                 speed.setdefault(backend.name, {})[mode] = {
                     "examples": checks.examples_run[target_id],
+                    "drawn": drawn[target_id],
+                    "shrinking": shrinking[target_id],
+                    "shrink_cut_short": cut_short[target_id],
                     "data_sets": checks.data_sets_run[target_id],
                     "compiled": mode in backend.compiled_modes,
                     "seconds": checks.seconds_spent[target_id],
@@ -369,43 +357,5 @@ def _summarize_backends(terminalreporter, config):
         message = not_installed_message(backend)
         if message:
             terminalreporter.write_line(f"{name}: {message}", red=True, bold=True)
-            continue
-        line = f"{name}: installed ({backend.version()}); modes: {', '.join(backend.modes)}"
-        stats = getattr(backend, "compile_stats", None)
-        if stats:
-            line += "; compiled functions " + ", ".join(
-                f"{mode}: {stats[mode, 'traced']} traced / {stats[mode, 'reused']} reused"
-                for mode in backend.modes
-                if stats[mode, "traced"]
-            )
-        terminalreporter.write_line(line)
-        for mode, cost in _speed([backend]).get(name, {}).items():
-            count, seconds, data_sets = cost["examples"], cost["seconds"], cost["data_sets"]
-            speed = f"  {name}-{mode}: {count} examples in {seconds:.1f} s, {count / seconds:.1f} examples/s"
-            if data_sets != count:
-                speed += f" ({data_sets} data sets with their siblings, {data_sets / seconds:.1f}/s)"
-            if cost["traced"] + cost["reused"]:
-                reused = "a compiled function" if mode in backend.compiled_modes else "a layer built before (not compiled)"
-                speed += f", {cost['reused'] / (cost['traced'] + cost['reused']):.0%} of backend calls that returned reused {reused}"
-            if cost["crashed"]:
-                speed += f" ({cost['crashed']} crashed)"
-            terminalreporter.write_line(speed)
-    ledger = current_ledger()
-    if ledger.excused:
-        terminalreporter.section("known divergences excused")
-        for (entry_id, target_id), count in sorted(ledger.excused.items()):
-            terminalreporter.write_line(f"{entry_id} on {target_id}: {count} failing example(s)")
-    matrix = config.stash[_MATRIX]
-    path = config.getoption("--matrix")
-    if path and matrix.records:
-        matrix.entry_rules = {entry.id: entry.rule for entry in ledger.entries}
-        repository = Path(__file__).resolve().parents[1]
-        matrix.entry_links = {entry.id: Path(os.path.relpath(entry.example, repository)).as_posix() for entry in ledger.entries}
-        for record in matrix.records.values():
-            backend = get_backend(record.backend)
-            if not record.not_installed:
-                record.version = backend.version()
-            record.known.update(e for (e, t), _ in ledger.excused.items() if t == f"{record.backend}-{record.mode}")
-        with open(path, "w") as out:
-            out.write(matrix.to_markdown())
-        terminalreporter.write_line(f"matrix written to {path}")
+        else:
+            terminalreporter.write_line(f"{name}: installed ({backend.version()}); modes: {', '.join(backend.modes)}")

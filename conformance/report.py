@@ -1,88 +1,46 @@
-"""What a run found, as data: the JSON report, the divergence matrix and its Markdown.
+"""What a run found, as data and as text: the JSON report, the matrix, the run's last lines.
 
-The plugin turns each property outcome into a result (a plain dict, so reports of
-several worker processes merge by concatenation); this module builds the versioned JSON
-report from them, merges reports, and renders the matrix: one row per backend x mode,
-one column per area of the contract (conformance/areas.py).
+The plugin records each property outcome as a result (conformance/results.py, the one
+results model); this module builds the versioned JSON report from them, merges the
+reports of several workers, and renders the model: the divergence matrix (one row per
+backend x mode, one column per area of the contract, conformance/areas.py) for a
+terminal and as Markdown, the new divergences under it, and the summary a run ends with.
 
 Schema (`"schema_version": 1`), documented in README.md ("The JSON report"):
     {"schema": "rnn-conformance-report", "schema_version": 1, "created": ISO time,
      "profile": "ci", "max_examples": 25, "python": "3.11.x", "platform": ...,
-     "exit_status": 0,
+     "exit_status": 0, "interrupted": false,
      "backends": [{"name", "level", "version", "modes", "status", "reason",
-                   "results": [{"mode", "property", "rule", "area", "outcome", "summary",
-                                "known_divergence", "example", "case", "reproducer"}],
-                   "speed": {mode: {"examples", "data_sets", "compiled", "seconds", "traced", "reused", "crashed"}}}]}
-status: conforms | diverges | not-installed | error.
+                   "results": [{"mode", "property", "rule", "covers", "areas", "outcome", "summary",
+                                "known_divergence", "excused", "replay", "example", "case", "reproducer"}],
+                   "speed": {mode: {"examples", "drawn", "shrinking", "shrink_cut_short", "data_sets",
+                                    "compiled", "seconds", "traced", "reused", "crashed"}}}]}
+status: conforms | diverges | not-installed | error | not run.
 outcome: pass | fail | crash | known | known-fixed | not-applicable | not-installed.
+rule: a contract rule id, "unclassified" for a failure that names none, null for a pass.
+covers: the areas the property ran in; areas: the matrix columns the result is shown in.
+excused: for a "known" result met while the property ran, the examples the entry excused
+there (null otherwise); replay: true for the re-run of a declared divergence's saved case.
+Added within version 1: speed, covers, excused, replay, interrupted, speed's drawn,
+shrinking (calls made while shrinking) and shrink_cut_short.
 """
 
 import datetime
 import json
 import platform
-from dataclasses import asdict
 
-from conformance.areas import AREA_IDS, AREA_OF_OPTION, AREAS, area_of_failure, areas_covered
-from conformance.facts import example_facts
+from conformance import results as model
+from conformance.areas import AREA_IDS, AREAS
+from conformance.results import LEGEND, example_configuration, exit_status, new_divergences, result  # noqa: F401 - the API
 
 SCHEMA = "rnn-conformance-report"
 SCHEMA_VERSION = 1
-NEW_PROBLEMS = ("fail", "crash", "known-fixed")  # what makes a run exit 1
-
-
-def example_configuration(example):
-    """The minimal example's configuration: readable, JSON-able, without its data."""
-    if example is None:
-        return None
-    facts = {k: (v if isinstance(v, (bool, int, str, float)) else str(v)) for k, v in example_facts(example).items()}
-    configuration = {
-        "repr": repr(example),
-        "options": asdict(example.options),
-        "mask": None if example.mask is None else example.mask.astype(int).tolist(),
-        "facts": facts,
-    }
-    layer = getattr(example, "layer", None)
-    if layer is not None:
-        configuration["layer"] = asdict(layer)
-    return configuration
-
-
-def result(target, property_id, outcome, rule=None, summary="", example=None, known_divergence=None, case=None, reproducer=None):
-    """One outcome of one property on one target."""
-    if outcome in ("pass", "not-applicable", "not-installed"):
-        lacking = {AREA_OF_OPTION[o] for o in target.backend.unsupported_options if o in AREA_OF_OPTION}
-        areas = [a for a in areas_covered(property_id) if a not in lacking] if outcome == "pass" else []
-    else:
-        areas = [area_of_failure(rule or "", example)]
-    return {
-        "backend": target.backend.name,
-        "mode": target.mode,
-        "property": property_id,
-        "rule": rule,
-        "areas": areas,
-        "outcome": outcome,
-        "summary": summary,
-        "known_divergence": known_divergence,
-        "example": example_configuration(example),
-        "case": None if case is None else str(case),
-        "reproducer": None if reproducer is None else str(reproducer),
-    }
-
-
-def backend_status(results, not_installed_reason=None, error=None):
-    if error:
-        return "error"
-    if not_installed_reason and not any(r["outcome"] not in ("not-installed", "not-applicable") for r in results):
-        return "not-installed"
-    if any(r["outcome"] in NEW_PROBLEMS + ("known",) for r in results):
-        return "diverges"
-    return "conforms" if any(r["outcome"] == "pass" for r in results) else "not-installed"
 
 
 def build_report(backends, results, profile, errors=None, speed=None):
     """The report of one run: `backends` are Backend objects, `results` from `result()`,
     `errors` a {backend name: message} for workers that failed, `speed` a {backend name:
-    {mode: {"examples", "data_sets", "compiled", "seconds", "traced", "reused", "crashed"}}} (what the run cost, per mode)."""
+    {mode: {...}}} (what the run cost, per mode; see the schema)."""
     errors, speed = errors or {}, speed or {}
     entries = []
     for backend in backends:
@@ -95,7 +53,7 @@ def build_report(backends, results, profile, errors=None, speed=None):
                 "level": backend.level,
                 "version": backend.version() if installed else None,
                 "modes": list(backend.modes),
-                "status": backend_status(own, reason, errors.get(backend.name)),
+                "status": model.status_of(own, not installed, errors.get(backend.name)),
                 "reason": errors.get(backend.name) or reason,
                 "results": [{k: v for k, v in r.items() if k != "backend"} for r in own],
                 "speed": speed.get(backend.name, {}),
@@ -119,21 +77,9 @@ def merge_reports(reports, profile):
     merged = dict(reports[0]) if reports else build_report([], [], profile)
     merged["profile"] = profile
     merged["backends"] = [b for r in reports for b in r["backends"]]
+    merged["interrupted"] = any(r.get("interrupted") for r in reports)
     merged["exit_status"] = exit_status(merged)
     return merged
-
-
-def exit_status(report):
-    """0 all tested conforms (declared divergences reproduced as declared); 1 anything new,
-    a crash, a fixed declared divergence or a failed worker; 3 nothing could be tested."""
-    backends = report["backends"]
-    if any(b["status"] == "error" for b in backends):
-        return 1
-    if any(r["outcome"] in NEW_PROBLEMS for b in backends for r in b["results"]):
-        return 1
-    if not any(r["outcome"] in ("pass", "known") for b in backends for r in b["results"]):
-        return 3
-    return 0
 
 
 def write_json(report, path):
@@ -144,95 +90,121 @@ def write_json(report, path):
 
 # -- the matrix -------------------------------------------------------------------------
 
-CELL_ORDER = ("CRASH", "DIVERGES", "known fixed", "known", "conforms")
-
-
-def matrix_rows(report):
-    """[(row label, {area: cell})]: one row per backend x mode."""
-    rows = []
-    for backend in report["backends"]:
-        for mode in backend["modes"]:
-            label = f"{backend['name']} [{mode}]"
-            if backend["status"] in ("not-installed", "error"):
-                cell = "not installed" if backend["status"] == "not-installed" else "ERROR"
-                rows.append((label, {area: cell for area in AREA_IDS}))
-                continue
-            cells = {}
-            for r in backend["results"]:
-                if r["mode"] != mode:
-                    continue
-                value = {"pass": "conforms", "fail": "DIVERGES", "crash": "CRASH", "known": "known", "known-fixed": "known fixed"}.get(r["outcome"])
-                for area in r["areas"] if value else ():
-                    current = cells.get(area)
-                    if current is None or CELL_ORDER.index(value) < CELL_ORDER.index(current):
-                        cells[area] = value
-            rows.append((label, cells))
-    return rows
-
-
-_SHORT = {"conforms": "ok", "known": "known", "DIVERGES": "DIVERGES", "CRASH": "CRASH", "known fixed": "FIXED?", "not installed": "n/i", "ERROR": "ERROR"}
-
 
 def matrix_text(report):
-    """The matrix for a terminal, areas as short columns, a legend under it."""
-    rows = matrix_rows(report)
-    width = max([len(label) for label, _ in rows] + [10])
+    """The matrix for a terminal, areas as short columns, a two-line legend under it."""
+    rows = model.rows(report)
+    width = max([len(row.label) for row in rows] + [10])
+    status = max([len(row.status) for row in rows] + [len("result")])
     columns = [max(len(area), 8) for area in AREA_IDS]
-    lines = [" " * width + "  " + "  ".join(area.ljust(w) for area, w in zip(AREA_IDS, columns))]
-    for label, cells in rows:
-        values = [_SHORT.get(cells.get(area), "-") for area in AREA_IDS]
-        lines.append(label.ljust(width) + "  " + "  ".join(v.ljust(w) for v, w in zip(values, columns)))
-    lines.append("")
-    lines.append("ok conforms; known: declared divergence reproduced; DIVERGES / CRASH: new; FIXED?: a declared")
-    lines.append("divergence no longer reproduces; n/i: not installed; -: not tested here. Areas:")
-    lines += [f"  {area}: {text}" for area, text in AREAS]
-    return "\n".join(lines)
+    lines = [(" " * width + "  " + "result".ljust(status) + "  " + "  ".join(a.ljust(w) for a, w in zip(AREA_IDS, columns))).rstrip()]
+    for row in rows:
+        values = "  ".join(row.cells[area].ljust(w) for area, w in zip(AREA_IDS, columns))
+        lines.append(f"{row.label.ljust(width)}  {row.status.ljust(status)}  {values}".rstrip())
+    return "\n".join(lines + ["", LEGEND[0], LEGEND[1] + model.AREAS_HINT])
 
 
 def matrix_markdown(report):
-    rows = matrix_rows(report)
-    lines = ["| backend [mode] | " + " | ".join(AREA_IDS) + " |", "|---|" + "---|" * len(AREA_IDS)]
-    for label, cells in rows:
-        lines.append(f"| `{label}` | " + " | ".join(cells.get(area, "-") for area in AREA_IDS) + " |")
-    new = new_divergences(report)
-    if new:
-        lines += ["", "New divergences:", ""]
-        lines += [f"- `{d['backend']} [{d['mode']}]` {d['property']}: [{d['rule']}] {d['summary']}" for d in new]
-    return "\n".join(lines) + "\n"
-
-
-def new_divergences(report):
-    """Every fail, crash or fixed declared divergence, with its backend."""
-    return [
-        {"backend": b["name"], **r}
-        for b in report["backends"]
-        for r in b["results"]
-        if r["outcome"] in NEW_PROBLEMS
-    ]
+    """The matrix, its legend, the areas in full, each new divergence and the verdict."""
+    rows = model.rows(report)
+    lines = ["| backend [mode] | result | " + " | ".join(AREA_IDS) + " |", "|---|---|" + "---|" * len(AREA_IDS)]
+    for row in rows:
+        lines.append(f"| `{row.label}` | {row.status} | " + " | ".join(row.cells[area] for area in AREA_IDS) + " |")
+    lines += ["", "; ".join(LEGEND) + ".", "", "Areas:", ""] + [f"- `{area}`: {text}" for area, text in AREAS]
+    details = divergences_text(report)
+    if details:
+        lines += ["", "New divergences:", "", "```", details, "```"]
+    return "\n".join(lines + ["", verdict_line(report)]) + "\n"
 
 
 def divergences_text(report):
-    """Under the matrix: each new divergence, its rule, minimal example and reproducer."""
+    """Under the matrix: each new divergence, its rule, minimal example, case and reproducer;
+    a backend that could not be called at all, once."""
     lines = []
-    for d in new_divergences(report):
-        lines.append(f"{d['backend']} [{d['mode']}] {d['property']}: {d['outcome'].upper()} [{d['rule']}] {d['summary']}")
-        if d["example"]:
-            lines.append(f"  minimal example: {d['example']['repr']}")
-        for key in ("reproducer", "case"):
-            if d.get(key):
-                lines.append(f"  {key}: {d[key]}")
     for b in report["backends"]:
         if b["status"] == "error":
             lines.append(f"{b['name']}: ERROR: {b['reason']}")
+            continue
+        error = model.uncallable(b)
+        if error:
+            count = sum(r["outcome"] == "crash" for r in b["results"])
+            lines.append(f"{b['name']}: cannot call the implementation: {error} ({count} properties crashed so; the JSON report has each)")
+            continue
+        for r in b["results"]:
+            if r["outcome"] not in model.NEW_PROBLEMS:
+                continue
+            entry = f" {r['known_divergence']}:" if r["known_divergence"] else ""
+            word = model.CELL_OF_OUTCOME[r["outcome"]]
+            lines.append(f"{b['name']} [{r['mode']}] {r['property']}: {word} [{r['rule'] or model.UNCLASSIFIED}]{entry} {r['summary']}")
+            if r["example"]:
+                lines.append(f"  minimal example: {r['example']['repr']}")
+            for key in ("reproducer", "case"):
+                if r.get(key):
+                    lines.append(f"  {key}: {r[key]}")
     return "\n".join(lines)
 
 
+# -- the run's last lines ---------------------------------------------------------------
+
+
 def summary_text(run_report):
-    """What the run ends with on screen: per-mode speed, the declared divergences that
-    matched, and the one-line verdict last."""
-    return verdict_line(run_report)
+    """What the run ends with on screen: the speed per backend x mode, the declared
+    divergences that matched, and the one-line verdict last."""
+    lines = speed_lines(run_report)
+    matched = model.matched_known(run_report)
+    if matched:
+        lines.append("declared divergences met (examples excused):")
+        for entry, backend, mode, excused, replayed in matched:
+            lines.append(f"  {entry} on {backend} [{mode}]: {excused} excused" + (", its case reproduced" if replayed else ""))
+    return "\n".join(lines + [verdict_line(run_report)])
+
+
+def speed_lines(run_report):
+    """One line per backend x mode: examples drawn and shrink steps (or examples run, from
+    a worker that does not tell them apart), seconds, rate, the share of compiled calls
+    that reused a trace, and how often shrinking was cut short."""
+    lines = []
+    for b in run_report["backends"]:
+        for mode, cost in (b.get("speed") or {}).items():
+            seconds = cost["seconds"] or 1e-9
+            if cost.get("drawn") is not None:
+                ran = f"{cost['drawn']} examples drawn + {cost.get('shrinking', 0)} shrink steps"
+            else:
+                ran = f"{cost['examples']} examples"
+            line = f"  {b['name']} [{mode}]: {ran} in {cost['seconds']:.1f} s, {cost['examples'] / seconds:.1f} examples/s"
+            calls = cost.get("traced", 0) + cost.get("reused", 0)
+            if cost.get("compiled") and calls:
+                line += f", {cost['reused'] / calls:.0%} of compiled calls reused a trace"
+            if cost.get("shrink_cut_short"):
+                line += f"; shrinking cut short {cost['shrink_cut_short']} times"
+            lines.append(line)
+    return lines
 
 
 def verdict_line(run_report):
     """One line: passed or failed, and why."""
-    return "rnn-conformance: " + ("PASSED" if run_report["exit_status"] == 0 else "FAILED") + f" (exit status {run_report['exit_status']})"
+    backends, parts = run_report["backends"], []
+    for b in backends:
+        if model.uncallable(b):
+            parts.append(f"{b['name']}: cannot call the implementation")
+            continue
+        new = [r for r in b["results"] if r["outcome"] in ("fail", "crash")]
+        if new:
+            crashes = sum(r["outcome"] == "crash" for r in new)
+            parts.append(f"{b['name']}: {len(new)} new divergence{'s' * (len(new) != 1)}" + (f" ({crashes} CRASH)" if crashes else ""))
+    if not parts and backends:
+        parts.append("no new divergences")
+    reproduced = {m[0] for m in model.matched_known(run_report)}
+    if reproduced:
+        parts.append(f"{len(reproduced)} declared divergence{'s' * (len(reproduced) != 1)} reproduced")
+    fixed = sorted({r["known_divergence"] for b in backends for r in b["results"] if r["outcome"] == "known-fixed"})
+    if fixed:
+        parts.append(f"FIXED? (declared, no longer reproduces): {', '.join(fixed)}")
+    for status in ("not-installed", "error"):
+        names = [b["name"] for b in backends if b["status"] == status]
+        if names:
+            parts.append(f"{status}: {', '.join(names)}")
+    if run_report.get("interrupted"):
+        parts.append("interrupted")
+    status = run_report["exit_status"]
+    return f"rnn-conformance: {'PASSED' if status == 0 else 'FAILED'} (exit status {status}): " + "; ".join(parts)

@@ -1,0 +1,194 @@
+"""The results model: what each property outcome means, decided in one place.
+
+The plugin records each outcome as a result (`result()`: a plain dict, so the reports of
+several worker processes merge by concatenation). Everything a run prints or writes is
+derived from these dicts here: the status of a backend and of each backend x mode row,
+the word of each matrix cell, the new divergences, the declared ones that matched, and
+the exit status. conformance/report.py (terminal, JSON, --markdown) and
+conformance/matrix.py (the README table of --matrix) only render this model.
+
+One vocabulary everywhere. Cells: ok, known, DIVERGES, CRASH, FIXED?, partial, n/i,
+ERROR, -. Rows and backends: conforms, diverges, not-installed, error, not run.
+"""
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+from conformance.areas import AREA_IDS, UNCLASSIFIED, area_of_rule, areas_covered
+from conformance.facts import example_facts
+
+NEW_PROBLEMS = ("fail", "crash", "known-fixed")  # what makes a run exit 1
+RAN = ("pass", "fail", "crash", "known", "known-fixed")  # outcomes of a property that ran
+
+OK, KNOWN, DIVERGES, CRASH, FIXED, PARTIAL, NOT_INSTALLED, ERROR, NOTHING = (
+    "ok", "known", "DIVERGES", "CRASH", "FIXED?", "partial", "n/i", "ERROR", "-",
+)
+CELL_OF_OUTCOME = {"pass": OK, "fail": DIVERGES, "crash": CRASH, "known": KNOWN, "known-fixed": FIXED}
+WORST_FIRST = (ERROR, NOT_INSTALLED, CRASH, DIVERGES, FIXED, KNOWN, OK, PARTIAL, NOTHING)
+LEGEND = (
+    "ok: no divergence; known: a declared divergence, reproduced; DIVERGES, CRASH: new; FIXED?: declared, no longer reproduces",
+    "partial: no divergence before its property stopped at one elsewhere; n/i: not installed; -: nothing ran",
+)
+AREAS_HINT = " (areas in full: --markdown)"
+
+
+def example_configuration(example):
+    """The minimal example's configuration: readable, JSON-able, without its data."""
+    if example is None:
+        return None
+    facts = {k: (v if isinstance(v, (bool, int, str, float)) else str(v)) for k, v in example_facts(example).items()}
+    configuration = {
+        "repr": repr(example),
+        "options": asdict(example.options),
+        "mask": None if example.mask is None else example.mask.astype(int).tolist(),
+        "facts": facts,
+    }
+    layer = getattr(example, "layer", None)
+    if layer is not None:
+        configuration["layer"] = asdict(layer)
+    return configuration
+
+
+def result(target, property_id, outcome, rule=None, summary="", example=None, known_divergence=None, case=None,
+           reproducer=None, excused=None, replay=False):
+    """One outcome of one property on one target. `covers`: the areas the property ran
+    in; `areas`: where the result is shown (a pass: where it ran; a divergence: its
+    rule's area). A failure without a rule is "unclassified". `excused`: for a declared
+    divergence met while the property ran, how many examples it excused; `replay`: the
+    result of re-running a declared divergence's saved case."""
+    ran = outcome in RAN and not replay
+    covers = list(areas_covered(property_id, target.backend.unsupported_options)) if ran else []
+    if outcome in ("fail", "crash") and not rule:
+        rule = UNCLASSIFIED
+    areas = covers if outcome == "pass" else [area_of_rule(rule, example)] if outcome in RAN else []
+    return {
+        "backend": target.backend.name,
+        "mode": target.mode,
+        "property": property_id,
+        "rule": rule,
+        "covers": covers,
+        "areas": areas,
+        "outcome": outcome,
+        "summary": summary,
+        "known_divergence": known_divergence,
+        "excused": excused,
+        "replay": replay,
+        "example": example_configuration(example),
+        "case": None if case is None else str(case),
+        "reproducer": None if reproducer is None else str(reproducer),
+    }
+
+
+def status_of(results, not_installed=False, error=None):
+    """conforms | diverges | not-installed | error | not run, of a backend or one row."""
+    if error:
+        return "error"
+    if any(r["outcome"] in NEW_PROBLEMS + ("known",) for r in results):
+        return "diverges"
+    if any(r["outcome"] == "pass" for r in results):
+        return "conforms"
+    return "not-installed" if not_installed or any(r["outcome"] == "not-installed" for r in results) else "not run"
+
+
+def exit_status(report):
+    """0 all tested conforms (declared divergences reproduced as declared); 1 anything new,
+    a crash, a fixed declared divergence or a failed worker; 3 nothing could be tested."""
+    backends = report["backends"]
+    if any(b["status"] == "error" for b in backends):
+        return 1
+    if any(r["outcome"] in NEW_PROBLEMS for b in backends for r in b["results"]):
+        return 1
+    if not any(r["outcome"] in ("pass", "known") for b in backends for r in b["results"]):
+        return 3
+    return 0
+
+
+def worst(words):
+    return min(words, key=WORST_FIRST.index, default=NOTHING)
+
+
+def cells(results):
+    """{area: word} of one row: each area's worst result; an area a failed property ran
+    in without a divergence of its own is `partial` unless a property passed there."""
+    found = defaultdict(list)
+    for r in results:
+        if r["outcome"] in CELL_OF_OUTCOME:
+            for area in r["areas"]:
+                found[area].append(CELL_OF_OUTCOME[r["outcome"]])
+        if r["outcome"] in ("fail", "crash"):
+            for area in r.get("covers", ()):
+                found[area].append(PARTIAL)
+    return {area: worst(found[area]) for area in AREA_IDS}
+
+
+@dataclass
+class Row:
+    """One backend x mode of the matrix."""
+
+    backend: str
+    mode: str
+    version: object
+    status: str
+    cells: dict
+    passed: int = 0
+    not_applicable: int = 0
+    known: dict = field(default_factory=dict)  # entry id -> its saved case
+    known_rules: list = field(default_factory=list)  # the declared rules of those entries
+    new: list = field(default_factory=list)  # results: fail, crash, known-fixed
+
+    @property
+    def label(self):
+        return f"{self.backend} [{self.mode}]"
+
+
+def rows(report):
+    """The matrix: one Row per backend x mode, in the report's order."""
+    table = []
+    for backend in report["backends"]:
+        for mode in backend["modes"]:
+            own = [r for r in backend["results"] if r["mode"] == mode]
+            if backend["status"] in ("not-installed", "error"):
+                word = NOT_INSTALLED if backend["status"] == "not-installed" else ERROR
+                table.append(Row(backend["name"], mode, backend.get("version"), backend["status"], dict.fromkeys(AREA_IDS, word)))
+                continue
+            table.append(Row(
+                backend["name"], mode, backend.get("version"), status_of(own), cells(own),
+                passed=sum(r["outcome"] == "pass" and not r.get("replay") for r in own),
+                not_applicable=sum(r["outcome"] == "not-applicable" and not r.get("replay") for r in own),
+                known={r["known_divergence"]: r["case"] for r in sorted(own, key=_entry) if r["outcome"] == "known"},
+                known_rules=sorted({r["rule"] for r in own if r["outcome"] == "known"}),
+                new=[r for r in own if r["outcome"] in NEW_PROBLEMS],
+            ))
+    return table
+
+
+def _entry(r):
+    return r["known_divergence"] or ""
+
+
+def new_divergences(report):
+    """Every fail, crash or fixed declared divergence, with its backend."""
+    return [{"backend": b["name"], **r} for b in report["backends"] for r in b["results"] if r["outcome"] in NEW_PROBLEMS]
+
+
+def uncallable(backend):
+    """The error, when every property that ran on this backend crashed at once the same
+    way (an --impl with a wrong signature, say): one finding, not one per property."""
+    ran = [r for r in backend["results"] if r["outcome"] in RAN]
+    errors = {r["summary"] for r in ran}
+    if len(ran) > 1 and len(errors) == 1 and all(r["outcome"] == "crash" for r in ran):
+        return errors.pop().removeprefix("CRASH: ")
+    return None
+
+
+def matched_known(report):
+    """The declared divergences this run met: [(entry id, backend, mode, examples excused,
+    whether its saved case reproduced)], one per entry and target."""
+    matched = {}
+    for b in report["backends"]:
+        for r in b["results"]:
+            if r["outcome"] == "known":
+                key = (r["known_divergence"], b["name"], r["mode"])
+                excused, replayed = matched.get(key, (0, False))
+                matched[key] = (excused + (r.get("excused") or 0), replayed or bool(r.get("replay")))
+    return [(*key, excused, replayed) for key, (excused, replayed) in sorted(matched.items())]
