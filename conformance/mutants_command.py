@@ -3,21 +3,23 @@
 Runs `conformance.mutation.hunt` on every mutant of the catalog (or those named with
 `--mutants`), printing one line per mutant as it goes, then the table, each mutant's
 shrunk minimal example, the score and the median / worst cost of a kill. Exit status 0
-when every mutant is killed, 1 when one survives, 2 for a usage error.
+when every mutant is killed, 1 when one survives, 2 for bad input (an unknown mutant, an
+output path that cannot be written: one line, before any mutant runs).
 """
 
 import json
 import time
 from dataclasses import asdict
 
-from conformance import checks, mutation, profiles, report
+from conformance import checks, mutation, output_paths, profiles, report
 from conformance.mutants import MUTANTS
+from conformance.usage import UsageError, usage_error
 
 SCHEMA = "rnn-conformance-mutants"
 SCHEMA_VERSION = 1
 
 
-class UnknownMutant(ValueError):
+class UnknownMutant(UsageError):
     pass
 
 
@@ -34,7 +36,14 @@ def selected_mutants(names):
 
 def main(args):
     """Run the selected mutants under args.profile; returns the exit status."""
-    mutants = selected_mutants(args.mutants)
+    try:
+        mutants = selected_mutants(args.mutants)
+        output_paths.check_distinct({"--report": args.report, "--markdown": args.markdown})
+        for option in ("report", "markdown"):
+            if getattr(args, option):
+                output_paths.check_file(f"--{option}", getattr(args, option))
+    except UsageError as error:
+        return usage_error(error)
     chosen = profiles.settings_for(args.profile, args.max_examples)
     checks.example_timeout = args.example_timeout
     print(f"{len(mutants)} mutants, profile {args.profile}; properties in this order until one fails:", flush=True)

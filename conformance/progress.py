@@ -1,8 +1,9 @@
-"""`--progress PATH`: one JSON line per finished test, read by rnn-conformance's live view.
+"""`--progress PATH`: JSON lines about a worker's tests, read by rnn-conformance's live view.
 
 A plugin of its own (loaded by conformance.plugin), so the command's view of a worker is
-one small module: the first line says how many tests were collected, every later line
-how many are done, how many examples ran and how many tests failed so far.
+one small module. The first line says how many tests were collected ({"total"}); each
+test then writes {"started": nodeid} when it starts (so that the command can say which
+test a worker it had to kill was in) and {"done", "examples", "failures"} when it ends.
 """
 
 import json
@@ -18,7 +19,7 @@ _progress_path = None
 def pytest_addoption(parser):
     group = parser.getgroup("rnn-conformance")
     group.addoption(
-        "--progress", default=None, metavar="PATH", help="append one JSON line per finished test (for rnn-conformance)"
+        "--progress", default=None, metavar="PATH", help="append JSON lines about each test (for rnn-conformance)"
     )
 
 
@@ -27,11 +28,19 @@ def pytest_configure(config):
     _progress_path = config.getoption("--progress")
 
 
-@pytest.hookimpl(trylast=True)  # after conformance.plugin dropped the tests without a target
-def pytest_collection_modifyitems(config, items):
+def _write(line):
     if _progress_path:
         with open(_progress_path, "a") as out:
-            out.write(json.dumps({"total": len(items)}) + "\n")
+            out.write(json.dumps(line) + "\n")
+
+
+@pytest.hookimpl(trylast=True)  # after conformance.plugin dropped the tests without a target
+def pytest_collection_modifyitems(config, items):
+    _write({"total": len(items)})
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _write({"started": nodeid})
 
 
 def pytest_runtest_logreport(report):
@@ -41,7 +50,4 @@ def pytest_runtest_logreport(report):
 
 def pytest_runtest_logfinish(nodeid, location):
     _progress_of_this_run["done"] += 1
-    if _progress_path:
-        line = {**_progress_of_this_run, "examples": sum(checks.examples_run.values())}
-        with open(_progress_path, "a") as out:
-            out.write(json.dumps(line) + "\n")
+    _write({**_progress_of_this_run, "examples": sum(checks.examples_run.values())})

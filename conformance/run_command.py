@@ -1,0 +1,170 @@
+"""`rnn-conformance run`: test backends in worker processes, print the verdict, write reports.
+
+Everything the user gave is checked before any worker starts (backend names, `--impl` in
+a subprocess, the known-divergence file, every output path), so bad input costs one line
+and exit status 2, not a run followed by a traceback. Then each backend runs in a pytest
+worker of its own (conformance/workers.py). The run ends with the divergence matrix, the
+new divergences and `report.summary_text`, whose last line is the verdict.
+
+Exit status: 0 every selected backend ran its properties and conforms (declared
+divergences reproduced as declared); 1 a new divergence, crash, fixed declared
+divergence, or a backend without a usable report (its worker died, exited, timed out or
+ran nothing); 2 bad input; 3 a backend you named, or every default backend, is not
+installed; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): every worker is ended and
+the reports asked for are written with what finished, marked `"interrupted": true`.
+"""
+
+import signal
+import tempfile
+from pathlib import Path
+
+from conformance import impl_probe, known, output_paths, report
+from conformance.backends import UnknownBackend, default_backends, get_backend, register_impl
+from conformance.backends.impl import ImplError
+from conformance.plugin import not_installed_message
+from conformance.usage import UsageError, usage_error
+from conformance.workers import Terminated, Worker, longest_first, run_workers
+
+INTERRUPTED_EXIT_STATUS = {KeyboardInterrupt: 130, Terminated: 143}
+
+
+def main(args):
+    """Check the input, run the workers; returns the exit status."""
+    try:
+        check_inputs(args)
+        backends = selected_backends(args)
+    except (UsageError, UnknownBackend, ImplError, known.KnownDivergenceError) as error:
+        return usage_error(error)
+    return run(args, backends)
+
+
+def check_inputs(args):
+    """Everything but the backends: output paths, the known-divergence file."""
+    output_paths.check_distinct({"--report": args.report, "--markdown": args.markdown})
+    for option in ("report", "markdown"):
+        if getattr(args, option):
+            output_paths.check_file(f"--{option}", getattr(args, option))
+    output_paths.check_directory("--repro-dir", args.repro_dir)
+    if args.known_divergences is not None:
+        if args.ignore_known:
+            raise UsageError("--known-divergences and --ignore-known contradict each other; give one")
+        known.load(args.known_divergences)  # a missing or malformed file: KnownDivergenceError
+
+
+def selected_backends(args):
+    """The backends to test, in the order named, each once; `--impl` checked in a
+    subprocess before it is registered (the command never imports the user's module)."""
+    impl = None
+    if args.impl:
+        impl_probe.check_importable(args.impl)
+        impl = register_impl(args.impl, args.impl_ops)
+    if args.backends is None:
+        return [impl] if impl else default_backends()
+    names = [n.strip() for n in args.backends.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--backends needs at least one backend name")
+    unique = {}
+    for backend in [get_backend(name) for name in names] + ([impl] if impl else []):
+        unique.setdefault(backend.name, backend)  # named twice: tested once, where first named
+    return list(unique.values())
+
+
+def worker_options(args):
+    """The pytest options every worker of this run gets (the backend is the worker's)."""
+    options = ["--hypothesis-profile", args.profile, "--repro-dir", str(args.repro_dir),
+               "--example-timeout", str(args.example_timeout)]
+    if args.max_examples:
+        options += ["--max-examples", str(args.max_examples)]
+    if args.seed is not None:
+        options += ["--hypothesis-seed", str(args.seed)]
+    if args.ignore_known:
+        options.append("--ignore-known")
+    if args.known_divergences is not None:
+        options += ["--known-divergences", str(Path(args.known_divergences).resolve())]
+    if args.fail_fast:
+        options.append("-x")  # pytest stops at the first failing test: shrunk and reported
+    return options
+
+
+def run(args, backends):
+    repro_dir = Path(args.repro_dir)
+    repro_dir.mkdir(parents=True, exist_ok=True)
+    installed = [b for b in backends if b.missing_package() is None]
+    for backend in backends:
+        if backend not in installed:
+            print(f"{backend.name}: {not_installed_message(backend)}", flush=True)
+    stopped_by = None
+    previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with tempfile.TemporaryDirectory(prefix="rnn-conformance-") as scratch:
+            workers = {b.name: Worker(b, worker_options(args), Path(scratch), repro_dir) for b in installed}
+            try:
+                run_workers([workers[b.name] for b in longest_first(installed)], args.jobs, args.backend_timeout)
+            except (KeyboardInterrupt, Terminated) as stop:
+                stopped_by = type(stop)
+            for number in previous:  # the reports are written whatever comes now
+                signal.signal(number, signal.SIG_IGN)
+            outcomes = {name: worker.outcome() for name, worker in workers.items()}
+        run_report = merged_report(args, backends, outcomes)
+        if stopped_by is not None:
+            run_report["interrupted"] = True
+            run_report["exit_status"] = INTERRUPTED_EXIT_STATUS[stopped_by]
+            print(f"\nrnn-conformance: {'interrupted' if stopped_by is KeyboardInterrupt else 'terminated'}: "
+                  "every worker is ended; the report covers the backends that finished", flush=True)
+        show_and_write(args, run_report)
+        return run_report["exit_status"]
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _stop(number, frame):
+    """SIGINT or SIGTERM: stop once (a second signal must not cut the clean-up short)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt if number == signal.SIGINT else Terminated()
+
+
+def merged_report(args, backends, outcomes):
+    """One report in the order the backends were named; a backend without a usable worker
+    report is an error entry, one not installed here a not-installed entry."""
+    reports = [finished for finished, _ in outcomes.values() if finished is not None]
+    run_report = report.merge_reports(reports, args.profile)
+    entries = {b["name"]: b for r in reports for b in r["backends"]}
+    run_report["backends"] = [
+        entries.get(b.name) or _entry_without_report(b, outcomes.get(b.name, (None, None))[1]) for b in backends
+    ]
+    status = report.exit_status(run_report)
+    if status == 0 and args.backends is not None and any(b.missing_package() is not None for b in backends):
+        status = 3  # a backend you named could not be tested
+    run_report["exit_status"] = status
+    return run_report
+
+
+def _entry_without_report(backend, error):
+    return {
+        "name": backend.name,
+        "level": backend.level,
+        "version": None,
+        "modes": list(backend.modes),
+        "status": "error" if error else "not-installed",
+        "reason": error or not_installed_message(backend),
+        "results": [],
+    }
+
+
+def show_and_write(args, run_report):
+    """The matrix, the new divergences, the summary (its last line the verdict); the files."""
+    print()
+    print(report.matrix_text(run_report))
+    details = report.divergences_text(run_report)
+    if details:
+        print("\nNew divergences:\n" + details)
+    if args.report:
+        report.write_json(run_report, args.report)
+        print(f"\nreport written to {args.report}")
+    if args.markdown:
+        Path(args.markdown).write_text(report.matrix_markdown(run_report))
+        print(f"markdown written to {args.markdown}")
+    print()
+    print(report.summary_text(run_report), flush=True)
