@@ -57,7 +57,7 @@ def selected_backends(args):
     impl = None
     if args.impl:
         impl_probe.check_importable(args.impl)
-        impl = register_impl(args.impl, args.impl_ops)
+        impl = register_impl(args.impl, args.impl_ops, load=False)  # imports nothing here
     if args.backends is None:
         return [impl] if impl else default_backends()
     names = [n.strip() for n in args.backends.split(",") if n.strip()]

@@ -169,7 +169,7 @@ def test_a_hanging_loop_is_a_crash_after_the_example_timeout():
 def test_workers_with_the_most_compiled_modes_start_first():
     """--jobs > 1: the long workers must not start last and run alone."""
     from conformance.backends import get_backend
-    from conformance.cli import longest_first
+    from conformance.workers import longest_first
 
     given = ["reference", "keras-jax", "layer-keras-numpy", "fixed-tensorflow", "layer-keras-tensorflow"]
     order = [b.name for b in longest_first([get_backend(name) for name in given])]
