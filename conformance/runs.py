@@ -6,7 +6,7 @@ from hypothesis import event
 from hypothesis.control import currently_in_test_context
 
 from conformance.assertions import Divergence, assert_same_results
-from conformance.backends import get_backend
+from conformance.backends import get_backend, interrupts
 
 
 def expected(example):
@@ -15,16 +15,22 @@ def expected(example):
 
 
 def run_backend(target, example, rule):
-    """Run the target on the example; any exception is a divergence (a crash), not a skip."""
+    """Run the target on the example; any exception is a divergence (a crash), not a skip.
+
+    So are SystemExit and a KeyboardInterrupt the backend raised itself; a KeyboardInterrupt
+    from a real Ctrl-C (a SIGINT arrived during the call) still stops the run."""
     if currently_in_test_context():  # coverage evidence for --hypothesis-show-statistics
         for family in sorted(example.structure.families()):
             event(f"cell family: {family}")
         event(f"mask family: {example.mask_family}")
+    sigints = interrupts.watch()
     try:
         return target.backend.run(example, target.mode)
     except Divergence:
         raise
-    except Exception as error:  # noqa: BLE001 - a crash inside a backend is a finding
+    except (Exception, KeyboardInterrupt, SystemExit) as error:  # noqa: BLE001 - a crash inside a backend is a finding
+        if not interrupts.raised_by_backend(error, sigints):
+            raise  # the user pressed Ctrl-C
         crash = getattr(error, "crash_text", None) or crash_text(error)  # a layer worker's own
         divergence = Divergence(rule, f"CRASH: {crash}", example=example, target=target)
         divergence.crash = crash

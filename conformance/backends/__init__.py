@@ -50,9 +50,15 @@ def get_backend(name):
         raise UnknownBackend(f"unknown backend {name!r}; valid names: {', '.join(BACKENDS)}") from None
 
 
-def register_impl(impl_target, ops="numpy"):
-    """Make a third-party `rnn` (MODULE:FUNC) a backend; raises ImplError when unusable."""
+def register_impl(impl_target, ops="numpy", load=True):
+    """Make a third-party `rnn` (MODULE:FUNC) a backend; raises ImplError when unusable.
+
+    `load=False` imports nothing (the command, which runs no test itself, names the
+    backend without running the user's module-level code); the import then happens on
+    first use, in the process that tests it."""
     backend = ImplBackend(impl_target, ops)
+    if load:
+        backend.load()
     BACKENDS[backend.name] = backend
     return backend
 

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import optree
 
+from conformance.backends import interrupts
 from conformance.backends.base import Backend, Result
 
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
@@ -61,14 +62,26 @@ class ImplBackend(Backend):
         self.name = IMPL_PREFIX + impl_target
         self.description = f"third-party rnn {impl_target} (step functions over {ops})"
         self.packages = (ops,)
-        self.function = _import(module_name, function_name)
-        self.module_name = module_name
+        self.module_name, self.function_name = module_name, function_name
+        self._function = None  # imported on first use: constructing this imports nothing
+
+    @property
+    def function(self):
+        """The user's function, imported on first use (ImplError when it cannot be)."""
+        if self._function is None:
+            self._function = _import(self.module_name, self.function_name)
+        return self._function
+
+    def load(self):
+        """Import the user's module now; raises ImplError (one line) when unusable."""
+        return self.function
 
     def version(self):
-        module = importlib.import_module(self.module_name)
+        module = sys.modules.get(self.module_name) or importlib.import_module(self.module_name)
         return f"{self.impl_target} {getattr(module, '__version__', '(no __version__)')}, ops {self.ops}"
 
     def run(self, example, mode):
+        function = self.function
         to_array, to_numpy = _converters(self.ops)
         arguments = example.call_arguments()
         for name in ("inputs", "initial_states", "mask", "constants"):
@@ -76,7 +89,7 @@ class ImplBackend(Backend):
                 arguments[name] = optree.tree_map(to_array, arguments[name])
         weights = [to_array(w) for w in example.spec.weight_arrays()]
         with np.errstate(all="ignore"):  # NaN and inf at masked steps are legitimate inputs (R9)
-            returned = self.function(self.step_function(example.structure, weights), **arguments)
+            returned = function(self.step_function(example.structure, weights), **arguments)
         return Result.from_framework(returned, to_numpy=to_numpy)
 
 
@@ -85,10 +98,17 @@ def _import(module_name, function_name):
     directory comes first, as it does for `python -m` (console scripts lack it)."""
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
+    where = f"--impl {module_name}:{function_name}"
+    sigints = interrupts.watch()
     try:
         module = importlib.import_module(module_name)
-    except Exception as error:  # noqa: BLE001 - any import failure is the user's to fix
-        raise ImplError(f"--impl {module_name}:{function_name}: cannot import {module_name}: {type(error).__name__}: {error}") from None
+    except SystemExit as error:
+        raise ImplError(f"{where}: {module_name} called sys.exit({error.code!r}) at import") from None
+    except BaseException as error:  # noqa: BLE001 - any import failure is the user's to fix
+        if not interrupts.raised_by_backend(error, sigints):
+            raise  # a real Ctrl-C while importing
+        message = " ".join(str(error).split())
+        raise ImplError(f"{where}: cannot import {module_name}: {type(error).__name__}" + (f": {message}" if message else "")) from None
     function = getattr(module, function_name, None)
     if not callable(function):
         raise ImplError(f"--impl {module_name}:{function_name}: {module_name} has no function {function_name!r}")
