@@ -1,11 +1,12 @@
 """`python -m benchmarks.bench`: how fast the suite is, and whether it meets its speed targets.
 
-    python -m benchmarks.bench [--parts growth,overhead,failure,mutants,wall] [--json PATH]
+    python -m benchmarks.bench [--parts growth,overhead,failure,fail-fast,mutants,wall] [--json PATH]
                                [--quick] [--backends a,b]
 
 Prints one table per part and writes JSON (default bench-results.json) with the machine
 it ran on, since timings mean nothing without it. Parts: growth (cost vs T and B),
-overhead (harness vs bare call), failure (finding and shrinking the 2018 bug), mutants
+overhead (harness vs bare call), failure (finding and shrinking the 2018 bug), fail-fast
+(the whole `rnn-conformance --backends tensorflow-2018 --fail-fast` to its verdict), mutants
 (mutation analysis cost), wall (whole runs, about an hour: only when named). `--quick`
 shrinks every size for a smoke run. A backend that is not installed is reported as such,
 never measured. Exit status 2 for an unknown part or backend name.
@@ -20,8 +21,8 @@ import platform
 import sys
 import time
 
-PARTS = ("growth", "overhead", "failure", "mutants", "wall")
-DEFAULT_PARTS = ("growth", "overhead", "failure", "mutants")
+PARTS = ("growth", "overhead", "failure", "fail-fast", "mutants", "wall")
+DEFAULT_PARTS = ("growth", "overhead", "failure", "fail-fast", "mutants")
 PACKAGES = ("numpy", "hypothesis", "tensorflow", "jax", "torch", "keras", "tf_keras", "theano")
 
 
@@ -30,7 +31,7 @@ def part_functions(part):
     if part in ("failure", "mutants"):
         failure = importlib.import_module("benchmarks.failure")
         return (failure.run_failure, failure.failure_table) if part == "failure" else (failure.run_mutants, failure.mutants_table)
-    module = importlib.import_module(f"benchmarks.{part}")
+    module = importlib.import_module(f"benchmarks.{part.replace('-', '_')}")
     return module.run, module.table
 
 

@@ -55,3 +55,24 @@ def test_the_failure_part_finds_and_shrinks_the_2018_loop(tmp_path):
     failure = json.loads(path.read_text())["parts"]["failure"]
     assert failure["found"] and failure["examples_to_first_failure"] >= 1
     assert failure["minimal_batch"] == 1 and failure["minimal_steps"] <= 3
+
+
+def test_the_fail_fast_part_times_the_whole_command_to_exit_status_1(tmp_path):
+    """The command with --fail-fast on the 2018 loop: exit 1, the divergence reported
+    (whether it met 60 s is the benchmark's to print)."""
+    pytest.importorskip("tensorflow", reason="NOT INSTALLED: tensorflow (needed for the 2018 loop)")
+    path = tmp_path / "bench.json"
+    done = bench("--quick", "--parts", "fail-fast", "--backends", "tensorflow-2018", "--json", str(path))
+    assert done.returncode == 0, done.stderr
+    part = json.loads(path.read_text())["parts"]["fail-fast"]
+    assert part["skipped"] is None and part["exit_status"] == 1, part
+    assert part["new_divergences"] >= 1 and part["first_rule"] and part["minimal_example"], part
+    assert part["seconds"] > 0 and "FAILED" in part["last_line"]
+    assert "fail-fast:" in done.stdout
+
+
+def test_the_fail_fast_part_is_skipped_for_other_backends(tmp_path):
+    path = tmp_path / "bench.json"
+    done = bench("--parts", "fail-fast", "--backends", "reference", "--json", str(path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(path.read_text())["parts"]["fail-fast"]["skipped"] == "not selected by --backends"
