@@ -5,11 +5,9 @@ The same `Example` is handed to the reference and to every backend adapter; both
 transposed when `time_major` is set).
 """
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
-
-from cells.render import render_cell
 
 MASK_FORMATS = ("bool", "int32", "float", "bool-trailing-axis")
 
@@ -83,21 +81,26 @@ class Example:
         )
 
     def __repr__(self):
-        mask = "None" if self.mask is None else np.array2string(self.mask.astype(int), separator=",")
+        """One line: B, T, dtype, the mask and the families, and only the options that
+        differ from their defaults (deterministic: in field order)."""
         return (
             f"Example(B={self.batch}, T={self.steps}, dtype={self.dtype}, "
-            f"mask_family={self.mask_family!r}, mask={mask}, {self.options}, "
-            f"families={sorted(self.structure.families())})"
+            f"mask_family={self.mask_family!r}, mask={mask_repr(self.mask)}, "
+            f"{changed_fields(self.options)}families={sorted(self.structure.families())})"
         )
 
-    def to_source(self):
-        """Standalone NumPy source that rebuilds this example's cell, data and options."""
-        lines = ["import numpy as np", "", render_cell(self.spec)]
-        for name, arrays in (("inputs", self.inputs), ("initial_states", self.initial_states), ("constants", self.constants)):
-            lines.append(f"{name} = [{', '.join(array_source(a) for a in arrays)}]")
-        lines.append(f"mask = {'None' if self.mask is None else array_source(self.mask)}")
-        lines.append(f"options = {asdict(self.options)!r}")
-        return "\n".join(lines)
+
+def mask_repr(mask):
+    """The mask as nested 0/1 lists, or None."""
+    return "None" if mask is None else np.array2string(np.asarray(mask).astype(int), separator=",")
+
+
+def changed_fields(options):
+    """`name=value, ` for each field of a dataclass that differs from its default."""
+    default = type(options)()
+    return "".join(
+        f"{f.name}={getattr(options, f.name)!r}, " for f in fields(options) if getattr(options, f.name) != getattr(default, f.name)
+    )
 
 
 def format_mask(mask, mask_format):
@@ -110,8 +113,3 @@ def format_mask(mask, mask_format):
         return mask[..., None]
     return mask
 
-
-def array_source(a):
-    body = np.array2string(np.asarray(a), separator=", ", threshold=10**6, floatmode="unique")
-    dtype = np.asarray(a).dtype
-    return f"np.array({body}, dtype={'bool' if dtype == bool else 'np.' + dtype.name})"

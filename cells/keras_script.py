@@ -18,9 +18,9 @@ from math import prod
 
 import numpy as np
 
-from cells.example import array_source
+from cells.case_schema import CaseError
 from cells.layer_example import MASK_VALUE
-from cells.render import render_step, render_weights
+from cells.render import array_source, comment_lines, has_non_finite, render_step, render_weights
 
 FLAVORS = ("keras3", "tf_keras", "keras2")
 
@@ -105,7 +105,7 @@ def render_keras_cell(spec, name="Cell", state_size_as_int=False, flavor="keras3
     cls = f"""@register
 class {name}(keras.layers.Layer):
     state_size = {state_size!r}
-    output_size = {output_size}
+    output_size = {output_size!r}
 
     def build(self, input_shape):
         self.w = [self.add_weight(name=f"w{{i}}", shape=v.shape, initializer="zeros") for i, v in enumerate({name}_W)]
@@ -126,14 +126,17 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
     conformance.layer_reference); without it the script only compares the mask routes.
     `keras_backend`: for Keras 3, the KERAS_BACKEND the script selects (unless set)."""
     if flavor not in FLAVORS:
-        raise ValueError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
+        raise CaseError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
     if mode not in ("call", "predict"):
-        raise ValueError(f"unknown mode {mode!r}; valid: call, predict")
+        raise CaseError(f"unknown mode {mode!r}; valid: call, predict")
     lo = example.layer
-    lines = [f"# {line}" for line in (title or "").splitlines()] + ([""] if title else [])
+    lines = comment_lines(title) + ([""] if title else [])
     if flavor == "keras3" and keras_backend:
         lines += ["import os", "", f"os.environ.setdefault({'KERAS_BACKEND'!r}, {keras_backend!r})"]
-    lines += [_HEADERS[flavor], "", ""]
+    lines += [_HEADERS[flavor]]
+    if has_non_finite([*example.inputs, *example.initial_states, *(expected or [])]):
+        lines.append("from numpy import inf, nan  # non-finite values in the data below")
+    lines += ["", ""]
     for k, spec in enumerate(example.specs):
         lines += [render_keras_cell(spec, f"Cell{k}", lo.state_size_as_int, flavor), ""]
     lines += _layer_lines(example, flavor)
@@ -161,12 +164,13 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
 def _layer_lines(example, flavor):
     o, lo = example.options, example.layer
     cells = ", ".join(f"Cell{k}()" for k in range(len(example.specs)))
+    # Only literals of validated values (cells/case_schema.py), never text from a case.
     options = (
-        f"return_sequences={o.return_all_outputs}, return_state={lo.return_state}, "
-        f"go_backwards={o.go_backwards}, unroll={o.unroll}"
+        f"return_sequences={bool(o.return_all_outputs)!r}, return_state={bool(lo.return_state)!r}, "
+        f"go_backwards={bool(o.go_backwards)!r}, unroll={bool(o.unroll)!r}"
     )
     if flavor != "keras2":  # Keras 2's RNN has no zero_output_for_mask (contract section 4)
-        options += f", zero_output_for_mask={o.zero_output_for_mask}"
+        options += f", zero_output_for_mask={bool(o.zero_output_for_mask)!r}"
     layer = f"keras.layers.RNN({f'[{cells}]' if example.stacked else cells}, {options})"
     if lo.bidirectional:
         layer = f"keras.layers.Bidirectional({layer})"
@@ -197,7 +201,7 @@ def _run_lines(example, flavor, mode):
             '    """The layer called eagerly on tensors, the mask given by `route`."""',
             "    h, kwargs = to_tensor(x), {}",
             '    if route == "Masking layer":',
-            f"        h = keras.layers.Masking({MASK_VALUE})(h)",
+            f"        h = keras.layers.Masking({MASK_VALUE!r})(h)",
             '    elif route == "mask= argument":',
             "        kwargs['mask'] = to_tensor(mask)",
             "    if initial_state is not None:",
@@ -213,7 +217,7 @@ def _run_lines(example, flavor, mode):
         f"    x_in = keras.Input(shape=({steps!r},) + x.shape[2:])",
         "    inputs, data, kwargs, h = [x_in], [x], {}, x_in",
         '    if route == "Masking layer":',
-        f"        h = keras.layers.Masking({MASK_VALUE})(x_in)",
+        f"        h = keras.layers.Masking({MASK_VALUE!r})(x_in)",
         '    elif route == "mask= argument":',
         f"        m_in = keras.Input(shape=({steps!r},), dtype='bool')",
         "        inputs.append(m_in)",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from cells.example import Example
+from cells.example import Example, changed_fields, mask_repr
 
 MASK_VALUE = 0.0
 MASK_ROUTES = ("mask-argument", "masking-layer")
@@ -68,18 +68,12 @@ class LayerExample(Example):
         return split
 
     def __repr__(self):
-        mask = "None" if self.mask is None else np.array2string(self.mask.astype(int), separator=",")
-        o = self.options
+        """Like `Example`'s: the layer's options (and the rnn options it sets) only where
+        they differ from their defaults."""
+        stacked = f"stacked cells={len(self.stacked)}, " if self.stacked else ""
+        options = changed_fields(self.options).replace("return_all_outputs=", "return_sequences=")
         return (
-            f"LayerExample(B={self.batch}, T={self.steps}, mask_family={self.mask_family!r}, mask={mask}, "
-            f"return_sequences={o.return_all_outputs}, go_backwards={o.go_backwards}, unroll={o.unroll}, "
-            f"zero_output_for_mask={o.zero_output_for_mask}, {self.layer}, stacked cells={len(self.stacked)}, "
+            f"LayerExample(B={self.batch}, T={self.steps}, dtype={self.dtype}, mask_family={self.mask_family!r}, "
+            f"mask={mask_repr(self.mask)}, {options}{changed_fields(self.layer)}{stacked}"
             f"families={sorted(self.structure.families())})"
         )
-
-    def to_source(self, flavor="keras3", mode="call", expected=None, title=None, keras_backend=None):
-        """A standalone script for one Keras (see cells/keras_script.py): the cell, the
-        layer, the data, every mask route, and `expected` when given."""
-        from cells.keras_script import layer_script  # it imports MASK_VALUE from here
-
-        return layer_script(self, flavor, mode, expected, title, keras_backend)

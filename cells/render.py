@@ -5,7 +5,10 @@ weights)` computes (the suite's own tests check this), so a reproducer can paste
 instead of importing this project.
 """
 
+from dataclasses import asdict
 from math import prod
+
+import numpy as np
 
 from cells.build import echo_repeats
 
@@ -26,7 +29,7 @@ def render_weights(spec, name="W"):
     lines = [f"{name} = ["]
     for values, shape in zip(spec.weights, spec.structure.weight_shapes()):
         literal = ", ".join(repr(float(v)) for v in values)
-        lines.append(f"    np.array([{literal}], dtype=np.{dtype}).reshape({shape!r}),")
+        lines.append(f"    np.array([{literal}], dtype=np.{dtype}).reshape({tuple(int(n) for n in shape)!r}),")
     lines.append("]")
     return "\n".join(lines)
 
@@ -92,3 +95,37 @@ def render_cell(spec):
 
 def _tuple_target(names):
     return ", ".join(names) + ("," if len(names) == 1 else "")
+
+
+def array_source(a):
+    """An array as `np.array(<literal>, dtype=...)` (non-finite values print as nan / inf)."""
+    a = np.asarray(a)
+    body = np.array2string(a, separator=", ", threshold=10**6, floatmode="unique")
+    return f"np.array({body}, dtype={'bool' if a.dtype == bool else 'np.' + a.dtype.name})"
+
+
+def has_non_finite(arrays):
+    """Whether `array_source` prints `nan` or `inf` for one of these arrays."""
+    return any(not np.isfinite(a).all() for a in map(np.asarray, arrays) if a.dtype.kind == "f")
+
+
+def example_source(example):
+    """Standalone NumPy source that rebuilds a function example's cell, data and options."""
+    arrays = [*example.inputs, *example.initial_states, *example.constants]
+    lines = ["import numpy as np"]
+    if has_non_finite(arrays):
+        lines.append("from numpy import inf, nan  # non-finite values in the data below")
+    lines += ["", render_cell(example.spec)]
+    for name, group in (("inputs", example.inputs), ("initial_states", example.initial_states), ("constants", example.constants)):
+        lines.append(f"{name} = [{', '.join(array_source(a) for a in group)}]")
+    lines.append(f"mask = {'None' if example.mask is None else array_source(example.mask)}")
+    lines.append(f"options = {asdict(example.options)!r}")
+    return "\n".join(lines)
+
+
+def comment_lines(text):
+    """`text` as `# ...` comment lines, whatever it holds: characters that are not
+    printable (a line break Python knows but `splitlines` does not, a NUL) are escaped,
+    so nothing in a title can end the comment and become code."""
+    escaped = "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in (text or "").replace("\r\n", "\n"))
+    return [f"# {line}" for line in escaped.split("\n")] if text else []

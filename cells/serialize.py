@@ -1,13 +1,15 @@
 """Examples to and from JSON, so a minimal counterexample can be stored and replayed.
 
 A known divergence keeps the exact example the suite shrank to; the suite's own check
-re-runs it to prove the divergence still exists.
+re-runs it to prove the divergence still exists. Reading one validates it first
+(cells/case_schema.py): a stored example is data, never code.
 """
 
 from dataclasses import asdict
 
 import numpy as np
 
+from cells.case_schema import check_example
 from cells.example import Example, Options
 from cells.layer_example import LayerExample, LayerOptions
 from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
@@ -55,6 +57,8 @@ def example_to_dict(example):
 
 
 def example_from_dict(data):
+    """The Example (or LayerExample) of a dict from `example_to_dict`; CaseError if invalid."""
+    check_example(data)
     structure = structure_from_dict(data["structure"])
     layer = {}
     if "layer" in data:

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import optree
 
+from cells.render import example_source
+from conformance.backends import get_backend
+from conformance.layer_reference import layer_source
+
 TOLERANCES = {
     "float64": dict(rtol=1e-7, atol=1e-9),
     "float32": dict(rtol=1e-4, atol=1e-5),
@@ -29,9 +33,15 @@ class Divergence(AssertionError):
         self.runs = (example,) if example is not None else ()
         lines = [f"[{rule}] {target or ''}: {summary}".replace(" : ", ": ")]
         lines += [f"  - {d}" for d in details]
+        lines.append(rule_line(rule))
         if example is not None:
             lines += ["", f"Minimal example: {example!r}", *_source_lines(example, target)]
         super().__init__("\n".join(lines))
+
+
+def rule_line(rule):
+    """Where the broken rule is defined: CONTRACT.md has one heading per rule id."""
+    return f"The rule: CONTRACT.md, rule {rule}"
 
 
 def _source_lines(example, target):
@@ -40,11 +50,9 @@ def _source_lines(example, target):
     for a function row, NumPy source that rebuilds the cell, data and options."""
     backend = getattr(target, "backend", None)
     if getattr(backend, "level", None) != "layer":
-        return ["NumPy source of the example:", example.to_source()]
-    from conformance.repro import divergence_source
-
+        return ["NumPy source of the example:", example_source(example)]
     flavor = getattr(backend, "flavor", "keras3")
-    script = divergence_source(example, backend, target.mode)
+    script = layer_source(example, backend, target.mode)
     return [f"Reproducer ({flavor}, mode {target.mode}; exits 1 while the layer diverges):", script]
 
 
@@ -87,9 +95,7 @@ def _with_r8_checked(mismatches, actual, example):
         return mismatches  # (a layer's contract values come from the layer reference)
     if not any(m.text.startswith("new_states") for m in mismatches):
         return mismatches
-    from conformance.runs import expected
-
-    unreversed = expected(example.changed(mask=np.asarray(example.mask)[:, ::-1]))
+    unreversed = get_backend("reference").run(example.changed(mask=np.asarray(example.mask)[:, ::-1]), "eager")
     if not compare(actual, unreversed, example):
         return mismatches
     return [Mismatch("R3" if m.rule == "R8" else m.rule, m.text) for m in mismatches]

@@ -19,8 +19,8 @@ and `ops`, the array library of its step functions) get the same script around
 import numpy as np
 import optree
 
-from cells.example import array_source
-from cells.render import render_step, render_weights
+from cells.case_schema import CaseError
+from cells.render import array_source, comment_lines, has_non_finite, render_step, render_weights
 from conformance.assertions import MAX_POSITIONS_SHOWN, TOLERANCES
 from conformance.backends.base import DATA_ARGUMENTS, STATIC_OPTIONS
 from conformance.backends.keras2_theano import DEFAULTS_OF_MISSING_OPTIONS, STATIC_OPTIONS as THEANO_STATIC
@@ -151,7 +151,7 @@ def function_script(example, backend, mode, expected, title=None):
     """Standalone source running `example` through `backend`'s `rnn` in `mode` and
     comparing with `expected` (the reference's Result): exit 1 while they differ."""
     if mode not in backend.modes:
-        raise ValueError(f"{backend.name} has no mode {mode!r}; modes: {', '.join(backend.modes)}")
+        raise CaseError(f"{backend.name} has no mode {mode!r}; modes: {', '.join(backend.modes)}")
     arguments = example.call_arguments()
     theano = backend.ops == "theano"
     if theano:
@@ -183,15 +183,15 @@ def _check_keras2_options(backend, arguments):
     """Keras 2.3.1's rnn cannot express the options it lacks: refuse, as its adapter does."""
     for option, default in DEFAULTS_OF_MISSING_OPTIONS.items():
         if arguments[option] != default:
-            raise ValueError(f"{backend.name}: Keras 2.3.1's rnn has no {option!r}; it can only run with {option}={default}")
+            raise CaseError(f"{backend.name}: Keras 2.3.1's rnn has no {option!r}; it can only run with {option}={default}")
 
 
 def _header(backend, mode, title):
     """The comments that say what this is, and Keras 3's backend choice before any import."""
-    lines = [f"# {line}" for line in (title or "").splitlines()]
+    lines = comment_lines(title)
     lines.append("# Expected values are the contract's (rnn-conformance's NumPy reference) for this input.")
     who = "--impl" if hasattr(backend, "impl_target") else backend.name
-    lines.append(f"# {_target(backend)} called as rnn-conformance's {who} adapter calls it in mode {mode!r};")
+    lines += comment_lines(f"{_target(backend)} called as rnn-conformance's {who} adapter calls it in mode {mode!r};")
     lines.append("# exits 1 while the results differ from the expected values (or it crashes), 0 once they agree.")
     if _target(backend).startswith("keras.src."):
         keras_backend = f'os.environ["KERAS_BACKEND"] = "{backend.ops}"  # Keras 3 on this framework only'
@@ -202,8 +202,20 @@ def _header(backend, mode, title):
 def _imports(backend, framework, non_finite):
     """The framework, the loop under test, and the helpers the step and data need."""
     module, function = _target(backend).split(":")
-    alias = "" if function == "rnn" else " as rnn"
-    lines = [framework["imports"], f"from {module} import {function}{alias}"]
+    if hasattr(backend, "impl_target"):  # the user's names: string literals, never code
+        lines = [
+            "import importlib",
+            "import os",
+            "import sys",
+            "",
+            framework["imports"],
+            "",
+            "sys.path.insert(0, os.getcwd())  # the loop's module is found from where this runs, as with python -m",
+            f"rnn = getattr(importlib.import_module({module!r}), {function!r})",
+        ]
+    else:
+        alias = "" if function == "rnn" else " as rnn"
+        lines = [framework["imports"], f"from {module} import {function}{alias}"]
     if non_finite:
         lines.append("from numpy import inf, nan  # non-finite values in the data below")
     lines += ["", ""]
@@ -343,5 +355,4 @@ def _positions_comment(example):
 def _has_non_finite(example, expected):
     """Whether NumPy prints `nan` or `inf` in the literals (the script then imports them)."""
     arrays = [*example.inputs, *example.initial_states, *example.constants]
-    arrays += [np.asarray(a) for part in PARTS for a in optree.tree_leaves(getattr(expected, part))]
-    return any(not np.isfinite(a).all() for a in arrays if a.dtype.kind == "f")
+    return has_non_finite(arrays + [a for part in PARTS for a in optree.tree_leaves(getattr(expected, part))])

@@ -19,6 +19,7 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from cells.case_schema import CaseError, read_case
 from conformance.facts import FACT_NAMES, example_facts
 
 DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
@@ -131,12 +132,25 @@ def load(path=DEFAULT_FILE):
                 rule=raw["rule"],
                 property=raw["property"],
                 reason=raw["reason"],
-                example=path.parent / raw["example"],
                 shows_as=_shows_as(raw.get("shows_as", []), f"{path}: entry {name!r}"),
                 _code=_compile_condition(raw["condition"], f"{path}: entry {name!r}"),
+                example=_case_file(path, name, raw["example"]),  # last: the entry's own fields first
             )
         )
     return entries
+
+
+def _case_file(path, name, example):
+    """The entry's case file, checked now (cells/case_schema.py), so a missing or invalid
+    one is a one-line error naming the entry instead of a failure during collection."""
+    if not isinstance(example, str):
+        raise KnownDivergenceError(f"{path}: entry {name!r}: example must be the path of a case file")
+    case = path.parent / example
+    try:
+        read_case(case)
+    except CaseError as error:
+        raise KnownDivergenceError(f"{path}: entry {name!r}: cannot read its case {case}: {error}") from None
+    return case
 
 
 def _surfaces_as(item, divergence):

@@ -10,8 +10,18 @@ builds (L4). Rule ids in the comments.
 import numpy as np
 
 from cells.build import make_step
+from cells.keras_script import layer_script
 from cells.ops import get_ops
 from conformance import reference
+
+
+def layer_source(example, backend, mode, title=None, expected=None):
+    """The standalone script of a layer example for `backend`'s Keras (flavor, and for
+    Keras 3 its backend) in `mode`, expecting the contract's values (`expected`, or the
+    layer reference's): the one copy used by failure messages and saved reproducers."""
+    flavor = getattr(backend, "flavor", "keras3")
+    expected = layer_outputs(example) if expected is None else expected
+    return layer_script(example, flavor, mode, expected, title, getattr(backend, "keras_backend", None))
 
 
 def layer_outputs(example, rnn=reference.rnn):

@@ -3,26 +3,42 @@
 A failing property writes its shrunk example here; a known divergence points at such a
 file; `test_known_divergences.py` replays it through the same property body. "example" is
 what the property was given (replaying needs it); for a metamorphic property the run that
-diverged may be a variant of it, saved as "diverging_example" for reading.
+diverged may be a variant of it, saved as "diverging_example" for reading. A case is
+read back only through cells/case_schema.py: it is data, never code.
 """
 
+import hashlib
 import importlib
 import json
 import re
+import sys
 from pathlib import Path
 
+from cells.case_schema import IMPL_PREFIX, CaseError, read_case
 from cells.serialize import example_from_dict, example_to_dict
+from conformance.assertions import compare
+from conformance.backends import UnknownBackend, get_backend
+from conformance.backends.impl import ImplBackend, ImplError
+from conformance.function_script import function_script
+from conformance.layer_reference import layer_source
+from conformance.runs import expected
 
 DEFAULT_DIR = Path("rnn-conformance-repros")
+_SAVED = {}  # case path -> the text save_case wrote there in this run
 
 
 def save_case(divergence, directory=DEFAULT_DIR):
-    """Write the divergence's minimal example and property; return the path."""
+    """Write the divergence's minimal example and property; return the path.
+
+    The name says backend, mode, property, rule and whether it crashed or failed; a
+    second, different divergence of that name in the same run gets its own file (a short
+    hash of its content added), so no divergence overwrites another's case."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     target = divergence.target
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{target.backend.name}-{target.mode}-{divergence.property}-{divergence.rule}")
-    path = directory / f"{name}.json"
+    outcome = "crash" if divergence.crash is not None else "fail"
+    name = f"{target.backend.name}-{target.mode}-{divergence.property}-{divergence.rule}-{outcome}"
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
     case = {
         "backend": target.backend.name,
         "mode": target.mode,
@@ -34,7 +50,14 @@ def save_case(divergence, directory=DEFAULT_DIR):
     }
     if getattr(divergence, "property_input", divergence.example) is not divergence.example:
         case["diverging_example"] = example_to_dict(divergence.example)
-    path.write_text(json.dumps(case, indent=1) + "\n")
+    if hasattr(target.backend, "impl_target"):  # what the reproducer needs to rebuild an --impl backend
+        case["impl_ops"] = target.backend.ops
+    text = json.dumps(case, indent=1) + "\n"
+    path = directory / f"{name}.json"
+    if _SAVED.get(path.resolve(), text) != text:
+        path = directory / f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:8]}.json"
+    path.write_text(text)
+    _SAVED[path.resolve()] = text
     return path
 
 
@@ -51,9 +74,6 @@ def _run_against_the_contract(divergence):
     the script compares one run with the contract, so pick a run that differs from it."""
     if len(divergence.runs) < 2 or getattr(divergence.target.backend, "level", None) == "layer":
         return divergence.example  # (a layer script runs every mask route itself)
-    from conformance.assertions import compare
-    from conformance.runs import expected
-
     for run in divergence.runs:
         try:
             if compare(divergence.target.backend.run(run, divergence.target.mode), expected(run), run):
@@ -63,59 +83,79 @@ def _run_against_the_contract(divergence):
     return divergence.example
 
 
-def divergence_source(example, backend, mode, title=None):
+def divergence_source(example, backend, mode, title=None, contract=None):
     """A standalone script that runs the example on the backend in that mode, prints its
     results next to the contract's, and exits 1 while they differ: a Keras script for a
     layer row (cells/keras_script.py), a NumPy + framework one for a function row
-    (conformance/function_script.py)."""
+    (conformance/function_script.py). `contract`: the values to expect, when already
+    known (a Result, or the layer's list of arrays); by default the reference's."""
     if getattr(backend, "level", None) == "layer":
-        from conformance.layer_reference import layer_outputs
-
-        keras_backend = getattr(backend, "keras_backend", None)
-        flavor = getattr(backend, "flavor", "keras3")
-        return example.to_source(flavor, mode, layer_outputs(example), title, keras_backend)
-    from conformance.backends import get_backend
-    from conformance.function_script import function_script
-
-    return function_script(example, backend, mode, get_backend("reference").run(example, "eager"), title=title)
+        return layer_source(example, backend, mode, title, contract)
+    return function_script(example, backend, mode, expected(example) if contract is None else contract, title=title)
 
 
 def load_case(path):
-    """(property body, example, drawn) of a saved case."""
-    case = json.loads(Path(path).read_text())
+    """(property body, example, drawn) of a saved case; CaseError when it is not one."""
+    case = read_case(path)
     return property_body(case["property"]), example_from_dict(case["example"]), case["drawn"]
 
 
 def property_body(property_id):
     """The undecorated body of a property named "module::function" (no Hypothesis, no excusing)."""
     module_name, function_name = property_id.split("::")
-    function = getattr(importlib.import_module(f"conformance.{module_name}"), function_name)
-    return function.hypothesis.inner_test.__wrapped__
+    try:
+        function = getattr(importlib.import_module(f"conformance.{module_name}"), function_name)
+        return function.hypothesis.inner_test.__wrapped__
+    except (ImportError, AttributeError):
+        raise CaseError(f"property: {property_id!r} is not a property of the suite") from None
 
 
-def case_source(path):
-    """The reproducer script of a saved case (see `divergence_source`)."""
-    from conformance.backends import get_backend
+def case_backend(case):
+    """The backend a validated case names: a registered one, or an --impl loop rebuilt
+    from the case (its module is not imported: the reproducer only names it)."""
+    name = case["backend"]
+    try:
+        if name.startswith(IMPL_PREFIX):
+            backend = ImplBackend(name[len(IMPL_PREFIX):], case["impl_ops"])
+        else:
+            backend = get_backend(name)
+    except (UnknownBackend, ImplError) as error:
+        raise CaseError(str(error)) from None
+    if case["mode"] not in backend.modes:
+        raise CaseError(f"mode: {name} has no mode {case['mode']!r}; modes: {', '.join(backend.modes)}")
+    return backend
 
-    case = json.loads(Path(path).read_text())
+
+def case_source(path, contract=None):
+    """The reproducer script of a saved case file (see `divergence_source`)."""
+    return case_script(read_case(path), contract)
+
+
+def case_script(case, contract=None):
+    """The reproducer script of a validated case (cells/case_schema.py)."""
+    backend = case_backend(case)
     example = example_from_dict(case.get("diverging_example", case["example"]))
+    if (getattr(backend, "level", None) == "layer") != hasattr(example, "layer"):
+        raise CaseError(f"example: not an example of a {getattr(backend, 'level', 'function')} backend such as {case['backend']}")
     title = f"{case['backend']} [{case['mode']}], {case['property']}: [{case['rule']}] {case['summary']}"
-    return divergence_source(example, get_backend(case["backend"]), case["mode"], title)
+    return divergence_source(example, backend, case["mode"], title, contract)
 
 
 def main(argv=None):
-    """python -m conformance.repro CASE.json: print the case's reproducer script."""
-    import sys
+    """python -m conformance.repro CASE.json: print the case's reproducer script.
 
+    Exit 2 with one line when the case cannot be read (not JSON, not a valid case, an
+    unknown backend, an option the backend lacks)."""
     paths = sys.argv[1:] if argv is None else argv
     if len(paths) != 1:
         print("usage: python -m conformance.repro CASE.json", file=sys.stderr)
         return 2
     try:
-        print(case_source(paths[0]), end="")
-    except (OSError, ValueError, KeyError) as error:
-        print(f"rnn-conformance: cannot read case {paths[0]}: {error}", file=sys.stderr)
+        source = case_source(paths[0])
+    except (OSError, ValueError) as error:  # CaseError is a ValueError; so are a script's refusals
+        print(f"rnn-conformance: cannot read case {paths[0]}: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
+    print(source, end="")
     return 0
 
 

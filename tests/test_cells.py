@@ -143,3 +143,84 @@ def test_mask_families_have_their_shape(family, data, batch, steps):
     }
     if family != "per-sample":  # any (B, T) boolean array is a per-sample mask
         assert checks[family](mask)
+
+
+def test_an_example_line_shows_only_what_differs_from_the_defaults():
+    """The minimal example line: B, T, dtype, mask and families always; options only
+    where they differ from their defaults (in field order, so the line is deterministic)."""
+    from cells.catalog import report_2018_example
+    from cells.layer_example import LayerExample, LayerOptions
+
+    plain = repr(report_2018_example())
+    assert plain == ("Example(B=1, T=3, dtype=float32, mask_family='right-padded', mask=[[1,1,0]], "
+                     "families=['counter-state', 'output-shaped-like-state0'])")
+    changed = repr(report_2018_example(go_backwards=True, mask_format="int32"))
+    assert "mask=[[1,1,0]], go_backwards=True, mask_format='int32', families=" in changed and "unroll" not in changed
+    example = report_2018_example()
+    layer = LayerExample(**{f: getattr(example, f) for f in ("spec", "options", "inputs", "initial_states", "constants", "mask", "mask_family")},
+                         layer=LayerOptions(bidirectional=True))
+    assert repr(layer.changed(options={"return_all_outputs": False})) == (
+        "LayerExample(B=1, T=3, dtype=float32, mask_family='right-padded', mask=[[1,1,0]], return_sequences=False, "
+        "bidirectional=True, families=['counter-state', 'output-shaped-like-state0'])")
+
+
+def _import_graph():
+    """module -> the package modules it imports (at the top or inside functions), from the
+    import statements of every module of cells and conformance."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = {}
+    for package in ("cells", "conformance"):
+        for path in (root / package).rglob("*.py"):
+            parts = path.relative_to(root).with_suffix("").parts
+            files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in files.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                deps.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # `from package import submodule` depends on the submodule
+                subs = {f"{node.module}.{alias.name}" for alias in node.names} & set(files)
+                deps |= subs or {node.module}
+                if len(subs) < len(node.names):
+                    deps.add(node.module)
+        graph[name] = {d for d in deps if d in files and d != name}
+    return graph
+
+
+def test_the_packages_have_no_import_cycle():
+    """Data flow one way: no module of cells or conformance imports, even inside a
+    function, a module that imports it back (directly or through others)."""
+    graph, state, cycles = _import_graph(), {}, []
+
+    def visit(module, path):
+        state[module] = "open"
+        for dep in sorted(graph[module]):
+            if state.get(dep) == "open":
+                cycles.append(" -> ".join(path[path.index(dep):] + [dep]))
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert "cells.keras_script" in graph and "conformance.repro" in graph
+    assert cycles == []
+
+
+FORMERLY_CYCLIC = ("conformance.assertions", "conformance.repro", "conformance.runs", "conformance.function_script",
+                   "cells.keras_script", "cells.layer_example", "cells.case_schema")
+
+
+def test_each_module_of_the_former_cycles_imports_first_in_a_fresh_interpreter():
+    import subprocess
+    import sys
+
+    runs = [subprocess.Popen([sys.executable, "-c", f"import {m}"], stderr=subprocess.PIPE, text=True) for m in FORMERLY_CYCLIC]
+    failed = {m: run.communicate(timeout=300)[1] for m, run in zip(FORMERLY_CYCLIC, runs) if run.wait() != 0}
+    assert failed == {}

@@ -10,8 +10,11 @@
 import json
 import shutil
 import textwrap
+from pathlib import Path
 
 import pytest
+
+from conformance.known import KnownDivergenceError, load
 
 MUTANT_CONFTEST = """
 from conformance.backends import BACKENDS
@@ -22,6 +25,7 @@ BACKENDS["mutant-dtype"] = NumpyFunctionBackend("mutant-dtype", MUTANTS["states-
 """
 
 PROPERTY = "test_structure::test_shapes_and_dtypes"
+KNOWN_DIR = Path(__file__).resolve().parents[1] / "conformance" / "known"
 
 
 def entry(backend="mutant-dtype", condition="states > 0", rule="R13", example="case.json", **extra):
@@ -101,12 +105,28 @@ def test_a_divergence_that_does_not_exist_fails_the_run(run, pytester):
         (entry(versions_typo="1"), "*unknown keys versions_typo*"),
         (entry(shows_as=["crash:no space"]), "*shows_as must be a list of rule ids*"),
         ("not toml [", "*cannot read known divergences*"),
+        (entry(example="no-such-case.json"), "*entry 'mutant-dtype-states-dtype': cannot read its case *no-such-case.json: No such file*"),
+        (entry(example="invalid.json"), "*entry 'mutant-dtype-states-dtype': cannot read its case *invalid.json: case: expected a JSON object*"),
+        (entry(example="garbage.json"), "*entry 'mutant-dtype-states-dtype': cannot read its case *garbage.json: not JSON*"),
     ],
 )
 def test_malformed_file_is_a_one_line_usage_error(run, pytester, content, message):
+    (pytester.path / "invalid.json").write_text("[1, 2]")
+    (pytester.path / "garbage.json").write_text("{")
     bad = pytester.path / "bad.toml"
     bad.write_text(textwrap.dedent(content))
     result = run("--backends", "reference", "--known-divergences", str(bad))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
     assert "Traceback" not in result.stderr.str()
+
+
+def test_an_entry_whose_case_is_invalid_is_refused_when_loaded(tmp_path):
+    """known.load checks each entry's case file (cells/case_schema.py), naming both."""
+    case = json.loads((KNOWN_DIR / "keras-jax-masked-output-from-states0.json").read_text())
+    case["example"]["options"]["unroll"] = "__import__('os').system('x')"
+    (tmp_path / "case.json").write_text(json.dumps(case))
+    (tmp_path / "known.toml").write_text(entry())
+    with pytest.raises(KnownDivergenceError, match=r"entry 'mutant-dtype-states-dtype': cannot read its case .*case\.json: "
+                                                   r"example\.options\.unroll: expected true or false"):
+        load(tmp_path / "known.toml")

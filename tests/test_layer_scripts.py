@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from cells.keras_script import layer_script
 from conformance import test_layer
 from conformance.layer_reference import layer_outputs
 from conformance.known import load
@@ -21,7 +22,7 @@ def run_script(source, tmp_path):
 
 
 def script_of(example, flavor, mode, keras_backend=None):
-    return example.to_source(flavor, mode, layer_outputs(example), keras_backend=keras_backend)
+    return layer_script(example, flavor, mode, layer_outputs(example), keras_backend=keras_backend)
 
 
 def test_a_conforming_layer_exits_0_and_a_lost_mask_exits_1(tmp_path):

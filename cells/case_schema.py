@@ -1,0 +1,343 @@
+"""Validation of saved cases: a case file is data, never code.
+
+A case (rnn-conformance-repros/*.json, conformance/known/*.json) comes from disk and is
+rendered into scripts people run, so every field is checked here, once, before anything
+reads it: exact keys, types, ranges, names from fixed sets, identifiers where names are
+used, and shapes that agree with each other (so an accepted case renders and replays
+without surprises). Anything else is one `CaseError` line. Rendering then only writes
+validated bools, ints, floats and strings as literals.
+"""
+
+import json
+import math
+import re
+from math import prod
+from pathlib import Path
+
+import numpy as np
+
+from cells.example import MASK_FORMATS
+from cells.layer_example import MASK_ROUTES
+from cells.spec import ACTIVATIONS, OUTPUT_KINDS, STATE_KINDS
+from cells.strategies import MASK_FAMILIES
+
+DTYPES = ("float32", "float64")  # of a cell and of its data arrays
+MASK_DTYPE = "bool"
+MODES = ("eager", "function", "xla", "jit", "compiled", "call", "predict")
+IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
+IMPL_PREFIX = "impl:"
+MAX_COUNT = 8  # inputs, states, outputs, constants, stacked cells
+MAX_DIM = 256  # any per-sample dimension, the hidden size
+MAX_RANK = 3
+MAX_BATCH = MAX_STEPS = 1024
+MAX_ELEMENTS = 10**6  # of one array
+MAX_TEXT = 10_000
+
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_DOTTED = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*")
+_BACKEND = re.compile(r"[a-z0-9][a-z0-9.-]*")
+_PROPERTY = re.compile(rf"test_[A-Za-z0-9_]*::test_[A-Za-z0-9_]*")
+_RULE = re.compile(r"[RL][0-9]{1,2}")
+
+CASE_KEYS = ("backend", "mode", "property", "rule", "summary", "drawn", "example")
+OPTIONAL_CASE_KEYS = ("diverging_example", "impl_ops")
+OPTION_KEYS = ("go_backwards", "unroll", "time_major", "zero_output_for_mask", "return_all_outputs", "pass_input_length")
+LAYER_OPTION_KEYS = ("return_state", "initial_state", "state_size_as_int", "bidirectional")
+# Options the layer fixes at their defaults (cells/layer_strategies.py): not in a layer case.
+LAYER_FIXED_OPTIONS = {"time_major": False, "pass_input_length": False, "mask_format": "bool"}
+
+# Every name a valid case may hold that a script uses as a name (an attribute such as
+# np.float32 or np.tanh): the suite's tests allow exactly these in a script's code.
+FIXED_NAMES = frozenset(DTYPES + (MASK_DTYPE,) + ACTIVATIONS + IMPL_OPS)
+
+
+class CaseError(ValueError):
+    """A case file that is not a valid case (reported in one line, never executed)."""
+
+
+def read_case(path):
+    """The validated case stored at `path` (JSON); any problem is one CaseError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CaseError(error.strerror if isinstance(error, OSError) and error.strerror else str(error)) from None
+    return parse_case(text)
+
+
+def parse_case(text):
+    """The validated case in a JSON text; any problem is one CaseError."""
+    try:
+        case = json.loads(text)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise CaseError(f"not JSON: {error}") from None
+    return check_case(case)
+
+
+def check_case(case):
+    """`case` if it is a valid case dict, else CaseError naming the first bad field."""
+    _keys(case, CASE_KEYS, OPTIONAL_CASE_KEYS, "case")
+    if isinstance(case["backend"], str) and case["backend"].startswith(IMPL_PREFIX):
+        check_impl_target(case["backend"][len(IMPL_PREFIX):], "backend")
+        if "impl_ops" not in case:
+            raise CaseError("impl_ops: missing (an --impl case says which array library its loop takes)")
+    else:
+        _match(case["backend"], _BACKEND, "backend", "a backend name")
+    _one_of(case["mode"], MODES, "mode")
+    _match(case["property"], _PROPERTY, "property", '"test_module::test_function"')
+    _match(case["rule"], _RULE, "rule", "a rule id such as R4 or L1")
+    _text(case["summary"], "summary")
+    _drawn(case["drawn"])
+    check_example(case["example"], "example")
+    if "diverging_example" in case:
+        check_example(case["diverging_example"], "diverging_example")
+        if ("layer" in case["example"]) != ("layer" in case["diverging_example"]):
+            raise CaseError("diverging_example: not the same kind of example as example")
+    if "impl_ops" in case:
+        _one_of(case["impl_ops"], IMPL_OPS, "impl_ops")
+    return case
+
+
+def check_impl_target(target, where="impl_target"):
+    """"module.name:function" as (module, function): a dotted identifier and an identifier."""
+    if not isinstance(target, str) or target.count(":") != 1:
+        raise CaseError(f"{where}: {_short(target)} is not MODULE:FUNCTION")
+    module, function = target.split(":")
+    if not _DOTTED.fullmatch(module) or not re.fullmatch(_IDENTIFIER, function):
+        raise CaseError(f"{where}: {_short(target)} is not MODULE:FUNCTION (a dotted module name and a function name)")
+    return module, function
+
+
+def check_example(data, where="example"):
+    """A serialized Example or LayerExample (cells/serialize.py), consistent in every part."""
+    layer = isinstance(data, dict) and "layer" in data
+    keys = ("structure", "weights", "options", "inputs", "initial_states", "constants", "mask", "mask_family")
+    _keys(data, keys + (("layer", "stacked") if layer else ()), (), where)
+    structure = _structure(data["structure"], f"{where}.structure")
+    _weights(data["weights"], structure, f"{where}.weights")
+    _options(data["options"], layer, f"{where}.options")
+    _one_of(data["mask_family"], MASK_FAMILIES, f"{where}.mask_family")
+    inputs = _list(data["inputs"], f"{where}.inputs", len(structure["input_shapes"]))
+    first = _array(inputs[0], structure["dtype"], f"{where}.inputs[0]", min_rank=2)
+    batch, steps = first[:2]
+    if batch > MAX_BATCH or steps > MAX_STEPS:
+        raise CaseError(f"{where}.inputs[0]: B and T are at most {MAX_BATCH}")
+    specs = [structure]
+    if layer:
+        specs += _layer(data, structure, where)
+    state_shapes = [tuple(s["shape"]) for spec in specs for s in spec["states"]]
+    groups = (
+        ("inputs", [(batch, steps) + s for s in structure["input_shapes"]]),
+        ("initial_states", [(batch,) + s for s in state_shapes]),
+        ("constants", [(batch,) + s for s in structure["constant_shapes"]]),
+    )
+    for name, shapes in groups:
+        for i, (array, shape) in enumerate(zip(_list(data[name], f"{where}.{name}", len(shapes)), shapes)):
+            if _array(array, structure["dtype"], f"{where}.{name}[{i}]") != shape:
+                raise CaseError(f"{where}.{name}[{i}]: shape {array['shape']}, expected {list(shape)}")
+    if data["mask"] is not None and _array(data["mask"], MASK_DTYPE, f"{where}.mask") != (batch, steps):
+        raise CaseError(f"{where}.mask: shape {data['mask']['shape']}, expected {[batch, steps]}")
+
+
+def _layer(data, structure, where):
+    """The layer's options and stacked cells; the specs of the further cells."""
+    options = data["layer"]
+    _keys(options, LAYER_OPTION_KEYS + ("mask_route",), (), f"{where}.layer")
+    for key in LAYER_OPTION_KEYS:
+        _bool(options[key], f"{where}.layer.{key}")
+    _one_of(options["mask_route"], MASK_ROUTES, f"{where}.layer.mask_route")
+    specs, previous = [], structure
+    for k, spec in enumerate(_list(data["stacked"], f"{where}.stacked", max_length=MAX_COUNT)):
+        _keys(spec, ("structure", "weights"), (), f"{where}.stacked[{k}]")
+        cell = _structure(spec["structure"], f"{where}.stacked[{k}].structure")
+        _weights(spec["weights"], cell, f"{where}.stacked[{k}].weights")
+        if cell["input_shapes"] != [previous["outputs"][0]["shape"]]:
+            raise CaseError(f"{where}.stacked[{k}]: its input is not the previous cell's output shape")
+        specs.append(cell)
+        previous = cell
+    for k, cell in enumerate([structure] + specs):
+        _layer_cell(cell, f"{where}.{'structure' if k == 0 else f'stacked[{k - 1}].structure'}")
+    if options["state_size_as_int"] and (len(structure["states"]) != 1 or specs):
+        raise CaseError(f"{where}.layer.state_size_as_int: only for one cell with one state")
+    return specs
+
+
+def _layer_cell(cell, where):
+    """What `keras.layers.RNN` accepts (L4): one rank-1 input and output, rank-1 states, no constants, float32."""
+    if len(cell["input_shapes"]) != 1 or len(cell["input_shapes"][0]) != 1:
+        raise CaseError(f"{where}.input_shapes: a layer cell has one rank-1 input")
+    if len(cell["outputs"]) != 1 or len(cell["outputs"][0]["shape"]) != 1:
+        raise CaseError(f"{where}.outputs: a layer cell has one rank-1 output")
+    if not cell["states"] or any(len(s["shape"]) != 1 for s in cell["states"]):
+        raise CaseError(f"{where}.states: a layer cell has one or more rank-1 states")
+    if cell["constant_shapes"]:
+        raise CaseError(f"{where}.constant_shapes: a layer cell has no constants")
+    if cell["dtype"] != "float32":
+        raise CaseError(f"{where}.dtype: a layer cell is float32")
+
+
+def _structure(s, where):
+    """A CellStructure dict, with its shapes as tuples in the returned copy."""
+    keys = ("input_shapes", "states", "outputs", "constant_shapes", "hidden", "hidden_activation", "dtype")
+    _keys(s, keys, (), where)
+    checked = dict(s)
+    checked["input_shapes"] = [_shape(x, f"{where}.input_shapes[{i}]") for i, x in enumerate(_list(s["input_shapes"], f"{where}.input_shapes", min_length=1, max_length=MAX_COUNT))]
+    checked["constant_shapes"] = [_shape(x, f"{where}.constant_shapes[{i}]") for i, x in enumerate(_list(s["constant_shapes"], f"{where}.constant_shapes", max_length=MAX_COUNT))]
+    checked["states"] = [_part(p, STATE_KINDS, f"{where}.states[{i}]") for i, p in enumerate(_list(s["states"], f"{where}.states", max_length=MAX_COUNT))]
+    checked["outputs"] = [_part(p, OUTPUT_KINDS, f"{where}.outputs[{i}]") for i, p in enumerate(_list(s["outputs"], f"{where}.outputs", min_length=1, max_length=MAX_COUNT))]
+    _int(s["hidden"], f"{where}.hidden", 1, MAX_DIM)
+    _one_of(s["hidden_activation"], ACTIVATIONS, f"{where}.hidden_activation")
+    _one_of(s["dtype"], DTYPES, f"{where}.dtype")
+    input_size = sum(prod(x) for x in checked["input_shapes"])
+    for i, out in enumerate(checked["outputs"]):
+        if out["kind"] == "state0" and (not checked["states"] or out["shape"] != checked["states"][0]["shape"]):
+            raise CaseError(f"{where}.outputs[{i}]: a state0 output has the shape of state 0")
+        if out["kind"] == "echo" and prod(out["shape"]) % input_size:
+            raise CaseError(f"{where}.outputs[{i}]: an echo output's size is a multiple of the input size {input_size}")
+    return checked
+
+
+def _part(p, kinds, where):
+    _keys(p, ("shape", "kind", "activation"), (), where)
+    _one_of(p["kind"], kinds, f"{where}.kind")
+    _one_of(p["activation"], ACTIVATIONS, f"{where}.activation")
+    return dict(p, shape=_shape(p["shape"], f"{where}.shape"))
+
+
+def _weights(weights, structure, where):
+    """One list of finite numbers per weight array, each of its array's size."""
+    shapes = [(sum(prod(x) for x in structure["input_shapes"] + [s["shape"] for s in structure["states"]] + structure["constant_shapes"]), structure["hidden"]), (structure["hidden"],)]
+    shapes += [(structure["hidden"], prod(p["shape"])) for p in structure["states"] + structure["outputs"] if p["kind"] == "dense"]
+    for i, (values, shape) in enumerate(zip(_list(weights, where, len(shapes)), shapes)):
+        if prod(shape) > MAX_ELEMENTS:
+            raise CaseError(f"{where}[{i}]: more than {MAX_ELEMENTS} weights")
+        for value in _list(values, f"{where}[{i}]", prod(shape)):
+            _number(value, structure["dtype"], f"{where}[{i}]", finite=True)
+
+
+def _options(options, layer, where):
+    _keys(options, OPTION_KEYS + ("mask_format",), (), where)
+    for key in OPTION_KEYS:
+        _bool(options[key], f"{where}.{key}")
+    _one_of(options["mask_format"], MASK_FORMATS, f"{where}.mask_format")
+    if layer:
+        for key, value in LAYER_FIXED_OPTIONS.items():
+            if options[key] != value:
+                raise CaseError(f"{where}.{key}: a layer case keeps it at {value!r}")
+
+
+def _array(a, dtype, where, min_rank=1):
+    """A serialized array ({dtype, shape, values}) of `dtype`; its shape as a tuple."""
+    _keys(a, ("dtype", "shape", "values"), (), where)
+    if a["dtype"] != dtype:
+        raise CaseError(f"{where}.dtype: {_short(a['dtype'])}, expected {dtype!r}")
+    shape = _list(a["shape"], f"{where}.shape", min_length=min_rank, max_length=MAX_RANK + 2)
+    for n in shape:
+        _int(n, f"{where}.shape", 1, max(MAX_BATCH, MAX_DIM))
+    if prod(shape) > MAX_ELEMENTS:
+        raise CaseError(f"{where}: more than {MAX_ELEMENTS} values")
+    values = _list(a["values"], f"{where}.values", prod(shape))
+    for value in values:
+        if dtype == MASK_DTYPE:
+            _bool(value, f"{where}.values")
+        else:
+            _number(value, dtype, f"{where}.values", finite=False)
+    return tuple(shape)
+
+
+def _shape(shape, where):
+    """A per-sample shape: a list of 1..3 positive ints."""
+    dims = _list(shape, where, min_length=1, max_length=MAX_RANK)
+    for n in dims:
+        _int(n, where, 1, MAX_DIM)
+    if prod(dims) > MAX_ELEMENTS:
+        raise CaseError(f"{where}: more than {MAX_ELEMENTS} values")
+    return tuple(dims)
+
+
+def _drawn(drawn):
+    """The property's other draws (replayed as keyword arguments): names to scalars."""
+    if not isinstance(drawn, dict) or len(drawn) > MAX_COUNT:
+        raise CaseError("drawn: expected a mapping of at most 8 names to values")
+    for key, value in drawn.items():
+        if not re.fullmatch(_IDENTIFIER, key) or key in ("target", "example"):
+            raise CaseError(f"drawn: {_short(key)} is not a name a property draws")
+        if isinstance(value, str):
+            _text(value, f"drawn.{key}")
+        elif value is not None and not isinstance(value, (bool, int, float)):
+            raise CaseError(f"drawn.{key}: expected a number, a bool, a string or null, got {type(value).__name__}")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+            raise CaseError(f"drawn.{key}: {_short(value)} is out of range")
+
+
+def _keys(d, required, optional, where):
+    if not isinstance(d, dict):
+        raise CaseError(f"{where}: expected a JSON object, got {_kind(d)}")
+    missing = [k for k in required if k not in d]
+    if missing:
+        raise CaseError(f"{where}: missing {', '.join(missing)}")
+    unknown = [k for k in d if k not in required + optional]
+    if unknown:
+        raise CaseError(f"{where}: unknown keys {', '.join(_short(k) for k in unknown)}")
+
+
+def _list(value, where, length=None, min_length=0, max_length=None):
+    if not isinstance(value, list):
+        raise CaseError(f"{where}: expected a list, got {_kind(value)}")
+    if length is not None and len(value) != length:
+        raise CaseError(f"{where}: {len(value)} entries, expected {length}")
+    if len(value) < min_length or (max_length is not None and len(value) > max_length):
+        raise CaseError(f"{where}: {len(value)} entries, expected {min_length} to {max_length}")
+    return value
+
+
+def _bool(value, where):
+    if not isinstance(value, bool):
+        raise CaseError(f"{where}: expected true or false, got {_short(value)}")
+
+
+def _int(value, where, low, high):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CaseError(f"{where}: expected an integer from {low} to {high}, got {_short(value)}")
+
+
+def _number(value, dtype, where, finite):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CaseError(f"{where}: expected a number, got {_short(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise CaseError(f"{where}: {_short(value)} is out of range") from None
+    if math.isfinite(number) and abs(number) > float(np.finfo(dtype).max):
+        raise CaseError(f"{where}: {_short(value)} is out of the range of {dtype}")
+    if finite and not math.isfinite(number):
+        raise CaseError(f"{where}: expected a finite number, got {number!r}")
+
+
+def _one_of(value, choices, where):
+    if not isinstance(value, str) or value not in choices:
+        raise CaseError(f"{where}: {_short(value)} is not one of {', '.join(choices)}")
+    return value
+
+
+def _match(value, pattern, where, what):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise CaseError(f"{where}: {_short(value)} is not {what}")
+    return value
+
+
+def _text(value, where):
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise CaseError(f"{where}: expected a string of at most {MAX_TEXT} characters, got {_short(value)}")
+
+
+def _kind(value):
+    return {dict: "an object", list: "a list", str: "a string", bool: "a bool", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _short(value):
+    """A bad value as it appears in a one-line message (repr, cut, one line)."""
+    try:
+        text = ascii(value)
+    except (RecursionError, ValueError):  # deep junk, an int of more digits than Python prints
+        text = _kind(value)
+    return text if len(text) <= 80 else text[:77] + "..."
