@@ -13,9 +13,13 @@ import threading
 import time
 from collections import Counter
 
+from hypothesis.errors import HypothesisException
+
 from cells.resample import siblings
 from conformance.assertions import Divergence
 from conformance.known import Ledger
+from conformance.limits import ShrinkBudget, cut_short_note
+from conformance.runs import crash_text
 
 _ledger = Ledger()
 
@@ -25,6 +29,16 @@ examples_run = Counter()
 seconds_spent = Counter()
 # Data sets checked per target id: the drawn examples plus, in compiled modes, their siblings.
 data_sets_run = Counter()
+# examples_run split in two, per target id: calls before a property's first failure in
+# its test run (Hypothesis' generate phase, explicit examples included), and calls after
+# it (its search for more bugs, shrinking, the final replay).
+drawn_run = Counter()
+shrink_run = Counter()
+# Calls the shrink limit (conformance.limits) let pass without running them, and the
+# failures reported with their shrinking cut short (by --shrink-seconds or a hang).
+shrink_skipped = Counter()
+shrink_cut_short = Counter()
+_budget = ShrinkBudget()
 
 # Called after every example as observer(target, failed): how `rnn-conformance mutants`
 # counts the examples and seconds until a property first fails, and the shrinking after.
@@ -41,12 +55,14 @@ example_timeout = None
 
 
 @contextlib.contextmanager
-def _bounded(seconds):
+def _bounded(seconds, fired):
+    """Raise ExampleTimeout in the body after `seconds`; `fired` gets True when it did."""
     if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
         yield
         return
 
     def hang(signum, frame):
+        fired.append(True)
         raise ExampleTimeout(f"no result after {seconds} s (--example-timeout): the backend hangs or is too slow")
 
     previous = signal.signal(signal.SIGALRM, hang)
@@ -80,19 +96,29 @@ def contract_property(test):
 
     @functools.wraps(test)
     def run(target, example, **drawn):
+        call = _budget.call((property_id, target.id))
+        if not call.run:  # past the shrink limit (or after a hang): passes, so Hypothesis ends
+            shrink_skipped[target.id] += 1
+            return
         example = target.applicable(example)
         data_sets = [example] + (siblings(example) if target.compiles else [])
-        started, failed = time.perf_counter(), False
+        started, failed, fired = time.perf_counter(), False, []
         try:
             for number, data_set in enumerate(data_sets):
                 data_sets_run[target.id] += 1
-                if _check_one(test, property_id, target, data_set, drawn, number, len(data_sets)) == "excused crash":
+                if _check_one(test, property_id, target, data_set, drawn, number, len(data_sets), fired) == "excused crash":
                     break  # a declared crash of this configuration: its siblings would repeat it
-        except Divergence:
+        except Divergence as divergence:
             failed = True
+            _budget.failed(call, timed_out=bool(fired))
+            note = cut_short_note(call)
+            if note:
+                divergence.add_note(note)
+                shrink_cut_short[target.id] += 1
             raise
         finally:
             examples_run[target.id] += 1
+            (shrink_run if call.shrinking else drawn_run)[target.id] += 1
             seconds_spent[target.id] += time.perf_counter() - started
             for observe in example_observers:
                 observe(target, failed)
@@ -100,25 +126,51 @@ def contract_property(test):
     return run
 
 
-def _check_one(test, property_id, target, example, drawn, number, count):
+def _check_one(test, property_id, target, example, drawn, number, count, fired):
     """One data set; a divergence the ledger does not excuse is raised, ready to replay.
     Returns "excused crash" after a declared divergence that is a crash."""
     try:
-        with _bounded(example_timeout):
+        with _bounded(example_timeout, fired):
             test(target=target, example=example, **drawn)
     except Divergence as divergence:
-        if _ledger.excuse(target, divergence, property_id) is None:
-            divergence.drawn = drawn  # the property's other draws, to replay it exactly
-            # What the property was given: a metamorphic property's divergence names
-            # the variant it ran, but replaying needs the input the variant came from.
-            divergence.property_input = example
-            divergence.property = property_id
-            if number:
-                divergence.add_note(
-                    f"Data set {number + 1} of {count}: a sibling of the drawn example (same cell "
-                    "structure, options, B, T and mask; values from cells/resample.py), shown above."
-                )
-            raise
-        if divergence.crash is not None:
-            return "excused crash"
+        return _raise_unexcused(divergence, property_id, target, example, drawn, number, count)
+    except HypothesisException:
+        raise  # assume() and Hypothesis' own errors are Hypothesis' business
+    except Exception as error:  # noqa: BLE001 - the property's own code choked on what it got
+        divergence = unclassified(error, example, target)
+        try:
+            return _raise_unexcused(divergence, property_id, target, example, drawn, number, count)
+        except Divergence as raised:
+            raise raised from error
+    return None
+
+
+def unclassified(error, example, target):
+    """A Divergence for an exception the property body raised outside any backend call:
+    the harness or a comparison choking on what the backend returned (or the example
+    timing out there). It has an example, so the failure is saved and replays."""
+    text = crash_text(error)
+    divergence = Divergence(
+        "unclassified", f"the property failed on what the backend returned: {text}", example=example, target=target
+    )
+    if isinstance(error, ExampleTimeout):
+        divergence.crash = text  # a hang, wherever it was caught
+    return divergence
+
+
+def _raise_unexcused(divergence, property_id, target, example, drawn, number, count):
+    if _ledger.excuse(target, divergence, property_id) is None:
+        divergence.drawn = drawn  # the property's other draws, to replay it exactly
+        # What the property was given: a metamorphic property's divergence names
+        # the variant it ran, but replaying needs the input the variant came from.
+        divergence.property_input = example
+        divergence.property = property_id
+        if number:
+            divergence.add_note(
+                f"Data set {number + 1} of {count}: a sibling of the drawn example (same cell "
+                "structure, options, B, T and mask; values from cells/resample.py), shown above."
+            )
+        raise divergence
+    if divergence.crash is not None:
+        return "excused crash"
     return None

@@ -4,6 +4,8 @@
 broad comparison with the reference first, then the metamorphic relations.
 """
 
+import types
+
 from hypothesis import given, settings
 
 from conformance import test_agreement, test_hints, test_layer, test_layout, test_masking, test_structure
@@ -39,4 +41,13 @@ def generated_only(property_test, strategy, chosen_settings):
     """The property's own body and strategy, re-decorated without its @example cases, so
     that Hypothesis has to find (and shrink) a bug by itself: how the suite's power is
     shown on the 2018 loop (tests/test_known_bad.py, benchmarks/failure.py)."""
-    return given(example=strategy)(settings(chosen_settings)(property_test.hypothesis.inner_test))
+    return given(example=strategy)(settings(chosen_settings)(_copy(property_test.hypothesis.inner_test)))
+
+
+def _copy(function):
+    """The function again, without the settings an earlier `generated_only` gave it (it
+    can then be re-decorated any number of times; the same source, so the same examples)."""
+    copy = types.FunctionType(function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__)
+    copy.__dict__.update({k: v for k, v in vars(function).items() if not k.startswith("_hypothesis")})
+    copy.__qualname__, copy.__module__, copy.__kwdefaults__ = function.__qualname__, function.__module__, function.__kwdefaults__
+    return copy
