@@ -1,9 +1,14 @@
 """The pytest plugin and the command: backend selection, missing frameworks, exit codes."""
 
+import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 GHOST_CONFTEST = """
 from conformance import reference
@@ -78,3 +83,45 @@ def test_pytest_xdist_runs_the_properties_and_says_where_the_matrix_is(project):
     result = project.runpytest_subprocess("-n", "2", "--backends", "reference")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*under pytest-xdist the per-backend speed and the divergence matrix stay in the workers*"])
+
+
+# The 2018 bug (a masked step emits states[0]) in tests/impls/numpy_rnn.py, declared as
+# known with the case keras-numpy's entry of the same bug saved. The condition holds for
+# every example (the variant also crashes on stateless cells): each failure is excused.
+DECLARED = """
+[[divergence]]
+id = "myrnn-masked-output-from-states0"
+backend = "impl:myrnn:rnn_masked_output_from_states0"
+package = "numpy"
+versions = ">=1"
+modes = ["eager"]
+condition = "batch >= 1"
+rule = "R4"
+shows_as = ["any"]
+property = "test_agreement::test_agrees_with_reference"
+reason = "keras#11472: a masked step emits states[0]"
+example = "{case}"
+"""
+
+
+def test_a_pytest_run_ends_with_the_summary_and_its_report_counts_what_each_entry_excused(pytester):
+    """The plugin prints report.summary_text last (speed, the declared divergences met and
+    how often, the verdict), from the same results the JSON report carries."""
+    shutil.copy(REPOSITORY / "tests" / "impls" / "numpy_rnn.py", pytester.path / "myrnn.py")
+    case = REPOSITORY / "conformance" / "known" / "keras-numpy-masked-output-from-states0.json"
+    (pytester.path / "known.toml").write_text(DECLARED.format(case=case.as_posix()))
+    result = pytester.runpytest_subprocess(
+        "-p", "conformance.plugin", "-p", "no:cacheprovider", "--pyargs", "conformance", "--max-examples", "3",
+        "--impl", "myrnn:rnn_masked_output_from_states0", "--known-divergences", "known.toml", "--report", "r.json",
+    )
+    lines = result.stdout.lines
+    (verdict,) = [i for i, line in enumerate(lines) if line.startswith("rnn-conformance: ")]
+    assert lines[verdict] == "rnn-conformance: PASSED (exit status 0): no new divergences; 1 declared divergence reproduced"
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    (backend,) = json.loads((pytester.path / "r.json").read_text())["backends"]
+    known = [r for r in backend["results"] if r["outcome"] == "known"]
+    excused = sum(r["excused"] or 0 for r in known)
+    assert excused > 0 and any(r["replay"] for r in known)
+    met = f"  myrnn-masked-output-from-states0 on impl:myrnn:rnn_masked_output_from_states0 [eager]: {excused} excused, its case reproduced"
+    assert lines[verdict - 2:verdict] == ["declared divergences met (examples excused):", met]
+    assert lines[verdict - 3].startswith("  impl:myrnn:rnn_masked_output_from_states0 [eager]: ")  # its speed

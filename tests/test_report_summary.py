@@ -1,0 +1,91 @@
+"""What a run ends with: `report.summary_text` (speed, declared divergences met, the
+verdict last), built from a report's results alone, as the command does from merged
+worker reports."""
+
+from cells.catalog import report_2018_example
+from conformance import report
+from conformance.targets import Target
+
+AGREEMENT = "test_agreement::test_agrees_with_reference"
+SHAPES = "test_structure::test_shapes_and_dtypes"
+
+SPEED = {"examples": 60, "drawn": 50, "shrinking": 10, "shrink_cut_short": 2, "data_sets": 60, "compiled": True,
+         "seconds": 3.0, "traced": 5, "reused": 15, "crashed": 0}
+
+
+class FakeBackend:
+    level, modes, compiled_modes, unsupported_options = "function", ("eager",), (), ()
+
+    def __init__(self, name, missing=None):
+        self.name, self.missing = name, missing
+
+    def missing_package(self):
+        return self.missing
+
+    def version(self):
+        return "fake 1.0"
+
+
+def mixed_report():
+    good, bad, declared = FakeBackend("good"), FakeBackend("bad"), FakeBackend("declared")
+    ghost = FakeBackend("ghost", missing="ghostpkg")
+    results = [
+        report.result(Target(good, "eager"), AGREEMENT, "pass"),
+        report.result(Target(bad, "eager"), AGREEMENT, "fail", "R3", "differs", report_2018_example()),
+        report.result(Target(bad, "eager"), SHAPES, "crash", "R13", "CRASH: ValueError: b", report_2018_example()),
+        report.result(Target(declared, "eager"), AGREEMENT, "pass"),
+        report.result(Target(declared, "eager"), AGREEMENT, "known", "R4", "differs", report_2018_example(),
+                      known_divergence="declared-r4", case="k.json", excused=7),
+        report.result(Target(declared, "eager"), SHAPES, "known", "R4", "differs", report_2018_example(),
+                      known_divergence="declared-r4", case="k.json", excused=2),
+        report.result(Target(declared, "eager"), AGREEMENT, "known", "R4", "", report_2018_example(),
+                      known_divergence="declared-r4", case="k.json", replay=True),
+        report.result(Target(declared, "eager"), AGREEMENT, "known-fixed", "R2", "no longer reproduces",
+                      report_2018_example(), known_divergence="declared-r2", case="f.json", replay=True),
+        report.result(Target(ghost, "eager"), AGREEMENT, "not-installed", summary="NOT INSTALLED: ghostpkg"),
+    ]
+    return report.build_report([good, bad, declared, ghost], results, "ci", speed={"good": {"eager": SPEED}})
+
+
+def test_the_summary_ends_with_the_one_line_verdict():
+    lines = report.summary_text(mixed_report()).splitlines()
+    verdict = lines[-1]
+    assert verdict.startswith("rnn-conformance: FAILED (exit status 1): ")
+    assert "bad: 2 new divergences (1 CRASH)" in verdict
+    assert "1 declared divergence reproduced" in verdict
+    assert "FIXED? (declared, no longer reproduces): declared-r2" in verdict
+    assert "not-installed: ghost" in verdict and "interrupted" not in verdict
+
+
+def test_the_verdict_says_when_the_run_was_interrupted():
+    interrupted = {**mixed_report(), "interrupted": True}
+    assert report.summary_text(interrupted).splitlines()[-1].endswith("; interrupted")
+
+
+def test_the_summary_has_one_speed_line_per_backend_mode():
+    lines = report.summary_text(mixed_report()).splitlines()
+    assert lines[0] == (
+        "  good [eager]: 50 examples drawn + 10 shrink steps in 3.0 s, 20.0 examples/s, "
+        "75% of compiled calls reused a trace; shrinking cut short 2 times"
+    )
+
+
+def test_the_summary_says_which_declared_divergences_matched_and_how_often():
+    """Per entry and target: the examples excused in every property, and the replay."""
+    lines = report.summary_text(mixed_report()).splitlines()
+    assert "  declared-r4 on declared [eager]: 9 excused, its case reproduced" in lines
+
+
+def test_the_summary_survives_a_json_round_trip_of_merged_worker_reports(tmp_path):
+    import json
+
+    path = tmp_path / "r.json"
+    report.write_json(mixed_report(), path)
+    merged = report.merge_reports([json.loads(path.read_text())], "ci")
+    assert report.summary_text(merged) == report.summary_text(mixed_report())
+
+
+def test_a_clean_run_passes():
+    good = FakeBackend("good")
+    clean = report.build_report([good], [report.result(Target(good, "eager"), AGREEMENT, "pass")], "ci")
+    assert report.summary_text(clean) == "rnn-conformance: PASSED (exit status 0): no new divergences"
