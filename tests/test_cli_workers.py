@@ -188,3 +188,27 @@ def test_ctrl_c_or_sigterm_ends_every_worker_and_writes_a_partial_report(here, n
     statuses = {b["name"]: b["status"] for b in partial["backends"]}
     assert statuses == {"reference": "conforms", HANGS: "error"}
     assert (here / "m.md").exists()
+
+
+@pytest.mark.parametrize("ci, profile", [(None, "dev"), ("true", "ci")])
+def test_the_default_profile_is_ci_under_ci_else_dev(here, ci, profile):
+    """One rule, as README and --help say (conformance.profiles.default_profile)."""
+    environment = {k: v for k, v in ENVIRONMENT.items() if k != "CI"} | ({"CI": ci} if ci else {})
+    result = run_command("--backends", "reference", *FEW, "--report", "r.json", cwd=here, env=environment)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert json.loads((here / "r.json").read_text())["profile"] == profile
+
+
+def test_a_report_in_which_no_property_ran_is_an_error_not_a_pass(tmp_path):
+    """A worker that exits 0 with a report of skips only (say, every test skipped) did not test."""
+    from conformance.backends import get_backend
+    from conformance.workers import Worker
+
+    worker = Worker(get_backend("reference"), [], tmp_path, tmp_path)
+    worker.process = subprocess.Popen(["true"])
+    worker.process.wait()
+    skipped = {"mode": "eager", "property": "p", "outcome": "not-applicable"}
+    worker.report_path.write_text(json.dumps({"backends": [{"name": "reference", "status": "conforms", "reason": None,
+                                                            "results": [skipped]}]}))
+    finished, error = worker.outcome()
+    assert finished is None and error.startswith("no property ran"), error
