@@ -45,6 +45,17 @@ def counted_call(stats, mode, call, traced):
     return returned
 
 
+def shared_torch_tensor(array):
+    """A CPU tensor on the array's own memory (R13: writes into it reach the example);
+    a copy only where torch cannot share it (negative strides)."""
+    import torch
+
+    try:
+        return torch.from_numpy(array)
+    except ValueError:
+        return torch.from_numpy(np.array(array, copy=True))
+
+
 class TraceCounter:
     """Counts real traces: `counting(loop)` is `loop` with a Python side effect that runs
     only while the framework (tf.function, jax.jit) traces it, so `call` can tell a new

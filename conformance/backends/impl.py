@@ -15,7 +15,7 @@ import numpy as np
 import optree
 
 from conformance.backends import interrupts
-from conformance.backends.base import Backend, Result
+from conformance.backends.base import Backend, Result, shared_torch_tensor
 
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
 IMPL_PREFIX = "impl:"
@@ -26,7 +26,12 @@ class ImplError(ValueError):
 
 
 def _converters(ops):
-    """(to the library's arrays, back to NumPy) for one array library."""
+    """(to the library's arrays, back to NumPy) for one array library.
+
+    NumPy and torch get the example's own memory (the arrays themselves; torch.from_numpy
+    shares it), so a loop that writes into its arguments is caught (R13). TensorFlow and
+    JAX tensors are immutable copies: a loop cannot write into them.
+    """
     if ops == "tensorflow":
         import tensorflow as tf
 
@@ -39,10 +44,8 @@ def _converters(ops):
 
         return jnp.asarray, np.asarray
     if ops == "torch":
-        import torch
-
-        return (lambda x: torch.from_numpy(np.array(x, copy=True))), (lambda t: t.detach().cpu().numpy())
-    return (lambda x: np.array(x, copy=True)), np.asarray
+        return shared_torch_tensor, (lambda t: t.detach().cpu().numpy())
+    return (lambda x: x), np.asarray
 
 
 class ImplBackend(Backend):

@@ -1,14 +1,14 @@
 """Adapter for Keras 3's PyTorch `rnn` (`keras.src.backend.torch.rnn.rnn`), eager only.
 
 Keras 3 backend modules import side by side whatever KERAS_BACKEND says. NumPy arguments
-become CPU tensors (copies, keeping their dtypes, masks included); results come back
-with `.detach().cpu().numpy()`.
+become CPU tensors on the example's own memory (torch.from_numpy, keeping their dtypes,
+masks included), so a loop that writes into its arguments is caught (R13); results come
+back with `.detach().cpu().numpy()`.
 """
 
-import numpy as np
 import optree
 
-from conformance.backends.base import Backend, Result
+from conformance.backends.base import Backend, Result, shared_torch_tensor
 
 
 class KerasTorch(Backend):
@@ -22,10 +22,9 @@ class KerasTorch(Backend):
     ops = "torch"
 
     def run(self, example, mode):
-        import torch
         from keras.src.backend.torch.rnn import rnn
 
-        to_torch = lambda x: torch.from_numpy(np.array(x, copy=True))  # noqa: E731
+        to_torch = shared_torch_tensor
         arguments = example.call_arguments()
         for name in ("inputs", "initial_states", "mask", "constants"):
             if arguments[name] is not None:

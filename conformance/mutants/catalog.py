@@ -13,6 +13,7 @@ proves nothing about the suite. The candidates rejected as equivalent are listed
 from dataclasses import dataclass
 
 import numpy as np
+import optree
 
 from conformance.mutants.loop import CorrectLoop
 
@@ -182,6 +183,16 @@ class StatesWrittenInPlace(CorrectLoop):
         return super().returned_states(states, initial_states)
 
 
+class MaskedInputsZeroedInPlace(CorrectLoop):
+    def __call__(self, step_function, inputs, initial_states, go_backwards=False, mask=None, *args, **kwargs):
+        if mask is not None:  # masked steps are inert (R9), so clearing them looks harmless
+            keep = np.asarray(mask).astype(bool)
+            keep = keep.reshape(keep.shape[:2])  # (B, T), or (T, B) when time-major, like the inputs
+            for x in optree.tree_leaves(inputs):
+                x[~keep] = 0  # ...but it writes into the caller's arrays
+        return super().__call__(step_function, inputs, initial_states, go_backwards, mask, *args, **kwargs)
+
+
 class StatesChangeDtype(CorrectLoop):
     def returned_states(self, states, initial_states):
         return [s.astype(np.float64 if s.dtype == np.float32 else np.float32) for s in states]
@@ -235,6 +246,9 @@ MUTANTS = {
                "return_all_outputs=False still returns every step", ReturnAllOutputsIgnored),
         Mutant("states-written-in-place", "pattern, no upstream report found (R13)", "R13",
                "the final states are written into the caller's initial-state arrays", StatesWrittenInPlace),
+        Mutant("masked-inputs-zeroed-in-place", "pattern, no upstream report found (R13)", "R13",
+               "the inputs at masked steps are zeroed in the caller's arrays (results unchanged, R9)",
+               MaskedInputsZeroedInPlace),
         Mutant("states-change-dtype", "keras-team/tf-keras#649, keras-team/keras PR #5651", "R13",
                "states come back in another float dtype than the step returned", StatesChangeDtype),
     )
