@@ -115,7 +115,7 @@ def test_malformed_file_is_a_one_line_usage_error(run, pytester, content, messag
     (pytester.path / "garbage.json").write_text("{")
     bad = pytester.path / "bad.toml"
     bad.write_text(textwrap.dedent(content))
-    result = run("--backends", "reference", "--known-divergences", str(bad))
+    result = run("--backends", "mutant-dtype", "--known-divergences", str(bad))  # the backend of the entries
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
     assert "Traceback" not in result.stderr.str()
