@@ -8,6 +8,7 @@ comparison code never touches a framework. It never looks at the reference.
 import importlib
 import importlib.metadata
 import importlib.util
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,36 @@ def shared_torch_tensor(array):
         return torch.from_numpy(array)
     except ValueError:
         return torch.from_numpy(np.array(array, copy=True))
+
+
+# Compiled functions an adapter keeps (per backend, all modes together). A compiled
+# function is reused by the siblings of the example that traced it and by the variants a
+# metamorphic property runs next to it, all within a few calls; keeping every
+# configuration ever seen grew a keras-tensorflow worker to 7.5 GiB in 40 minutes.
+COMPILED_CACHE_SIZE = 16
+
+
+class CompiledCache:
+    """The last `size` compiled functions by key; the least recently used goes first."""
+
+    def __init__(self, size=COMPILED_CACHE_SIZE):
+        self.size, self._functions = size, OrderedDict()
+
+    def __contains__(self, key):
+        return key in self._functions
+
+    def __len__(self):
+        return len(self._functions)
+
+    def get(self, key, build):
+        """The function kept under `key`, or `build()` kept there (not kept if it raises)."""
+        if key in self._functions:
+            self._functions.move_to_end(key)
+            return self._functions[key]
+        function = self._functions[key] = build()
+        if len(self._functions) > self.size:
+            self._functions.popitem(last=False)
+        return function
 
 
 class TraceCounter:

@@ -25,7 +25,7 @@ from collections import Counter
 
 import optree
 
-from conformance.backends.base import Backend, Result, counted_call
+from conformance.backends.base import Backend, CompiledCache, Result, counted_call
 
 STATIC_OPTIONS = ("go_backwards", "unroll", "input_length")
 DEFAULTS_OF_MISSING_OPTIONS = {"time_major": False, "zero_output_for_mask": False, "return_all_outputs": True}
@@ -47,7 +47,7 @@ class Keras2Theano(Backend):
     unsupported_options = tuple(DEFAULTS_OF_MISSING_OPTIONS)
 
     def __init__(self):
-        self._compiled = {}
+        self._compiled = CompiledCache()  # the last few compiled functions
         self.compile_stats = Counter()  # ("compiled", "traced" | "reused" | "crashed") -> count
 
     def missing_package(self):
@@ -81,11 +81,11 @@ class Keras2Theano(Backend):
         new = key not in self._compiled
 
         def compile_and_call():
-            if new:
-                # A graph Keras 2 cannot build is not cached: building it again raises from
-                # the same place, which Hypothesis needs to replay a failure consistently.
-                self._compiled[key] = self._compile(example.structure, static, flat_data, data_tree, weights)
-            function, returned_tree = self._compiled[key]
+            # A graph Keras 2 cannot build is not cached: building it again raises from
+            # the same place, which Hypothesis needs to replay a failure consistently.
+            function, returned_tree = self._compiled.get(
+                key, lambda: self._compile(example.structure, static, flat_data, data_tree, weights)
+            )
             return optree.tree_unflatten(returned_tree, list(function(*flat_data, *weights)))
 
         return Result.from_framework(counted_call(self.compile_stats, mode, compile_and_call, lambda _: new))

@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 
-from conformance.backends.base import Backend, Result, TraceCounter, static_options_and_data
+from conformance.backends.base import Backend, CompiledCache, Result, TraceCounter, static_options_and_data
 
 
 
@@ -32,7 +32,7 @@ class KerasJax(Backend):
     ops = "jax"
 
     def __init__(self):
-        self._compiled = {}
+        self._compiled = CompiledCache()  # the last few jitted functions
         self._traces = TraceCounter()
         self.compile_stats = Counter()  # (mode, "traced" | "reused" | "crashed") -> count
 
@@ -66,6 +66,5 @@ class KerasJax(Backend):
         leaves, treedef = jax.tree_util.tree_flatten(data)
         signature = (str(treedef), tuple((str(x.dtype), x.ndim) for x in leaves))
         key = (example.structure, tuple(sorted(static.items())), signature)
-        if key not in self._compiled:
-            self._compiled[key] = jax.jit(self._traces.counting(self._loop(example.structure, static)))
-        return self._traces.call(self.compile_stats, "jit", lambda: self._compiled[key](data, weights))
+        jitted = self._compiled.get(key, lambda: jax.jit(self._traces.counting(self._loop(example.structure, static))))
+        return self._traces.call(self.compile_stats, "jit", lambda: jitted(data, weights))

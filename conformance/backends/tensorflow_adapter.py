@@ -4,7 +4,8 @@
 - "function": inside `tf.function`.
 - "xla": inside `tf.function(jit_compile=True)`.
 
-Compiled modes keep one traced function per cell structure and static options; weights
+Compiled modes keep one traced function per cell structure and static options (the
+last few of them: base.CompiledCache); weights
 and data are its arguments, and batch and time sizes are left unknown (`None`) in the
 signature, so new weights, new data and new B or T reuse the same trace. Only
 `unroll=True` pins T, because an unrolled loop needs to know it.
@@ -19,7 +20,7 @@ compilation as well.
 import importlib
 from collections import Counter
 
-from conformance.backends.base import Backend, Result, TraceCounter, static_options_and_data
+from conformance.backends.base import Backend, CompiledCache, Result, TraceCounter, static_options_and_data
 
 
 class TensorFlowBackend(Backend):
@@ -31,7 +32,7 @@ class TensorFlowBackend(Backend):
     rnn_path = None  # "module:function" of the implementation under test
 
     def __init__(self):
-        self._compiled = {}
+        self._compiled = CompiledCache()
         self._traces = TraceCounter()
         self.compile_stats = Counter()  # (mode, "traced" | "reused" | "crashed") -> count
 
@@ -83,13 +84,11 @@ class TensorFlowBackend(Backend):
                 signature[name] = tf.nest.map_structure(per_sample_spec, value)
         weight_specs = [tf.TensorSpec(w.shape, w.dtype) for w in weights]
         key = (mode, example.structure, tuple(sorted(static.items())), repr(signature))
-        if key not in self._compiled:
-            self._compiled[key] = tf.function(
-                self._traces.counting(self._loop(example.structure, static)),
-                input_signature=[signature, weight_specs],
-                jit_compile=(mode == "xla"),
-            )
-        return self._compiled[key]
+        return self._compiled.get(key, lambda: tf.function(
+            self._traces.counting(self._loop(example.structure, static)),
+            input_signature=[signature, weight_specs],
+            jit_compile=(mode == "xla"),
+        ))
 
 
 class FixedTensorFlow(TensorFlowBackend):
