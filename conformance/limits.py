@@ -4,11 +4,14 @@ failure may take.
 Hypothesis shrinks a failure by calling the property again and again, each call as slow
 as the backend; a broken loop then costs minutes of shrinking per property. Two limits:
 
-- `--shrink-seconds S` (default 20): once a property first fails on a target in a test
+- `--shrink-seconds S` (default 5): once a property first fails on a target in a test
   run, it may spend S seconds more on that run (Hypothesis' search for more bugs and its
   shrinking). Past that, every further call returns at once as passing, so Hypothesis
   ends with the smallest failure it has, which the final replay runs for real; the
   failure says that it may not be minimal. 0 reports the first failure unshrunk.
+  Measured on the (B, 1)-mask mutant (13 properties fail, `ci`): unbounded 9,160 calls
+  and 271 s on a Keras row (issue 15); on NumPy, 20 s: 268 s and 1,485 calls; 5 s: 70 s
+  and 637 calls, the minimal examples still within B <= 4, T <= 6.
 - a call that hit `--example-timeout` (a hang) is not shrunk at all: waiting the full
   timeout at every shrink step is what made a hanging loop take hours. The final replay
   runs it once more.
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis.control import current_build_context, currently_in_test_context
 
-DEFAULT_SHRINK_SECONDS = 20.0
+DEFAULT_SHRINK_SECONDS = 5.0
 
 # Seconds a property may go on after its first failure in a test run (None: no limit).
 shrink_seconds = DEFAULT_SHRINK_SECONDS
