@@ -125,12 +125,21 @@ class Worker:
 
     def stop(self, why):
         """End the worker's whole process group: SIGTERM, then SIGKILL after a grace period."""
+        self.terminate(why)
+        self.end()
+
+    def terminate(self, why):
+        """Ask the worker's whole process group to end (SIGTERM); `end` makes sure."""
+        if self.running():
+            self.stopped = why
+            self._signal_group(signal.SIGTERM)
+
+    def end(self, grace_until=None):
+        """Wait for a terminated worker until `grace_until` (default: STOP_GRACE_S from now), then SIGKILL its group."""
         if not self.running():
             return
-        self.stopped = why
-        self._signal_group(signal.SIGTERM)
         try:
-            self.process.wait(STOP_GRACE_S)
+            self.process.wait(max(0.0, (grace_until or time.monotonic() + STOP_GRACE_S) - time.monotonic()))
         except subprocess.TimeoutExpired:
             pass
         self._end_group()
@@ -194,6 +203,7 @@ class Worker:
 def run_workers(workers, jobs, backend_timeout=None):
     """Run the workers, `jobs` at once, in the order given. However this ends (normally,
     by an exception, KeyboardInterrupt or Terminated), no worker is left running."""
+    workers = list(workers)
     waiting, running = list(workers), []
     try:
         while waiting or running:
@@ -204,5 +214,9 @@ def run_workers(workers, jobs, backend_timeout=None):
             time.sleep(POLL_S)
             running = [w for w in running if not w.poll(backend_timeout)]
     finally:
-        for worker in running:
-            worker.stop("not finished: the run was interrupted")
+        started = [w for w in workers if w.running()]
+        for worker in started:  # all asked at once, then each given the rest of one grace period
+            worker.terminate("not finished: the run was interrupted")
+        grace_until = time.monotonic() + STOP_GRACE_S
+        for worker in started:
+            worker.end(grace_until)
