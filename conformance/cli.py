@@ -22,6 +22,7 @@ import sys
 from conformance.usage import usage_error
 
 PROG = "rnn-conformance"
+DEFAULT_SHRINK_SECONDS = 5  # conformance.limits.DEFAULT_SHRINK_SECONDS (tests check they agree)
 COMMANDS = ("run", "list", "mutants")
 PROFILES = ("ci", "dev", "thorough")
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")  # conformance.backends.impl.IMPL_OPS (tests check they agree)
@@ -74,6 +75,17 @@ def seconds(text):
     return int(value) if value.is_integer() else value
 
 
+def shrink_seconds(text):
+    """0 or more seconds; inf for no limit (conformance/limits.py)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds (inf: no limit), got {text}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         """One line, not argparse's usage block (exit status 2)."""
@@ -87,6 +99,10 @@ def _shared_options(parser, profile_default=None, profile_help=PROFILE_HELP):
     parser.add_argument("--max-examples", type=count, metavar="N", help="examples per property and target (overrides the profile)")
     parser.add_argument("--example-timeout", type=seconds, default=120, metavar="SECONDS",
                         help="seconds before one example counts as a hang, a crash (default: 120)")
+    parser.add_argument("--shrink-seconds", type=shrink_seconds, default=DEFAULT_SHRINK_SECONDS, metavar="SECONDS",
+                        help="seconds a property may spend after its first failure on a target (shrinking it) before "
+                        f"it reports the smallest failure found so far (default: {DEFAULT_SHRINK_SECONDS:g}; 0: no "
+                        "shrinking; inf: no limit)")
     parser.add_argument("--report", metavar="PATH.json", help="write the versioned JSON report")
     parser.add_argument("--markdown", metavar="PATH.md", help="write the table as Markdown")
 

@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import asdict
 
-from conformance import checks, mutation, output_paths, profiles, report
+from conformance import checks, limits, mutation, output_paths, profiles, report
 from conformance.mutants import MUTANTS
 from conformance.usage import UsageError, usage_error
 
@@ -46,6 +46,7 @@ def main(args):
         return usage_error(error)
     chosen = profiles.settings_for(args.profile, args.max_examples)
     checks.example_timeout = args.example_timeout
+    limits.shrink_seconds = None if args.shrink_seconds == float("inf") else args.shrink_seconds
     print(f"{len(mutants)} mutants, profile {args.profile}; properties in this order until one fails:", flush=True)
     print("  " + ", ".join(p.__name__ for p in mutation.PROPERTY_ORDER), flush=True)
     hunts, started = [], time.perf_counter()

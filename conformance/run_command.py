@@ -72,7 +72,7 @@ def selected_backends(args):
 def worker_options(args):
     """The pytest options every worker of this run gets (the backend is the worker's)."""
     options = ["--hypothesis-profile", args.profile, "--repro-dir", str(args.repro_dir),
-               "--example-timeout", str(args.example_timeout)]
+               "--example-timeout", str(args.example_timeout), "--shrink-seconds", str(args.shrink_seconds)]
     if args.max_examples:
         options += ["--max-examples", str(args.max_examples)]
     if args.seed is not None:
