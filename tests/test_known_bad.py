@@ -8,10 +8,17 @@ itself. The shrunk counterexample must be minimal: one sample, at most three ste
 import pytest
 from hypothesis import settings
 
-from conformance import test_agreement, test_hints
+from conformance import limits, test_agreement, test_hints
 from conformance.assertions import Divergence
 from conformance.properties import generated_only
 from conformance.targets import target
+
+
+@pytest.fixture(autouse=True)
+def unbounded_shrinking(monkeypatch):
+    """These tests judge how far Hypothesis shrinks, not the time bound a run puts on it
+    (--shrink-seconds, which a loaded machine could reach first)."""
+    monkeypatch.setattr(limits, "shrink_seconds", None)
 
 
 @pytest.fixture(scope="module")
