@@ -1,4 +1,4 @@
-"""The layer contract (shared/CONTRACT.md section 2) on top of the reference loop.
+"""The layer contract (CONTRACT.md section 2) on top of the reference loop.
 
 `RNN(cell, ...)` is `rnn` with `return_all_outputs = return_sequences`; this module only
 adds what the layer adds: what it returns (L1), its default initial state (L2), stacked

@@ -1,6 +1,6 @@
 """The contract as one NumPy loop: the yardstick every backend is compared with.
 
-This is shared/CONTRACT.md section 1 written as plain code, rule by rule. It is meant to be
+This is CONTRACT.md section 1 written as plain code, rule by rule. It is meant to be
 read next to the contract, so it favours literal steps over speed or cleverness. It never
 looks at any backend; when a backend disagrees with it, the backend has a finding.
 """

@@ -1,5 +1,5 @@
 """A third-party `rnn` under test: any function with the Keras backend `rnn` signature
-(shared/CONTRACT.md section 1), named on the command line as `--impl MODULE:FUNC`.
+(CONTRACT.md section 1), named on the command line as `--impl MODULE:FUNC`.
 
 This is how a backend author gates a change: the suite imports their function, builds
 every drawn cell's step function over the array library their loop works in
