@@ -5,25 +5,13 @@ worker reports."""
 from cells.catalog import report_2018_example
 from conformance import report
 from conformance.targets import Target
+from fake_backends import FakeBackend
 
 AGREEMENT = "test_agreement::test_agrees_with_reference"
 SHAPES = "test_structure::test_shapes_and_dtypes"
 
 SPEED = {"examples": 60, "drawn": 50, "shrinking": 10, "shrink_cut_short": 2, "data_sets": 60, "compiled": True,
          "seconds": 3.0, "traced": 5, "reused": 15, "crashed": 0}
-
-
-class FakeBackend:
-    level, modes, compiled_modes, unsupported_options = "function", ("eager",), (), ()
-
-    def __init__(self, name, missing=None):
-        self.name, self.missing = name, missing
-
-    def missing_package(self):
-        return self.missing
-
-    def version(self):
-        return "fake 1.0"
 
 
 def mixed_report():

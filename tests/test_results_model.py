@@ -5,26 +5,11 @@ from cells.catalog import report_2018_example
 from conformance import matrix, report
 from conformance.areas import AREA_IDS, AREAS
 from conformance.targets import Target
+from fake_backends import FakeBackend
 
 AGREEMENT = "test_agreement::test_agrees_with_reference"
 SHAPES = "test_structure::test_shapes_and_dtypes"
 MASK_FORMATS = "test_masking::test_mask_formats_agree"
-
-
-class FakeBackend:
-    level = "function"
-    modes = ("eager",)
-    compiled_modes = ()
-    unsupported_options = ()
-
-    def __init__(self, name, missing=None):
-        self.name, self.missing = name, missing
-
-    def missing_package(self):
-        return self.missing
-
-    def version(self):
-        return "fake 1.0"
 
 
 def run_report(*results_of, backends=None):
