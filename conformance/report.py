@@ -151,12 +151,24 @@ def summary_text(run_report):
     """What the run ends with on screen: the speed per backend x mode, the declared
     divergences that matched, and the one-line verdict last."""
     lines = speed_lines(run_report)
-    matched = model.matched_known(run_report)
-    if matched:
-        lines.append("declared divergences met (examples excused):")
-        for entry, backend, mode, excused, replayed in matched:
-            lines.append(f"  {entry} on {backend} [{mode}]: {excused} excused" + (", its case reproduced" if replayed else ""))
+    lines += known_lines(run_report)
     return "\n".join(lines + [verdict_line(run_report)])
+
+
+def known_lines(run_report):
+    """One line per declared divergence and backend: the examples it excused in each mode,
+    and whether its saved case reproduced (one line per mode made a default run's summary
+    twice as long)."""
+    grouped = {}
+    for entry, backend, mode, excused, replayed in model.matched_known(run_report):
+        modes, all_replayed = grouped.get((entry, backend), ([], True))
+        grouped[entry, backend] = (modes + [f"{mode} {excused}"], all_replayed and replayed)
+    if not grouped:
+        return []
+    lines = ["declared divergences met (examples excused per mode):"]
+    for (entry, backend), (modes, replayed) in grouped.items():
+        lines.append(f"  {entry} on {backend}: {', '.join(modes)} excused" + (", its case reproduced" if replayed else ""))
+    return lines
 
 
 def speed_lines(run_report):

@@ -75,7 +75,7 @@ def test_declaring_and_removing_a_divergence(run, pytester):
     declared.write_text(entry())
     passing = run("--backends", "mutant-dtype", "--known-divergences", str(declared))
     passing.assert_outcomes(passed=2)  # property excused + entry replayed
-    passing.stdout.fnmatch_lines(["*declared divergences met (examples excused)*", "*mutant-dtype-states-dtype on mutant-dtype ?eager?: * excused*"])
+    passing.stdout.fnmatch_lines(["*declared divergences met (examples excused per mode)*", "*mutant-dtype-states-dtype on mutant-dtype: eager * excused*"])
 
     removed = run("--backends", "mutant-dtype", "--known-divergences", str(empty))
     removed.assert_outcomes(failed=1, skipped=1)

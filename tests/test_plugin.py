@@ -122,6 +122,6 @@ def test_a_pytest_run_ends_with_the_summary_and_its_report_counts_what_each_entr
     known = [r for r in backend["results"] if r["outcome"] == "known"]
     excused = sum(r["excused"] or 0 for r in known)
     assert excused > 0 and any(r["replay"] for r in known)
-    met = f"  myrnn-masked-output-from-states0 on impl:myrnn:rnn_masked_output_from_states0 [eager]: {excused} excused, its case reproduced"
-    assert lines[verdict - 2:verdict] == ["declared divergences met (examples excused):", met]
+    met = f"  myrnn-masked-output-from-states0 on impl:myrnn:rnn_masked_output_from_states0: eager {excused} excused, its case reproduced"
+    assert lines[verdict - 2:verdict] == ["declared divergences met (examples excused per mode):", met]
     assert lines[verdict - 3].startswith("  impl:myrnn:rnn_masked_output_from_states0 [eager]: ")  # its speed

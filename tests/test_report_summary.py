@@ -61,7 +61,7 @@ def test_the_summary_has_one_speed_line_per_backend_mode():
 def test_the_summary_says_which_declared_divergences_matched_and_how_often():
     """Per entry and target: the examples excused in every property, and the replay."""
     lines = report.summary_text(mixed_report()).splitlines()
-    assert "  declared-r4 on declared [eager]: 9 excused, its case reproduced" in lines
+    assert "  declared-r4 on declared: eager 9 excused, its case reproduced" in lines
 
 
 def test_the_summary_survives_a_json_round_trip_of_merged_worker_reports(tmp_path):
@@ -77,3 +77,16 @@ def test_a_clean_run_passes():
     good = FakeBackend("good")
     clean = report.build_report([good], [report.result(Target(good, "eager"), AGREEMENT, "pass")], "ci")
     assert report.summary_text(clean) == "rnn-conformance: PASSED (exit status 0): no new divergences"
+
+
+def test_one_line_per_declared_divergence_and_backend_whatever_its_modes():
+    """A default run meets most entries in two or three modes: one line each, not one per mode."""
+    two_modes = FakeBackend("two")
+    two_modes.modes = ("eager", "jit")
+    results = [
+        report.result(Target(two_modes, mode), AGREEMENT, "known", "R4", "differs", report_2018_example(),
+                      known_divergence="two-r4", case="k.json", excused=count)
+        for mode, count in (("eager", 3), ("jit", 5))
+    ]
+    lines = report.summary_text(report.build_report([two_modes], results, "ci")).splitlines()
+    assert [line for line in lines if "two-r4" in line] == ["  two-r4 on two: eager 3, jit 5 excused"]
