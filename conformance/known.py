@@ -84,7 +84,7 @@ class Ledger:
 
     def __init__(self, entries=()):
         self.entries = list(entries)
-        self.excused = Counter()  # (entry id, target id) -> failing examples it excused
+        self.excused = Counter()  # (entry id, target id, property id) -> failing examples it excused
         # (entry, target, property id) -> the first divergence it excused there (reports)
         self.first_excused = {}
 
@@ -92,7 +92,7 @@ class Ledger:
         """The entry that excuses this divergence (and count it), or None."""
         for entry in self.entries:
             if divergence.example is not None and entry.excuses(target, divergence):
-                self.excused[entry.id, target.id] += 1
+                self.excused[entry.id, target.id, property_id] += 1
                 self.first_excused.setdefault((entry, target, property_id), divergence)
                 return entry
         return None

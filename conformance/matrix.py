@@ -26,6 +26,12 @@ def readme_table(report, repository=REPOSITORY):
     return "\n".join(lines) + "\n"
 
 
+def write_readme_table(report, path):
+    """`--matrix PATH`: the table, written."""
+    with open(path, "w") as out:
+        out.write(readme_table(report))
+
+
 def _result(row, repository):
     """The status, then each kind of divergence (worst first) with its rules."""
     if row.status != "diverges":

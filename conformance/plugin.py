@@ -7,7 +7,6 @@ default run they are skipped with that reason and listed again in the summary.
 """
 
 import os
-from collections import Counter
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of reports
 
@@ -26,7 +25,6 @@ settings.load_profile(profiles.default_profile())
 _SELECTED = pytest.StashKey()
 _EXPLICIT = pytest.StashKey()
 _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
-_EXCUSED = pytest.StashKey()  # (the ledger's counts so far, {(entry id, target id, property id): examples})
 
 # The command's live progress (--progress) and the run limits (shrinking, timeouts) are
 # plugins of their own, loaded with this one.
@@ -117,7 +115,6 @@ def pytest_configure(config):
             raise pytest.UsageError(str(error)) from None
     use_ledger(known.Ledger(entries))
     config.stash[_RESULTS] = []
-    config.stash[_EXCUSED] = (Counter(), Counter())
 
 
 def pytest_generate_tests(metafunc):
@@ -198,8 +195,6 @@ def _record_results(item, call, outcome_report, divergences, saved):
         property_id = entry.property
     else:
         return
-    if call.when == "call" and entry is None:
-        _note_excused(item.config, property_id)
     if call.when != "call" and not (outcome_report.skipped or outcome_report.failed):
         return
     reason = str(call.excinfo.value) if call.excinfo is not None else ""
@@ -223,15 +218,6 @@ def _record_results(item, call, outcome_report, divergences, saved):
         results.append(report.result(target, property_id, "fail", None, f"{type(call.excinfo.value).__name__}: {first_line}"))
     else:
         results.append(report.result(target, property_id, "pass"))
-
-
-def _note_excused(config, property_id):
-    """Give the ledger's new excuses (it counts per entry and target) to this property."""
-    seen, per_property = config.stash[_EXCUSED]
-    new = current_ledger().excused - seen
-    for (entry_id, target_id), count in new.items():
-        per_property[entry_id, target_id, property_id] += count
-    seen.update(new)
 
 
 @pytest.fixture(scope="session")
@@ -289,28 +275,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             terminalreporter.write_line(details)
         terminalreporter.section("rnn-conformance summary")
         terminalreporter.write_line(report.summary_text(run_report))
-    outputs = (("--report", report.write_json), ("--markdown", report.matrix_markdown), ("--matrix", matrix.readme_table))
-    for option, render in outputs:
+    outputs = (("--report", report.write_json), ("--markdown", report.write_markdown), ("--matrix", matrix.write_readme_table))
+    for option, write in outputs:
         path = config.getoption(option)
         if path:
-            if option == "--report":
-                render(run_report, path)
-            else:
-                with open(path, "w") as out:
-                    out.write(render(run_report))
+            write(run_report, path)
             terminalreporter.write_line(f"{option[2:]} written to {path}")
 
 
 def _run_report(config):
     """This process's report: the recorded results plus one "known" result per declared
     divergence, target and property that excused failing examples, with how many."""
-    results = list(config.stash[_RESULTS])
-    per_property = config.stash[_EXCUSED][1]
-    for (entry, target, property_id), divergence in current_ledger().first_excused.items():
-        property_id = property_id or entry.property
+    results, ledger = list(config.stash[_RESULTS]), current_ledger()
+    for (entry, target, property_id), divergence in ledger.first_excused.items():
         results.append(
-            report.result(target, property_id, "known", entry.rule, divergence.summary, divergence.example,
-                          known_divergence=entry.id, case=entry.example, excused=per_property[entry.id, target.id, property_id])
+            report.result(target, property_id or entry.property, "known", entry.rule, divergence.summary, divergence.example,
+                          known_divergence=entry.id, case=entry.example, excused=ledger.excused[entry.id, target.id, property_id])
         )
     backends = [get_backend(name) for name in config.stash[_SELECTED]]
     run_report = report.build_report(backends, results, _profile_name(config), speed=_speed(backends))
@@ -324,7 +304,6 @@ def _speed(backends):
     (harness included), how many backend calls traced a new function, reused one (for a
     layer row's modes that do not compile, a layer or model built before), or crashed, and
     how often shrinking was cut short by a bound."""
-    drawn, shrinking, cut_short = (getattr(checks, name, Counter()) for name in ("drawn_run", "shrink_run", "shrink_cut_short"))
     speed = {}
     for backend in backends:
         stats = getattr(backend, "compile_stats", None) or {}
@@ -333,9 +312,9 @@ def _speed(backends):
             if checks.examples_run[target_id]:
                 speed.setdefault(backend.name, {})[mode] = {
                     "examples": checks.examples_run[target_id],
-                    "drawn": drawn[target_id],
-                    "shrinking": shrinking[target_id],
-                    "shrink_cut_short": cut_short[target_id],
+                    "drawn": checks.drawn_run[target_id],
+                    "shrinking": checks.shrink_run[target_id],
+                    "shrink_cut_short": checks.shrink_cut_short[target_id],
                     "data_sets": checks.data_sets_run[target_id],
                     "compiled": mode in backend.compiled_modes,
                     "seconds": checks.seconds_spent[target_id],

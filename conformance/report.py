@@ -31,7 +31,7 @@ import platform
 
 from conformance import results as model
 from conformance.areas import AREA_IDS, AREAS
-from conformance.results import LEGEND, example_configuration, exit_status, new_divergences, result  # noqa: F401 - the API
+from conformance.results import LEGEND, example_configuration, exit_status, result  # noqa: F401 - the API
 
 SCHEMA = "rnn-conformance-report"
 SCHEMA_VERSION = 1
@@ -86,6 +86,12 @@ def write_json(report, path):
     with open(path, "w") as out:
         json.dump(report, out, indent=1)
         out.write("\n")
+
+
+def write_markdown(report, path):
+    """`--markdown`: the matrix as Markdown (`matrix_markdown`), for a CI job summary."""
+    with open(path, "w") as out:
+        out.write(matrix_markdown(report))
 
 
 # -- the matrix -------------------------------------------------------------------------

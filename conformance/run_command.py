@@ -164,7 +164,7 @@ def show_and_write(args, run_report):
         report.write_json(run_report, args.report)
         print(f"\nreport written to {args.report}")
     if args.markdown:
-        Path(args.markdown).write_text(report.matrix_markdown(run_report))
+        report.write_markdown(run_report, args.markdown)
         print(f"markdown written to {args.markdown}")
     print()
     print(report.summary_text(run_report), flush=True)
