@@ -64,12 +64,16 @@ def whole_number(text):
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
 
 
-def seconds(text):
-    """A number of seconds above 0 (a whole number stays one: '120 s', not '120.0 s')."""
+def _number_of_seconds(text):
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+
+
+def seconds(text):
+    """A number of seconds above 0 (a whole number stays one: '120 s', not '120.0 s')."""
+    value = _number_of_seconds(text)
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text}")
     return int(value) if value.is_integer() else value
@@ -77,10 +81,7 @@ def seconds(text):
 
 def shrink_seconds(text):
     """0 or more seconds; inf for no limit (conformance/limits.py)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    value = _number_of_seconds(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more seconds (inf: no limit), got {text}")
     return value

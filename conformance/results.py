@@ -166,11 +166,6 @@ def _entry(r):
     return r["known_divergence"] or ""
 
 
-def new_divergences(report):
-    """Every fail, crash or fixed declared divergence, with its backend."""
-    return [{"backend": b["name"], **r} for b in report["backends"] for r in b["results"] if r["outcome"] in NEW_PROBLEMS]
-
-
 def uncallable(backend):
     """The error, when every property that ran on this backend crashed at once the same
     way (an --impl with a wrong signature, say): one finding, not one per property."""

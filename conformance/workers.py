@@ -20,10 +20,11 @@ import subprocess
 import sys
 import time
 
+from conformance.results import RAN  # outcomes of a property that ran
+
 PROGRESS_EVERY_S = 10
 POLL_S = 0.5
 STOP_GRACE_S = 2  # seconds a stopped worker gets between SIGTERM and SIGKILL
-RAN = ("pass", "known", "fail", "crash", "known-fixed")  # outcomes of a property that ran
 PYTEST_EXIT = {2: "was interrupted (pytest exit status 2: a KeyboardInterrupt in the backend?)",
                3: "hit an internal error (pytest exit status 3)",
                4: "was given a bad option (pytest exit status 4)",

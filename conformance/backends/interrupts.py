@@ -36,11 +36,6 @@ def watch():
     return _received
 
 
-def received():
-    """How many SIGINTs arrived since `watch()` first ran."""
-    return _received
-
-
 def raised_by_backend(error, received_before):
     """True for a KeyboardInterrupt no SIGINT caused (none arrived since `received_before`):
     the code under test raised it. Any other BaseException is not an interrupt at all."""
