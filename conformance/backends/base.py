@@ -139,6 +139,9 @@ class Backend:
     # Options (fields of cells.example.Options) this API lacks, e.g. Keras 2 has no
     # "time_major", "zero_output_for_mask" or "return_all_outputs" (contract section 4).
     unsupported_options = ()
+    # Whether `run_with_gradients` is implemented (contract section 5). A backend without
+    # autodiff (keras-numpy) has its gradient properties "not applicable" (section 4).
+    differentiates = False
 
     def missing_package(self):
         """The first required package that cannot be imported, or None when installed."""
@@ -163,3 +166,23 @@ class Backend:
     def run(self, example, mode):
         """Run `rnn` on the example in one execution mode; return a `Result`."""
         raise NotImplementedError
+
+    def run_with_gradients(self, example, mode, loss_weights):
+        """Run `rnn` and differentiate L (conformance/gradients.py) in one go; return
+        `(Result, Gradients)`.
+
+        `loss_weights` is a Result of NumPy arrays (`gradients.loss_weights`): L is the sum
+        over `gradients.loss_pairs` of `sum(weight * leaf)`, computed in the backend's own
+        library. Differentiated: every input leaf (as passed, so time-major when the
+        example is), every initial state, every constant, every cell weight. The mask is
+        not. A source the loss does not depend on gets zeros. Compiled modes compute the
+        results and the gradients in one compiled function per configuration (weights,
+        data and loss weights its arguments), counted in `compile_stats` under
+        `gradient_mode(mode)`. Nothing is sanitised: NaN at masked steps go in as they are.
+        """
+        raise NotImplementedError(f"{self.name} does not differentiate")
+
+
+def gradient_mode(mode):
+    """The `compile_stats` mode under which a mode's value-and-grad functions are counted."""
+    return f"{mode}+grad"

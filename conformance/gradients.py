@@ -1,0 +1,101 @@
+"""The gradient half of a run (CONTRACT.md section 5): the loss, and what a backend returns.
+
+Every gradient rule is stated for one scalar loss: L = a fixed random weighting of every
+leaf of `last_output`, `outputs` and `new_states`, summed (G1). The weighting is a pure
+function of the reference result's shapes, so the suite, every backend and every
+reproducer compute the same L without storing it, and a backend that returns wrong
+shapes cannot even form it (a crash: a divergence).
+
+A backend that differentiates returns, next to its forward `Result`, a `Gradients`: dL
+with respect to every differentiated argument, laid out as the arguments it was passed.
+`batch_major` turns that into the example's own layout (inputs (B, T, ...)), where the
+reference's finite differences live.
+"""
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import optree
+
+# Exact binary fractions, as the cell weights (cells/strategies.py): float32 and float64
+# runs weigh their leaves identically.
+LOSS_WEIGHT_VALUES = (0.5, -0.5, 1.0, -1.0, 0.25, -0.75, 1.5, -1.25)
+DIFFERENTIATED = ("inputs", "initial_states", "constants", "weights")
+
+
+@dataclass(frozen=True)
+class Gradients:
+    """dL/d each differentiated argument: tuples of NumPy arrays, one per leaf, each of
+    the shape of its argument (inputs per input leaf, in the layout it was passed)."""
+
+    inputs: tuple
+    initial_states: tuple
+    constants: tuple
+    weights: tuple
+
+    def leaves(self):
+        """(name, array) for every array, named as messages show them ("inputs[0]")."""
+        for part in DIFFERENTIATED:
+            for i, array in enumerate(getattr(self, part)):
+                yield f"{part}[{i}]", np.asarray(array)
+
+
+def loss_weights(result, dtype):
+    """The fixed weighting of L for a result shaped like `result` (a base.Result): a
+    Result whose every leaf is an array of that leaf's shape, in `dtype`. Deterministic:
+    each leaf's values depend only on its position and shape."""
+    parts = {}
+    for position, part in enumerate(("last_output", "outputs", "new_states")):
+        nest = getattr(result, part)
+        leaves, structure = optree.tree_flatten(nest)
+        weights = [_weights_for(position, i, np.shape(leaf), dtype) for i, leaf in enumerate(leaves)]
+        parts[part] = optree.tree_unflatten(structure, weights)
+    return type(result)(**parts)
+
+
+def _weights_for(part, leaf, shape, dtype):
+    seed = zlib.crc32(repr((part, leaf, tuple(int(n) for n in shape))).encode())
+    rng = np.random.default_rng(seed)
+    return rng.choice(np.asarray(LOSS_WEIGHT_VALUES), size=shape).astype(dtype)
+
+
+def loss_value(result, weights):
+    """L in NumPy (float64): sum over every leaf of weights * leaf."""
+    total = 0.0
+    for part in ("last_output", "outputs", "new_states"):
+        for leaf, weight in zip(optree.tree_leaves(getattr(result, part)), optree.tree_leaves(getattr(weights, part))):
+            total += float(np.sum(np.asarray(weight, np.float64) * np.asarray(leaf, np.float64)))
+    return total
+
+
+def loss_pairs(result_nests, weight_nests):
+    """(leaf, weight) pairs of L in a framework: `result_nests` is (last_output, outputs,
+    new_states) as the backend returned them, `weight_nests` the same three parts of
+    `loss_weights`. Adapters sum `reduce_sum(weight * leaf)` over these in their own
+    library; a different number of leaves is a ValueError (reported as a crash)."""
+    pairs = []
+    for part, nest, weights in zip(("last_output", "outputs", "new_states"), result_nests, weight_nests):
+        leaves, weight_leaves = optree.tree_leaves(nest), optree.tree_leaves(weights)
+        if len(leaves) != len(weight_leaves):
+            raise ValueError(f"{part} has {len(leaves)} leaves, the contract's result has {len(weight_leaves)}")
+        pairs += list(zip(leaves, weight_leaves))
+    return pairs
+
+
+def weight_parts(weights):
+    """The three parts of a `loss_weights` Result, in the order `loss_pairs` takes them."""
+    return (weights.last_output, weights.outputs, list(weights.new_states))
+
+
+def batch_major(gradients, example):
+    """`gradients` with the input gradients in the example's (B, T, ...) layout."""
+    if not example.options.time_major:
+        return gradients
+    inputs = tuple(np.swapaxes(np.asarray(g), 0, 1) for g in gradients.inputs)
+    return Gradients(inputs, gradients.initial_states, gradients.constants, gradients.weights)
+
+
+def zeros_for_unconnected(gradient, like):
+    """A framework's "no gradient" (None: the loss does not depend on it) as zeros."""
+    return np.zeros(np.shape(like), dtype=np.asarray(like).dtype) if gradient is None else np.asarray(gradient)
