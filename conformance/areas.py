@@ -34,14 +34,17 @@ AREAS = (
     ("rank>2", "states and outputs of rank > 2 (R2 when its minimal example needs them)"),
     ("edge", "B = 1, T = 1, size-1 states, fully masked rows (R14)"),
     ("core", "steps, step calls, last output, hints, structure, independence (R1, R2, R6, R12, R13; unclassified)"),
+    ("grad", "gradients: agreement with the reference, invariance (G1, G4; L7 on the layer)"),
+    ("grad-mask", "gradients through masked steps: none into masked inputs, masked steps inert (G2, G3)"),
     ("layer", "the RNN layer: its outputs, initial states, state sizes, Bidirectional, stacked cells (L1, L2, L4-L6)"),
     ("routes", "mask routes of the layer (L3)"),
 )
 AREA_IDS = tuple(area for area, _ in AREAS)
-_FUNCTION_AREAS = AREA_IDS[:-2]
+GRADIENT_AREAS = ("grad", "grad-mask")
+_FORWARD_AREAS = tuple(a for a in AREA_IDS[:-2] if a not in GRADIENT_AREAS)  # what forward agreement vouches for
 
 PROPERTY_AREAS = {
-    "test_agreement::test_agrees_with_reference": _FUNCTION_AREAS,
+    "test_agreement::test_agrees_with_reference": _FORWARD_AREAS,
     "test_hints::test_unroll_gives_the_same_results": ("unroll",),
     "test_hints::test_input_length_is_a_hint": ("core",),
     "test_layout::test_time_major_is_the_transpose": ("t-major",),
@@ -54,11 +57,14 @@ PROPERTY_AREAS = {
     "test_structure::test_return_all_outputs_false_keeps_only_the_last_step": ("ret-all",),
     "test_structure::test_samples_are_independent": ("core",),
     "test_structure::test_arguments_are_not_modified": ("core",),
-    "test_layer::test_layer_agrees_with_reference": AREA_IDS[:-1],
+    "test_layer::test_layer_agrees_with_reference": tuple(a for a in AREA_IDS[:-1] if a not in GRADIENT_AREAS),
     "test_layer::test_mask_routes_agree": ("routes",),
     "test_layer::test_bidirectional_agrees_with_reference": ("layer",),
     "test_layer::test_stacked_cells_agree_with_reference": ("layer",),
     "test_layer::test_2018_report": ("mask-out", "routes"),
+    "test_gradients::test_gradients_agree_with_reference": GRADIENT_AREAS,
+    "test_gradients::test_masked_steps_are_inert_for_gradients": ("grad-mask",),
+    "test_gradients::test_gradients_are_invariant": GRADIENT_AREAS,
 }
 
 # A pass says nothing about an option the backend's API lacks (contract section 4): its
@@ -70,6 +76,7 @@ RULE_AREAS = {
     "R6": "core", "R7": "ret-all", "R8": "mask-out", "R9": "mask-out", "R10": "unroll",
     "R11": "t-major", "R12": "core", "R13": "core", "R14": "edge",
     "L1": "layer", "L2": "layer", "L3": "routes", "L4": "layer", "L5": "layer", "L6": "layer",
+    "G1": "grad", "G2": "grad-mask", "G3": "grad-mask", "G4": "grad", "L7": "grad",
 }
 UNCLASSIFIED = "unclassified"  # the rule of a failure that names no contract rule
 

@@ -107,6 +107,7 @@ def pytest_configure(config):
     config.stash[_SELECTED] = names
     config.stash[_EXPLICIT] = explicit
     config.addinivalue_line("markers", "needs_options(*names): the property is about options some APIs lack")
+    config.addinivalue_line("markers", "needs_gradients: the property differentiates (not applicable without autodiff)")
     entries = []
     if not config.getoption("--ignore-known"):
         try:
@@ -155,6 +156,8 @@ def pytest_runtest_setup(item):
     callspec = getattr(item, "callspec", None)
     if marker and callspec and "target" in callspec.params:
         callspec.params["target"].require(*marker.args)
+    if item.get_closest_marker("needs_gradients") and callspec and isinstance(callspec.params.get("target"), Target):
+        callspec.params["target"].require_gradients()
 
 
 @pytest.hookimpl(wrapper=True)

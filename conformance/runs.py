@@ -7,6 +7,7 @@ from hypothesis.control import currently_in_test_context
 
 from conformance.assertions import Divergence, assert_same_results
 from conformance.backends import get_backend, interrupts
+from conformance.gradients import batch_major
 
 
 def expected(example):
@@ -19,13 +20,26 @@ def run_backend(target, example, rule):
 
     So are SystemExit and a KeyboardInterrupt the backend raised itself; a KeyboardInterrupt
     from a real Ctrl-C (a SIGINT arrived during the call) still stops the run."""
+    return _crashes_as_divergences(target, example, rule, lambda: target.backend.run(example, target.mode))
+
+
+def run_backend_with_gradients(target, example, loss_weights, rule):
+    """`(Result, Gradients)` of the target on the example (CONTRACT.md section 5), the
+    gradients batch-major; a crash is a divergence of `rule`, as in `run_backend`."""
+    result, gradients = _crashes_as_divergences(
+        target, example, rule, lambda: target.backend.run_with_gradients(example, target.mode, loss_weights)
+    )
+    return result, batch_major(gradients, example)
+
+
+def _crashes_as_divergences(target, example, rule, call):
     if currently_in_test_context():  # coverage evidence for --hypothesis-show-statistics
         for family in sorted(example.structure.families()):
             event(f"cell family: {family}")
         event(f"mask family: {example.mask_family}")
     sigints = interrupts.watch()
     try:
-        return target.backend.run(example, target.mode)
+        return call()
     except Divergence:
         raise
     except (Exception, KeyboardInterrupt, SystemExit) as error:  # noqa: BLE001 - a crash inside a backend is a finding

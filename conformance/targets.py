@@ -40,6 +40,12 @@ class Target:
         if missing:
             pytest.skip(f"not applicable: {self.backend.name}'s rnn has no {', '.join(missing)} (contract section 4)")
 
+    def require_gradients(self):
+        """Skip, as not applicable, a gradient property on a backend without autodiff
+        (contract section 4: keras-numpy's gradient properties never conform)."""
+        if not self.backend.differentiates:
+            pytest.skip(f"not applicable: {self.backend.name} cannot differentiate (contract section 4)")
+
     def __repr__(self):
         return f"target({self.backend.name!r}, {self.mode!r})"
 

@@ -34,7 +34,9 @@ def test_every_rule_has_one_area_and_only_r1_r2_are_placed_by_their_example():
 
     assert set(RULE_AREAS.values()) <= set(AREA_IDS)
     assert set(SPLIT_RULES) == {"R1", "R2"}
-    assert sorted(RULE_AREAS, key=lambda r: (r[0], int(r[1:]))) == [f"L{i}" for i in range(1, 7)] + [f"R{i}" for i in range(1, 15)]
+    assert sorted(RULE_AREAS, key=lambda r: (r[0], int(r[1:]))) == (
+        [f"G{i}" for i in range(1, 5)] + [f"L{i}" for i in range(1, 8)] + [f"R{i}" for i in range(1, 15)]
+    )
 
 
 def test_one_masking_bug_is_shown_in_its_rules_area_whatever_its_minimal_example():
