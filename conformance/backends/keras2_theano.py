@@ -23,9 +23,12 @@ handed over as the example gives it, and whatever Keras 2 raises is reported as 
 import importlib.metadata
 from collections import Counter
 
+import numpy as np
 import optree
 
-from conformance.backends.base import Backend, CompiledCache, Result, counted_call
+from conformance.backends import grad_theano
+from conformance.backends.base import Backend, CompiledCache, Result, counted_call, gradient_mode
+from conformance.gradients import weight_parts
 
 STATIC_OPTIONS = ("go_backwards", "unroll", "input_length")
 DEFAULTS_OF_MISSING_OPTIONS = {"time_major": False, "zero_output_for_mask": False, "return_all_outputs": True}
@@ -45,10 +48,12 @@ class Keras2Theano(Backend):
     compiled_modes = ("compiled",)
     ops = "theano"
     unsupported_options = tuple(DEFAULTS_OF_MISSING_OPTIONS)
+    differentiates = True  # theano.grad through the compiled scan (contract section 5)
 
     def __init__(self):
         self._compiled = CompiledCache()  # the last few compiled functions
-        self.compile_stats = Counter()  # ("compiled", "traced" | "reused" | "crashed") -> count
+        # ("compiled" | "compiled+grad", "traced" | "reused" | "crashed") -> count
+        self.compile_stats = Counter()
 
     def missing_package(self):
         """'theano', or 'keras==2.3.1' where `keras` is Keras 3 (as in the main environment)."""
@@ -63,21 +68,9 @@ class Keras2Theano(Backend):
         return None
 
     def run(self, example, mode):
-        if mode != "compiled":
-            raise ValueError(f"{self.name} has no mode {mode!r}; modes: {', '.join(self.modes)}")
-        arguments = example.call_arguments()
-        for option, default in DEFAULTS_OF_MISSING_OPTIONS.items():
-            if arguments.pop(option) != default:
-                raise ValueError(f"Keras 2.3.1's rnn has no {option!r} option; it can only run with {option}={default}")
-        static = {name: arguments.pop(name) for name in STATIC_OPTIONS}
-        # Keras 2 refuses unroll=True without input_length; that refusal is a finding
-        # (R10, R12), so input_length is passed exactly as the example says, never filled in.
-        data = {name: value for name, value in arguments.items() if value is not None}
-        weights = example.spec.weight_arrays()
-
+        static, data, weights = self._arguments(example, mode)
         flat_data, data_tree = optree.tree_flatten(data)
-        signature = (repr(data_tree), tuple((a.dtype.str, a.ndim) for a in flat_data))
-        key = (example.structure, tuple(sorted(static.items())), signature)
+        key = self._key(example, static, flat_data, data_tree)
         new = key not in self._compiled
 
         def compile_and_call():
@@ -89,6 +82,45 @@ class Keras2Theano(Backend):
             return optree.tree_unflatten(returned_tree, list(function(*flat_data, *weights)))
 
         return Result.from_framework(counted_call(self.compile_stats, mode, compile_and_call, lambda _: new))
+
+    def run_with_gradients(self, example, mode, loss_weights):
+        """Results and dL/d every differentiated argument from one compiled function per
+        configuration (conformance/backends/grad_theano.py), cached next to the forward
+        functions under its own key and counted under `gradient_mode(mode)`."""
+        static, data, weights = self._arguments(example, mode)
+        flat_data, _, data_tree = grad_theano.data_leaves(data)
+        flat_loss, loss_tree = optree.tree_flatten(weight_parts(loss_weights))
+        loss_signature = (repr(loss_tree), tuple((np.asarray(w).dtype.str, np.ndim(w)) for w in flat_loss))
+        key = ("value-and-grad", self._key(example, static, flat_data, data_tree), loss_signature)
+        new = key not in self._compiled
+
+        def compile_and_call():
+            step = lambda weight_vars: self.step_function(example.structure, weight_vars)  # noqa: E731
+            build = lambda: grad_theano.compile_value_and_grad(step, static, data, weights, weight_parts(loss_weights))  # noqa: E731
+            return self._compiled.get(key, build)(flat_data, weights, flat_loss)
+
+        returned, grads = counted_call(self.compile_stats, gradient_mode(mode), compile_and_call, lambda _: new)
+        return Result.from_framework(returned), grads
+
+    def _arguments(self, example, mode):
+        """(static options, data arguments, cell weights) as Keras 2's `rnn` takes them."""
+        if mode != "compiled":
+            raise ValueError(f"{self.name} has no mode {mode!r}; modes: {', '.join(self.modes)}")
+        arguments = example.call_arguments()
+        for option, default in DEFAULTS_OF_MISSING_OPTIONS.items():
+            if arguments.pop(option) != default:
+                raise ValueError(f"Keras 2.3.1's rnn has no {option!r} option; it can only run with {option}={default}")
+        static = {name: arguments.pop(name) for name in STATIC_OPTIONS}
+        # Keras 2 refuses unroll=True without input_length; that refusal is a finding
+        # (R10, R12), so input_length is passed exactly as the example says, never filled in.
+        data = {name: value for name, value in arguments.items() if value is not None}
+        return static, data, example.spec.weight_arrays()
+
+    @staticmethod
+    def _key(example, static, flat_data, data_tree):
+        """What a compiled function depends on: structure, static options, data signature."""
+        signature = (repr(data_tree), tuple((a.dtype.str, a.ndim) for a in flat_data))
+        return (example.structure, tuple(sorted(static.items())), signature)
 
     def _compile(self, structure, static, flat_data, data_tree, weights):
         """`theano.function(data leaves + weights) -> flat (last_output, outputs, new_states)`."""
