@@ -8,7 +8,7 @@ back with `.detach().cpu().numpy()`.
 
 import optree
 
-from conformance.backends.base import Backend, Result, shared_torch_tensor
+from conformance.backends.base import Backend, Result, shared_torch_tensor, static_options_and_data
 
 
 class KerasTorch(Backend):
@@ -20,6 +20,7 @@ class KerasTorch(Backend):
     extra = "keras"
     modes = ("eager",)
     ops = "torch"
+    differentiates = True  # autograd, eager (CONTRACT.md section 5)
 
     def run(self, example, mode):
         from keras.src.backend.torch.rnn import rnn
@@ -32,3 +33,19 @@ class KerasTorch(Backend):
         weights = [to_torch(w) for w in example.spec.weight_arrays()]
         returned = rnn(self.step_function(example.structure, weights), **arguments)
         return Result.from_framework(returned, to_numpy=lambda t: t.detach().cpu().numpy())
+
+    def run_with_gradients(self, example, mode, loss_weights):
+        """The forward run above under autograd, L and its gradients by `grad_torch` (G1)."""
+        from keras.src.backend.torch.rnn import rnn
+
+        from conformance.backends import grad_torch
+
+        static, data = static_options_and_data(example)
+        data = {name: optree.tree_map(shared_torch_tensor, value) for name, value in data.items()}
+        weights = [shared_torch_tensor(w) for w in example.spec.weight_arrays()]
+
+        def loop(data, weights):
+            return rnn(self.step_function(example.structure, weights), **data, **static)
+
+        returned, grads = grad_torch.value_and_grad(loop, data, weights, loss_weights)
+        return Result.from_framework(returned, to_numpy=lambda t: t.detach().cpu().numpy()), grad_torch.as_gradients(grads)
