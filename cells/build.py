@@ -19,6 +19,7 @@ def make_step(structure, ops, weights):
     w_states = [next(dense) if s.kind == "dense" else None for s in structure.states]
     w_outputs = [next(dense) if o.kind == "dense" else None for o in structure.outputs]
     hidden_act = ops.activation(structure.hidden_activation)
+    transform = ops.transform(structure.input_transform)
     n_states = len(structure.states)
 
     def flat(x, shape):
@@ -29,8 +30,10 @@ def make_step(structure, ops, weights):
         states = list(states_and_constants[:n_states])
         constants = list(states_and_constants[n_states:])
         flat_inputs = [flat(x, s) for x, s in zip(leaves, structure.input_shapes)]
+        # The input transform reads the first leaf only; "echo" outputs keep the raw inputs.
         u = ops.concat(
-            flat_inputs
+            [transform(flat_inputs[0])]
+            + flat_inputs[1:]
             + [flat(s, spec.shape) for s, spec in zip(states, structure.states)]
             + [flat(c, shape) for c, shape in zip(constants, structure.constant_shapes)]
         )

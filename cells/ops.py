@@ -8,9 +8,11 @@ only when its namespace is first used, so a missing framework costs nothing unti
 
 import importlib
 
+from cells.spec import INPUT_TRANSFORMS
+
 
 class Ops:
-    """Base: subclasses name their module and spell the five operations."""
+    """Base: subclasses name their module and spell the operations their library names differently."""
 
     name = None
     module = None
@@ -40,6 +42,22 @@ class Ops:
     def activation(self, name):
         return getattr(self, name)
 
+    # The input transforms (cells.spec.INPUT_TRANSFORMS): elementwise, defined on part of the line.
+    def log(self, x):
+        return self.lib.log(x)
+
+    def sqrt(self, x):
+        return self.lib.sqrt(x)
+
+    def reciprocal(self, x):
+        return 1 / x
+
+    def transform(self, name):
+        """The input transform `name` as a function; "none" is the identity."""
+        if name not in INPUT_TRANSFORMS:
+            raise ValueError(f"unknown input transform {name!r}; valid: {', '.join(INPUT_TRANSFORMS)}")
+        return self.linear if name == "none" else getattr(self, name)
+
 
 class NumpyOps(Ops):
     name, module = "numpy", "numpy"
@@ -53,6 +71,9 @@ class TensorFlowOps(Ops):
 
     def sigmoid(self, x):
         return self.lib.sigmoid(x)
+
+    def log(self, x):
+        return self.lib.math.log(x)
 
 
 class JaxOps(Ops):

@@ -8,12 +8,20 @@ compiled functions as arguments, never baked in.
 Every cell computes, per step, with `u` the concatenation of its flattened inputs,
 states and constants:
 
+    x0'        = f(flat inputs[0]), f the input transform applied elementwise to the FIRST
+                 input leaf only ("none": identity; "log", "sqrt", "reciprocal" = 1 / x);
+                 the other leaves enter `u` as they are, and "echo" outputs echo the raw inputs
+    u          = concat([x0', flat inputs[1:], flat states, flat constants])
     z          = act_hidden(u @ W_hidden + b_hidden)
     new state k= states[k] + 1                         (kind "counter")
                = reshape(act_k(z @ W_k), state_shape_k) (kind "dense")
     output j   = new_states[0]                          (kind "state0")
                = concat([flat inputs] * repeat_j)       (kind "echo", like the 2018 report)
                = reshape(act_j(z @ W_j), output_shape_j) (kind "dense")
+
+The input transforms make a step that is defined only on part of the line (issue 16,
+G3): log and sqrt need x > 0 (sqrt's derivative is infinite at 0), reciprocal x != 0.
+A Masking layer's padding value 0.0 lies outside every one of these domains.
 """
 
 from dataclasses import dataclass
@@ -24,6 +32,21 @@ import numpy as np
 ACTIVATIONS = ("tanh", "linear", "sigmoid")
 STATE_KINDS = ("dense", "counter")
 OUTPUT_KINDS = ("dense", "state0", "echo")
+INPUT_TRANSFORMS = ("none", "log", "sqrt", "reciprocal")  # simplest first
+
+
+def in_domain(transform, values):
+    """Elementwise: where the input transform `transform` is defined and differentiable
+    (NaN and inf are outside every domain, "none" included)."""
+    values = np.asarray(values)
+    finite = np.isfinite(values)
+    if transform in ("log", "sqrt"):
+        return finite & (values > 0)
+    if transform == "reciprocal":
+        return finite & (values != 0)
+    if transform == "none":
+        return finite
+    raise ValueError(f"unknown input transform {transform!r}; valid: {', '.join(INPUT_TRANSFORMS)}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,7 @@ class CellStructure:
     hidden: int = 2
     hidden_activation: str = "tanh"
     dtype: str = "float32"
+    input_transform: str = "none"  # one of INPUT_TRANSFORMS, applied to the first input leaf
 
     @property
     def nested_inputs(self):
@@ -105,6 +129,8 @@ class CellStructure:
             found.add("nested-output")
         if self.nested_inputs:
             found.add("nested-inputs")
+        if self.input_transform != "none":
+            found.add(f"input-{self.input_transform}")
         return found
 
 
