@@ -16,6 +16,7 @@ from hypothesis import settings  # noqa: E402
 from conformance import checks, known, matrix, profiles, repro, report  # noqa: E402
 from conformance.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
+from conformance.backends.base import gradient_mode  # noqa: E402
 from conformance.backends.impl import IMPL_OPS, ImplError  # noqa: E402
 from conformance.checks import current_ledger, use_ledger  # noqa: E402
 from conformance.targets import Target, targets_for  # noqa: E402
@@ -324,6 +325,10 @@ def _speed(backends):
                     "traced": stats.get((mode, "traced"), 0),
                     "reused": stats.get((mode, "reused"), 0),
                     "crashed": stats.get((mode, "crashed"), 0),
+                    # the value-and-grad functions of the gradient properties, counted apart
+                    "grad_traced": stats.get((gradient_mode(mode), "traced"), 0),
+                    "grad_reused": stats.get((gradient_mode(mode), "reused"), 0),
+                    "grad_crashed": stats.get((gradient_mode(mode), "crashed"), 0),
                 }
     return speed
 

@@ -14,7 +14,8 @@ Schema (`"schema_version": 1`), documented in README.md ("The JSON report"):
                    "results": [{"mode", "property", "rule", "covers", "areas", "outcome", "summary",
                                 "known_divergence", "excused", "replay", "example", "case", "reproducer"}],
                    "speed": {mode: {"examples", "drawn", "shrinking", "shrink_cut_short", "data_sets",
-                                    "compiled", "seconds", "traced", "reused", "crashed"}}}]}
+                                    "compiled", "seconds", "traced", "reused", "crashed",
+                                    "grad_traced", "grad_reused", "grad_crashed"}}}]}
 status: conforms | diverges | not-installed | error | not run.
 outcome: pass | fail | crash | known | known-fixed | not-applicable | not-installed.
 rule: a contract rule id, "unclassified" for a failure that names none, null for a pass.
@@ -22,7 +23,8 @@ covers: the areas the property ran in; areas: the matrix columns the result is s
 excused: for a "known" result met while the property ran, the examples the entry excused
 there (null otherwise); replay: true for the re-run of a declared divergence's saved case.
 Added within version 1: speed, covers, excused, replay, interrupted, speed's drawn,
-shrinking (calls made while shrinking) and shrink_cut_short.
+shrinking (calls made while shrinking) and shrink_cut_short; speed's grad_traced,
+grad_reused and grad_crashed (the value-and-grad functions of the gradient properties).
 """
 
 import datetime
@@ -193,6 +195,9 @@ def speed_lines(run_report):
             calls = cost.get("traced", 0) + cost.get("reused", 0)
             if cost.get("compiled") and calls:
                 line += f", {cost['reused'] / calls:.0%} of compiled calls reused a trace"
+            grad_calls = cost.get("grad_traced", 0) + cost.get("grad_reused", 0)
+            if cost.get("compiled") and grad_calls:
+                line += f" ({cost['grad_reused'] / grad_calls:.0%} of value-and-grad calls)"
             if cost.get("shrink_cut_short"):
                 line += f"; shrinking cut short {cost['shrink_cut_short']} times"
             lines.append(line)
