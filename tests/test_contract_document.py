@@ -18,9 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "CONTRACT.md"
 SCANNED = ("conformance", "cells")
 KNOWN_DIVERGENCES = ROOT / "conformance" / "known_divergences.toml"
-RULE_ID = re.compile(r"^(R\d+|L\d+)$")
+RULE_ID = re.compile(r"^(R\d+|L\d+|G\d+)$")
 UNCLASSIFIED = "unclassified"
-SECTIONS = ("1. The function", "2. The layer", "3. Comparing results", "4. Backends with a smaller API")
+SECTIONS = ("1. The function", "2. The layer", "3. Comparing results", "4. Backends with a smaller API", "5. Gradients")
+# Where each kind of rule is defined: R in section 1, L in section 2, G (gradients) in section 5.
+SECTION_OF_KIND = {"R": "1", "L": "2", "G": "5"}
+# The rules of issue 16 (gradients): the code reports each of them.
+GRADIENT_RULES = {"G1", "G2", "G3", "G4", "L7"}
 NOT_REPORTED_HEADING = "Rules without a failure id of their own"
 
 
@@ -33,7 +37,7 @@ def defined_ids(text):
     """Rule id -> heading title, for every heading whose text starts with an id and a dot."""
     found = {}
     for _, title in headings(text):
-        m = re.match(rf"^(R\d+|L\d+|{UNCLASSIFIED})\. \S", title)
+        m = re.match(rf"^(R\d+|L\d+|G\d+|{UNCLASSIFIED})\. \S", title)
         if m:
             assert m[1] not in found, f"{m[1]} has two headings in CONTRACT.md"
             found[m[1]] = title
@@ -43,7 +47,7 @@ def defined_ids(text):
 def not_reported_ids(text):
     """Ids listed (as `- ID: why`) under the heading of rules reported under other ids."""
     m = re.search(rf"^### {NOT_REPORTED_HEADING}\n(.*?)(?=^#)", text, re.M | re.S)
-    return set(re.findall(r"^- (R\d+|L\d+):", m[1], re.M)) if m else set()
+    return set(re.findall(r"^- (R\d+|L\d+|G\d+):", m[1], re.M)) if m else set()
 
 
 def github_anchor(title):
@@ -82,8 +86,8 @@ def text():
 
 
 def test_the_scanner_finds_literals_and_rule_arguments():
-    source = 'run_backend(t, e, rule="R99")\nDivergence("L7", "x")\nnot_ids = ["R4x", "G1", "r4", "R"]\n'
-    assert ids_in_source(source) == {"R99", "L7"}
+    source = 'run_backend(t, e, rule="R99")\nDivergence("L7", "x")\nf(g, e, t, "G3")\nnot_ids = ["R4x", "G1x", "g1", "r4", "R", "G"]\n'
+    assert ids_in_source(source) == {"R99", "L7", "G3"}
 
 
 def test_the_scanner_finds_the_ids_of_the_declared_divergences(tmp_path):
@@ -98,16 +102,24 @@ def test_the_document_has_the_four_sections_in_order(text):
 
 
 def test_each_rule_sits_in_its_section(text):
-    """R rules under section 1 (the function), L rules under section 2 (the layer)."""
+    """R rules under section 1 (the function), L rules under section 2 (the layer), G
+    rules under section 5 (gradients)."""
     section, where = None, {}
     for level, title in headings(text):
         if level == 2:
             section = title.split(".")[0]
-        m = re.match(r"^(R\d+|L\d+)\. ", title)
+        m = re.match(r"^(R\d+|L\d+|G\d+)\. ", title)
         if level == 3 and m:
             where[m[1]] = section
-    misplaced = {i: s for i, s in where.items() if s != ("1" if i.startswith("R") else "2")}
+    misplaced = {i: s for i, s in where.items() if s != SECTION_OF_KIND[i[0]]}
     assert where and not misplaced, f"rules outside their section: {misplaced}"
+    assert {"G1", "G2", "G3", "G4"} <= set(where), f"section 5 defines {sorted(i for i in where if i[0] == 'G')}"
+
+
+def test_the_gradient_rules_are_defined_and_reported(text):
+    """Section 5 (G1-G4) and L7 are headings, and the code reports each one."""
+    assert GRADIENT_RULES <= set(defined_ids(text)), f"CONTRACT.md lacks {sorted(GRADIENT_RULES - set(defined_ids(text)))}"
+    assert GRADIENT_RULES <= reported_ids(), f"no code reports {sorted(GRADIENT_RULES - reported_ids())}"
 
 
 def test_every_reported_rule_id_is_defined(text):
