@@ -1,11 +1,24 @@
 """Faulty loops that the suite must reject: the mutation analysis of the suite itself.
 
 `loop.CorrectLoop` is a correct loop split at the seams where real loops went wrong;
-`catalog.MUTANTS` are its historical bugs, one small override each. `rnn-conformance
-mutants` (conformance.mutation) runs the properties on every mutant and scores the suite.
+`catalog.MUTANTS` are its historical bugs, one small override each. The gradient mutants
+(`gradient_catalog`, torch) break only the backward pass of `gradient_loop.CorrectTorchLoop`.
+`rnn-conformance mutants` (conformance.mutation) runs the properties on every mutant and
+scores the suite.
 """
+
+import importlib.util
 
 from conformance.mutants.catalog import EQUIVALENT, MUTANTS, Mutant
 from conformance.mutants.loop import CorrectLoop
 
-__all__ = ["EQUIVALENT", "MUTANTS", "Mutant", "CorrectLoop"]
+__all__ = ["EQUIVALENT", "MUTANTS", "Mutant", "CorrectLoop", "gradient_mutants"]
+
+
+def gradient_mutants():
+    """The gradient mutants by name; {} where torch (which runs them) is not installed."""
+    if importlib.util.find_spec("torch") is None:
+        return {}
+    from conformance.mutants.gradient_catalog import GRADIENT_MUTANTS
+
+    return GRADIENT_MUTANTS
