@@ -96,12 +96,12 @@ GRADIENT_MUTANTS = {
                "the constants are detached: dL/d constants is zero", ConstantsDetached),
         GradientMutant("where-trap", "tensorflow/tensorflow#6209, pytorch/pytorch#52248, rwth-i6/returnn#576, "
                "tinygrad/tinygrad#12409", "G3", "the step runs on the raw masked inputs and torch.where selects, "
-               "so NaN or inf there poison gradients (0 * NaN)", WhereTrap),
+               "so NaN or inf there poison gradients (0 * NaN; the masked inputs' too: G2)", WhereTrap),
         GradientMutant("wrong-custom-gradient", "tensorflow/swift-apis#518 (a hand-written RNN derivative)", "G1",
                "a custom autograd select whose backward masks the old value's gradient with keep, not ~keep",
                WrongCustomGradient),
         GradientMutant("gradient-leaks-into-masked-inputs", "pytorch/pytorch#52248 (gradient into the branch not selected)",
                "G2", "the step runs on every row and a custom select sends the whole gradient to the new value, "
-               "masked rows included", GradientLeaksIntoMaskedInputs),
+               "masked rows included (into masked inputs, and weights: G1 too)", GradientLeaksIntoMaskedInputs),
     )
 }
