@@ -5,6 +5,11 @@ This is how a backend author gates a change: the suite imports their function, b
 every drawn cell's step function over the array library their loop works in
 (`--impl-ops`: numpy, tensorflow, jax or torch), passes the data as that library's
 arrays, and compares what comes back with the reference, like any other backend.
+
+With `--impl-ops tensorflow`, `jax` or `torch` it also differentiates (CONTRACT.md section
+5): L and its gradients are formed by the same `grad_*` module the framework's own rows
+use, so only the author's loop differs. NumPy loops have no autodiff: their gradient
+properties are "not applicable".
 """
 
 import importlib
@@ -15,9 +20,12 @@ import numpy as np
 import optree
 
 from conformance.backends import interrupts
-from conformance.backends.base import Backend, Result, shared_torch_tensor
+from conformance.backends.base import DATA_ARGUMENTS, Backend, Result, shared_torch_tensor
+from conformance.gradients import DIFFERENTIATED, Gradients
 
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
+# The array libraries with autodiff, each with its value-and-grad module (G1).
+GRADIENT_MODULES = {"tensorflow": "grad_tensorflow", "jax": "grad_jax", "torch": "grad_torch"}
 IMPL_PREFIX = "impl:"
 
 
@@ -65,6 +73,7 @@ class ImplBackend(Backend):
         self.name = IMPL_PREFIX + impl_target
         self.description = f"third-party rnn {impl_target} (step functions over {ops})"
         self.packages = (ops,)
+        self.differentiates = ops in GRADIENT_MODULES
         self.module_name, self.function_name = module_name, function_name
         self._function = None  # imported on first use: constructing this imports nothing
 
@@ -94,6 +103,27 @@ class ImplBackend(Backend):
         with np.errstate(all="ignore"):  # NaN and inf at masked steps are legitimate inputs (R9)
             returned = function(self.step_function(example.structure, weights), **arguments)
         return Result.from_framework(returned, to_numpy=to_numpy)
+
+    def run_with_gradients(self, example, mode, loss_weights):
+        """The forward call above (the same arguments), L and its gradients by the ops'
+        `grad_*` module, eagerly."""
+        if not self.differentiates:
+            return super().run_with_gradients(example, mode, loss_weights)
+        function = self.function
+        grad = importlib.import_module(f"conformance.backends.{GRADIENT_MODULES[self.ops]}")
+        to_array, to_numpy = _converters(self.ops)
+        options = example.call_arguments()
+        data = {name: options.pop(name) for name in DATA_ARGUMENTS}
+        data = {name: None if value is None else optree.tree_map(to_array, value) for name, value in data.items()}
+        weights = [to_array(w) for w in example.spec.weight_arrays()]
+
+        def loop(data, weights):
+            return function(self.step_function(example.structure, weights), **data, **options)
+
+        with np.errstate(all="ignore"):  # NaN and inf at masked steps are legitimate inputs (R9)
+            returned, grads = grad.value_and_grad(loop, data, weights, loss_weights)
+        gradients = Gradients(**{part: tuple(to_numpy(g) for g in grads[part]) for part in DIFFERENTIATED})
+        return Result.from_framework(returned, to_numpy=to_numpy), gradients
 
 
 def _import(module_name, function_name):
