@@ -95,8 +95,10 @@ class Keras2Theano(Backend):
         new = key not in self._compiled
 
         def compile_and_call():
-            step = lambda weight_vars: self.step_function(example.structure, weight_vars)  # noqa: E731
-            build = lambda: grad_theano.compile_value_and_grad(step, static, data, weights, weight_parts(loss_weights))  # noqa: E731
+            def build():
+                step = lambda weight_vars: self.step_function(example.structure, weight_vars)  # noqa: E731
+                return grad_theano.compile_value_and_grad(step, static, data, weights, weight_parts(loss_weights))
+
             return self._compiled.get(key, build)(flat_data, weights, flat_loss)
 
         returned, grads = counted_call(self.compile_stats, gradient_mode(mode), compile_and_call, lambda _: new)
