@@ -1,7 +1,8 @@
 """`rnn-conformance mutants`: the mutation score of the suite, as a table and JSON.
 
 Runs `conformance.mutation.hunt` on every mutant of the catalog (or those named with
-`--mutants`), printing one line per mutant as it goes, then the table, each mutant's
+`--mutants`): the forward mutants with the forward properties, the gradient mutants (where
+torch is installed) with the gradient properties. It prints one line per mutant as it goes, then the table, each mutant's
 shrunk minimal example, the score and the median / worst cost of a kill. Exit status 0
 when every mutant is killed, 1 when one survives, 2 for bad input (an unknown mutant, an
 output path that cannot be written: one line, before any mutant runs).
@@ -12,7 +13,7 @@ import time
 from dataclasses import asdict
 
 from conformance import checks, limits, mutation, output_paths, profiles, report
-from conformance.mutants import MUTANTS
+from conformance.mutants import MUTANTS, gradient_mutants
 from conformance.usage import UsageError, usage_error
 
 SCHEMA = "rnn-conformance-mutants"
@@ -23,15 +24,21 @@ class UnknownMutant(UsageError):
     pass
 
 
+def catalog():
+    """Every mutant by name: the forward ones, then the gradient ones (none without torch)."""
+    return {**MUTANTS, **gradient_mutants()}
+
+
 def selected_mutants(names):
     """The catalog, or the named mutants in the order given."""
+    mutants = catalog()
     if names is None:
-        return list(MUTANTS.values())
+        return list(mutants.values())
     chosen = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = [n for n in chosen if n not in MUTANTS]
+    unknown = [n for n in chosen if n not in mutants]
     if unknown or not chosen:
-        raise UnknownMutant(f"unknown mutant {', '.join(unknown) or '(none named)'}; valid: {', '.join(MUTANTS)}")
-    return [MUTANTS[n] for n in chosen]
+        raise UnknownMutant(f"unknown mutant {', '.join(unknown) or '(none named)'}; valid: {', '.join(mutants)}")
+    return [mutants[n] for n in chosen]
 
 
 def main(args):
@@ -48,7 +55,10 @@ def main(args):
     checks.example_timeout = args.example_timeout
     limits.shrink_seconds = None if args.shrink_seconds == float("inf") else args.shrink_seconds
     print(f"{len(mutants)} mutants, profile {args.profile}; properties in this order until one fails:", flush=True)
-    print("  " + ", ".join(p.__name__ for p in mutation.PROPERTY_ORDER), flush=True)
+    print("  forward mutants: " + ", ".join(p.__name__ for p in mutation.PROPERTY_ORDER), flush=True)
+    print("  gradient mutants: " + ", ".join(p.__name__ for p in mutation.GRADIENT_PROPERTY_ORDER), flush=True)
+    if not gradient_mutants():
+        print("  (the gradient mutants are not run: torch is not installed; pip install 'rnn-conformance[torch]')", flush=True)
     hunts, started = [], time.perf_counter()
     for mutant in mutants:
         h = mutation.hunt(mutant, chosen)
@@ -129,6 +139,7 @@ def as_json(hunts, args):
         "profile": args.profile,
         "max_examples": args.max_examples or profiles.settings_for(args.profile).max_examples,
         "properties": [p.__name__ for p in mutation.PROPERTY_ORDER],
+        "gradient_properties": [p.__name__ for p in mutation.GRADIENT_PROPERTY_ORDER],
         "killed": killed,
         "total": total,
         "score": killed / total,
@@ -138,6 +149,7 @@ def as_json(hunts, args):
                 "name": h.mutant.name,
                 "models": h.mutant.models,
                 "breaks": h.mutant.rule,
+                "kind": h.kind,
                 "change": h.mutant.change,
                 "killed": h.killed,
                 "property": h.property,

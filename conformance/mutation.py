@@ -3,7 +3,9 @@
 A mutant is killed as soon as one property fails on it, as `pytest -x` would stop: the
 properties run in `PROPERTY_ORDER` (broad agreement first, then the metamorphic
 relations), each under the current Hypothesis profile with shrinking, on the mutant as
-an eager NumPy backend. For each mutant this records the property and rule that killed
+an eager NumPy backend. A gradient mutant (conformance/mutants/gradient_catalog.py)
+brings its own differentiating torch backend and is hunted by the gradient properties
+instead, in `GRADIENT_PROPERTY_ORDER` (G1, G3, G4; each also checks G2). For each mutant this records the property and rule that killed
 it, the examples and seconds until the first failing example (counted over every
 property run on that mutant so far), the seconds Hypothesis then spent shrinking, and
 the shrunk minimal example. The score is killed / total; a survivor fails the run.
@@ -17,10 +19,11 @@ from dataclasses import dataclass
 from conformance import checks, profiles
 from conformance.assertions import Divergence, divergences_in
 from conformance.backends.numpy_function import NumpyFunctionBackend
-from conformance.properties import FUNCTION_PROPERTIES
+from conformance.properties import FUNCTION_PROPERTIES, GRADIENT_PROPERTIES
 from conformance.targets import Target
 
 PROPERTY_ORDER = FUNCTION_PROPERTIES
+GRADIENT_PROPERTY_ORDER = GRADIENT_PROPERTIES
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Hunt:
     """What the suite did to one mutant."""
 
     mutant: object  # conformance.mutants.Mutant
+    kind: str = "forward"  # or "gradient": which properties hunted it
     killed: bool = False
     property: str = None  # "module::test" that killed it
     rule: str = None  # the rule the failure named
@@ -56,13 +60,27 @@ class FirstFailureClock:
             self.first_failure = (self.examples, time.perf_counter() - self.started)
 
 
-def hunt(mutant, chosen_settings=None, properties=PROPERTY_ORDER):
-    """Run `properties` on `mutant` until one fails; the Hunt says which, and how fast.
+def mutant_target(mutant):
+    """The mutant as an eager backend: its own (a gradient mutant's torch backend), or NumPy."""
+    backend = getattr(mutant, "backend", None) or NumpyFunctionBackend(f"mutant:{mutant.name}", mutant.rnn)
+    return Target(backend, "eager")
+
+
+def properties_for(target):
+    """The gradient properties for a backend that differentiates, the forward ones otherwise."""
+    return GRADIENT_PROPERTY_ORDER if target.backend.differentiates else PROPERTY_ORDER
+
+
+def hunt(mutant, chosen_settings=None, properties=None):
+    """Run `properties` (None: `properties_for` the mutant's target) on `mutant` until one
+    fails; the Hunt says which, and how fast.
 
     `chosen_settings` replaces the settings the properties were imported with; None keeps them.
     """
-    target = Target(NumpyFunctionBackend(f"mutant:{mutant.name}", mutant.rnn), "eager")
-    clock, result = FirstFailureClock(target), Hunt(mutant)
+    target = mutant_target(mutant)
+    properties = properties_for(target) if properties is None else properties
+    clock = FirstFailureClock(target)
+    result = Hunt(mutant, kind="gradient" if target.backend.differentiates else "forward")
     checks.example_observers.append(clock)
     try:
         chosen = contextlib.nullcontext() if chosen_settings is None else profiles.applied(chosen_settings, properties)

@@ -44,7 +44,10 @@ def test_the_catalog_models_at_least_20_bugs_each_with_its_source():
 
 
 def test_every_function_level_property_takes_part():
-    assert set(hypothesis_tests(FUNCTION_MODULES)) == set(mutation.PROPERTY_ORDER)
+    """The forward mutants are hunted by every forward property, the gradient mutants
+    (tests/test_gradient_mutants.py) by every gradient property: none is left out."""
+    assert set(hypothesis_tests(FUNCTION_MODULES)) == set(mutation.PROPERTY_ORDER) | set(mutation.GRADIENT_PROPERTY_ORDER)
+    assert not set(mutation.PROPERTY_ORDER) & set(mutation.GRADIENT_PROPERTY_ORDER)
 
 
 def test_a_mutant_no_property_kills_survives_and_fails_the_command(monkeypatch, capsys, tmp_path):
@@ -71,15 +74,20 @@ def _command(*arguments, cwd):
 
 def test_the_command_prints_the_table_and_the_score(tmp_path):
     report = tmp_path / "mutants.json"
-    finished = _command("mutants", "--mutants", "masked-output-from-states0,numeric-mask-ignored", "--report", str(report),
-                        "--markdown", str(tmp_path / "mutants.md"), cwd=tmp_path)
+    pytest.importorskip("torch", reason="NOT INSTALLED: torch (runs the gradient mutants)")
+    finished = _command("mutants", "--mutants", "masked-output-from-states0,numeric-mask-ignored,constants-detached",
+                        "--report", str(report), "--markdown", str(tmp_path / "mutants.md"), cwd=tmp_path)
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert "Mutation score: 2/2 killed (100%)" in finished.stdout
+    assert "Mutation score: 3/3 killed (100%)" in finished.stdout
     assert "examples to kill: median" in finished.stdout
     data = json.loads(report.read_text())
     assert data["schema"] == "rnn-conformance-mutants" and data["profile"] == "ci" and data["score"] == 1
     by_name = {m["name"]: m for m in data["mutants"]}
     assert by_name["masked-output-from-states0"]["rule"] == "R4"
+    assert by_name["masked-output-from-states0"]["kind"] == "forward"
+    gradient = by_name["constants-detached"]  # one table: the gradient mutants too, by the gradient properties
+    assert gradient["kind"] == "gradient" and gradient["rule"] == "G1" and gradient["property"].startswith("test_gradients::")
+    assert data["gradient_properties"] == [p.__name__ for p in mutation.GRADIENT_PROPERTY_ORDER]
     numeric = by_name["numeric-mask-ignored"]
     assert numeric["example"]["options"]["mask_format"] != "bool"  # the shrunk example still needs a 0/1 mask
     assert numeric["seconds_to_kill"] >= 0 and numeric["examples_to_kill"] >= 1
