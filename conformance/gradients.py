@@ -73,14 +73,29 @@ def loss_pairs(result_nests, weight_nests):
     """(leaf, weight) pairs of L in a framework: `result_nests` is (last_output, outputs,
     new_states) as the backend returned them, `weight_nests` the same three parts of
     `loss_weights`. Adapters sum `reduce_sum(weight * leaf)` over these in their own
-    library; a different number of leaves is a ValueError (reported as a crash)."""
+    library; a different number of leaves, or a leaf of another shape, is a ValueError
+    (reported as a crash), never a broadcast."""
     pairs = []
     for part, nest, weights in zip(("last_output", "outputs", "new_states"), result_nests, weight_nests):
         leaves, weight_leaves = optree.tree_leaves(nest), optree.tree_leaves(weights)
         if len(leaves) != len(weight_leaves):
             raise ValueError(f"{part} has {len(leaves)} leaves, the contract's result has {len(weight_leaves)}")
+        for i, (leaf, weight) in enumerate(zip(leaves, weight_leaves)):
+            if not _same_known_shape(leaf, weight):
+                raise ValueError(f"{part} leaf {i} has shape {_shape(leaf)}, the contract's result has {_shape(weight)}")
         pairs += list(zip(leaves, weight_leaves))
     return pairs
+
+
+def _shape(x):
+    return tuple(None if n is None else int(n) for n in getattr(x, "shape", np.shape(x)))
+
+
+def _same_known_shape(leaf, weight):
+    """Equal ranks and equal sizes wherever both are known (a traced function may leave
+    batch and time unknown): a wrong shape must not broadcast into a wrong L."""
+    a, b = _shape(leaf), _shape(weight)
+    return len(a) == len(b) and all(m is None or n is None or m == n for m, n in zip(a, b))
 
 
 def weight_parts(weights):

@@ -8,7 +8,7 @@ import types
 
 from hypothesis import given, settings
 
-from conformance import test_agreement, test_hints, test_layer, test_layout, test_masking, test_structure
+from conformance import test_agreement, test_gradients, test_hints, test_layer, test_layout, test_masking, test_structure
 
 FUNCTION_PROPERTIES = [
     test_agreement.test_agrees_with_reference,
@@ -25,7 +25,14 @@ FUNCTION_PROPERTIES = [
     test_hints.test_unroll_gives_the_same_results,
     test_hints.test_input_length_is_a_hint,
 ]
-FUNCTION_MODULES = (test_agreement, test_hints, test_layout, test_masking, test_structure)
+# Contract section 5, on backends that differentiate; also the order the gradient mutants
+# are hunted in.
+GRADIENT_PROPERTIES = [
+    test_gradients.test_gradients_agree_with_reference,
+    test_gradients.test_masked_steps_are_inert_for_gradients,
+    test_gradients.test_gradients_are_invariant,
+]
+FUNCTION_MODULES = (test_agreement, test_gradients, test_hints, test_layout, test_masking, test_structure)
 LAYER_MODULES = (test_layer,)
 
 

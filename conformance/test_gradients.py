@@ -1,0 +1,92 @@
+"""Gradients through the loop (CONTRACT.md section 5): G1 agreement, G3 inert masked
+steps, G4 invariance; every gradient a backend returns is also checked for G2.
+
+Each backend differentiates in its own framework (`Backend.run_with_gradients`), in the
+modes it already has; compiled modes compute results and gradients in one compiled
+function per configuration, so the siblings of an example reuse its trace. The
+reference's gradients are finite differences of the NumPy reference
+(conformance/gradient_reference.py), never autodiff. A backend without autodiff has these
+properties "not applicable" (section 4).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cells.gradient_strategies import FILLS, gradient_examples, masked_step_examples, with_masked_fill
+from conformance.checks import contract_property
+from conformance.gradient_assertions import (
+    assert_gradients_agree_with_reference,
+    assert_gradients_finite,
+    assert_masked_inputs_get_no_gradient,
+    assert_same_gradients,
+)
+from conformance.gradients import loss_weights
+from conformance.runs import expected, run_backend_with_gradients
+from conformance.targets import Target
+
+pytestmark = pytest.mark.needs_gradients
+
+# G4's relations: each one variant of the drawn example that must give the same gradients.
+VARIANTS = ("unroll", "input_length", "all-true mask", "time_major", "eager mode")
+
+
+def gradients_of(target, example, rule):
+    """The target's gradients of L on the example (batch-major), checked for G2 first:
+    an input where the mask is false never gets a gradient."""
+    target.require_gradients()
+    weights = loss_weights(expected(example), example.dtype)
+    _, gradients = run_backend_with_gradients(target, example, weights, rule)
+    assert_masked_inputs_get_no_gradient(gradients, example, target)
+    return gradients, weights
+
+
+@given(example=gradient_examples("float64"))
+@contract_property
+def test_gradients_agree_with_reference(target, example):
+    """G1 (and G2): dL/d inputs, initial states, constants and every cell weight equal the
+    reference's, in float64, any cell, options and mask."""
+    gradients, weights = gradients_of(target, example, "G1")
+    assert_gradients_agree_with_reference(gradients, example, weights, target)
+
+
+@given(example=masked_step_examples(), fill=st.sampled_from(FILLS))
+@contract_property
+def test_masked_steps_are_inert_for_gradients(target, example, fill):
+    """G3 (and G2): NaN, inf or values outside the cell's domain at masked input steps
+    make no gradient NaN or inf and change no gradient value."""
+    clean, _ = gradients_of(target, example, "G3")
+    filled = with_masked_fill(example, fill)
+    gradients, _ = gradients_of(target, filled, "G3")
+    assert_gradients_finite(gradients, filled, target, "G3")
+    assert_same_gradients(gradients, clean, filled, target, "G3", f"{fill} at masked input steps changed the gradients")
+
+
+@given(example=gradient_examples("float32"), variant=st.sampled_from(VARIANTS))
+@contract_property
+def test_gradients_are_invariant(target, example, variant):
+    """G4 (and G2): the gradients agree between unroll True and False, input_length None
+    and T, no mask and an all-true mask, batch- and time-major (as the transpose), and
+    between a compiled mode and eager."""
+    variant_example, variant_target, relation = _variant(target, example, variant)
+    gradients, _ = gradients_of(target, example, "G4")
+    other, _ = gradients_of(variant_target, variant_example, "G4")
+    assert_same_gradients(other, gradients, variant_example, target, "G4", relation)
+
+
+def _variant(target, example, variant):
+    """(example, target, relation) of one G4 variant; a variant the target cannot express
+    (an option its API lacks, eager against itself) falls back to flipping `unroll`."""
+    o = example.options
+    if variant == "input_length":
+        return example.changed(options={"pass_input_length": not o.pass_input_length}), target, "input_length=T and None give other gradients"
+    if variant == "all-true mask" and example.mask is None:
+        all_true = example.changed(mask=np.ones((example.batch, example.steps), bool), mask_family="all-true")
+        return all_true, target, "an all-true mask changed the gradients"
+    if variant == "time_major" and "time_major" not in target.backend.unsupported_options:
+        flipped = example.changed(options={"time_major": not o.time_major})
+        return flipped, target, "time_major gives other gradients than batch-major (inputs compared batch-major)"
+    if variant == "eager mode" and target.mode != "eager" and "eager" in target.backend.modes:
+        return example, Target(target.backend, "eager"), f"{target.mode} gives other gradients than eager"
+    return example.changed(options={"unroll": not o.unroll}), target, "unroll=True and unroll=False give other gradients"
