@@ -18,7 +18,7 @@ import numpy as np
 
 from cells.example import MASK_FORMATS
 from cells.layer_example import MASK_ROUTES
-from cells.spec import ACTIVATIONS, OUTPUT_KINDS, STATE_KINDS
+from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, OUTPUT_KINDS, STATE_KINDS
 from cells.strategies import MASK_FAMILIES
 
 DTYPES = ("float32", "float64")  # of a cell and of its data arrays
@@ -37,7 +37,7 @@ _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*")
 _BACKEND = re.compile(r"[a-z0-9][a-z0-9.-]*")
 _PROPERTY = re.compile(rf"test_[A-Za-z0-9_]*::test_[A-Za-z0-9_]*")
-_RULE = re.compile(r"[RL][0-9]{1,2}")
+_RULE = re.compile(r"[RLG][0-9]{1,2}")  # G: the gradient rules (contract section 5)
 
 CASE_KEYS = ("backend", "mode", "property", "rule", "summary", "drawn", "example")
 OPTIONAL_CASE_KEYS = ("diverging_example", "impl_ops")
@@ -48,7 +48,7 @@ LAYER_FIXED_OPTIONS = {"time_major": False, "pass_input_length": False, "mask_fo
 
 # Every name a valid case may hold that a script uses as a name (an attribute such as
 # np.float32 or np.tanh): the suite's tests allow exactly these in a script's code.
-FIXED_NAMES = frozenset(DTYPES + (MASK_DTYPE,) + ACTIVATIONS + IMPL_OPS)
+FIXED_NAMES = frozenset(DTYPES + (MASK_DTYPE,) + ACTIVATIONS + IMPL_OPS + INPUT_TRANSFORMS)
 
 
 class CaseError(ValueError):
@@ -84,7 +84,7 @@ def check_case(case):
         _match(case["backend"], _BACKEND, "backend", "a backend name")
     _one_of(case["mode"], MODES, "mode")
     _match(case["property"], _PROPERTY, "property", '"test_module::test_function"')
-    _match(case["rule"], _RULE, "rule", "a rule id such as R4 or L1")
+    _match(case["rule"], _RULE, "rule", "a rule id such as R4, L1 or G3")
     _text(case["summary"], "summary")
     _drawn(case["drawn"])
     check_example(case["example"], "example")
@@ -173,13 +173,16 @@ def _layer_cell(cell, where):
         raise CaseError(f"{where}.constant_shapes: a layer cell has no constants")
     if cell["dtype"] != "float32":
         raise CaseError(f"{where}.dtype: a layer cell is float32")
+    if cell["input_transform"] != "none":
+        raise CaseError(f"{where}.input_transform: a layer cell has none")
 
 
 def _structure(s, where):
     """A CellStructure dict, with its shapes as tuples in the returned copy."""
     keys = ("input_shapes", "states", "outputs", "constant_shapes", "hidden", "hidden_activation", "dtype")
-    _keys(s, keys, (), where)
+    _keys(s, keys, ("input_transform",), where)  # optional: cases saved before it read as "none"
     checked = dict(s)
+    checked["input_transform"] = _one_of(s.get("input_transform", "none"), INPUT_TRANSFORMS, f"{where}.input_transform")
     checked["input_shapes"] = [_shape(x, f"{where}.input_shapes[{i}]") for i, x in enumerate(_list(s["input_shapes"], f"{where}.input_shapes", min_length=1, max_length=MAX_COUNT))]
     checked["constant_shapes"] = [_shape(x, f"{where}.constant_shapes[{i}]") for i, x in enumerate(_list(s["constant_shapes"], f"{where}.constant_shapes", max_length=MAX_COUNT))]
     checked["states"] = [_part(p, STATE_KINDS, f"{where}.states[{i}]") for i, p in enumerate(_list(s["states"], f"{where}.states", max_length=MAX_COUNT))]

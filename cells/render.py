@@ -19,6 +19,15 @@ _ACTIVATION = {
 }
 
 
+# The input transforms (cells.spec.INPUT_TRANSFORMS), spelled as cells.ops spells them.
+_TRANSFORM = {
+    "none": "{x}",
+    "log": "{ns}.log({x})",
+    "sqrt": "{ns}.sqrt({x})",
+    "reciprocal": "1 / {x}",
+}
+
+
 def _act(name, x, ns):
     return _ACTIVATION[name].format(ns=ns, x=x)
 
@@ -37,7 +46,8 @@ def render_weights(spec, name="W"):
 def render_step(spec, name="step", weights_name="W", ns="np", weights_argument=False):
     """The step function `name(inputs, states_and_constants)` as source over the array
     namespace `ns` (NumPy's `np`, or `ops` for `keras.ops`: only functions both have).
-    With `weights_argument`, the weights are a third argument instead of a global."""
+    With `weights_argument`, the weights are a third argument instead of a global. A cell
+    with an input transform also uses `ns.log` or `ns.sqrt` (reciprocal is `1 / x`)."""
     s = spec.structure
     n_states = len(s.states)
     body = []
@@ -51,7 +61,8 @@ def render_step(spec, name="step", weights_name="W", ns="np", weights_argument=F
         body.append(f"{_tuple_target(consts)} = states_and_constants[{n_states}:]")
 
     flat_inputs = [f"{ns}.reshape({x}, (-1, {prod(shape)}))" for x, shape in zip(xs, s.input_shapes)]
-    pieces = flat_inputs + [
+    # The input transform reads the first leaf only; "echo" outputs below keep the raw inputs.
+    pieces = [_TRANSFORM[s.input_transform].format(ns=ns, x=flat_inputs[0])] + flat_inputs[1:] + [
         f"{ns}.reshape({v}, (-1, {prod(spec_.shape)}))" for v, spec_ in zip(states, s.states)
     ] + [f"{ns}.reshape({c}, (-1, {prod(shape)}))" for c, shape in zip(consts, s.constant_shapes)]
     body.append(f"u = {ns}.concatenate([{', '.join(pieces)}], axis=-1)")

@@ -16,7 +16,9 @@ from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
 
 
 def structure_to_dict(s):
-    return {
+    """A CellStructure as a JSON-ready dict; `input_transform` only where it is not "none",
+    so the cases saved before it existed and the ones saved now read the same."""
+    data = {
         "input_shapes": [list(x) for x in s.input_shapes],
         "states": [{"shape": list(st.shape), "kind": st.kind, "activation": st.activation} for st in s.states],
         "outputs": [{"shape": list(o.shape), "kind": o.kind, "activation": o.activation} for o in s.outputs],
@@ -25,6 +27,9 @@ def structure_to_dict(s):
         "hidden_activation": s.hidden_activation,
         "dtype": s.dtype,
     }
+    if s.input_transform != "none":
+        data["input_transform"] = s.input_transform
+    return data
 
 
 def structure_from_dict(s):
@@ -36,6 +41,7 @@ def structure_from_dict(s):
         hidden=s["hidden"],
         hidden_activation=s["hidden_activation"],
         dtype=s["dtype"],
+        input_transform=s.get("input_transform", "none"),
     )
 
 

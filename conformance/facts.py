@@ -8,6 +8,8 @@ from math import prod
 
 import numpy as np
 
+from cells.spec import in_domain
+
 
 def example_facts(example):
     o = example.options
@@ -45,8 +47,27 @@ def example_facts(example):
         "max_output_rank": max(output_ranks),
         "output_is_state0": all(out.kind == "state0" for out in s.outputs),
         "size_1_state_after_first": any(prod(st.shape) == 1 for st in _all_states(example)[1:]),
+        "input_transform": s.input_transform,
+        # data
+        "masked_fill": masked_fill(example, mask),
         **_layer_facts(example),
     }
+
+
+def masked_fill(example, mask):
+    """What the inputs hold at masked positions (G3): "nan" or "inf" where some value
+    there is, else "outside-domain" where one lies outside the cell's input transform's
+    domain (the first leaf, cells.spec), else "none" (no mask, or only ordinary values)."""
+    if mask is None or mask.all():
+        return "none"
+    masked = [np.asarray(leaf)[~mask] for leaf in example.inputs]
+    if any(np.isnan(values).any() for values in masked):
+        return "nan"
+    if any(np.isinf(values).any() for values in masked):
+        return "inf"
+    if not in_domain(example.structure.input_transform, masked[0]).all():
+        return "outside-domain"
+    return "none"
 
 
 def _all_states(example):
