@@ -20,6 +20,7 @@ from conformance.assertions import compare
 from conformance.backends import UnknownBackend, get_backend
 from conformance.backends.impl import ImplBackend, ImplError
 from conformance.function_script import function_script
+from conformance.gradient_script import gradient_script, is_gradient_property
 from conformance.layer_reference import layer_source
 from conformance.runs import expected
 
@@ -65,6 +66,9 @@ def save_reproducer(divergence, case_path):
     """Write the standalone script of a saved case beside it (CASE.py); return its path."""
     script = Path(case_path).with_suffix(".py")
     target = divergence.target
+    if is_gradient_property(getattr(divergence, "property", None)):  # section 5: a gradient replay
+        script.write_text(case_script(read_case(case_path)))
+        return script
     script.write_text(divergence_source(_run_against_the_contract(divergence), target.backend, target.mode))
     return script
 
@@ -138,6 +142,8 @@ def case_script(case, contract=None):
     if (getattr(backend, "level", None) == "layer") != hasattr(example, "layer"):
         raise CaseError(f"example: not an example of a {getattr(backend, 'level', 'function')} backend such as {case['backend']}")
     title = f"{case['backend']} [{case['mode']}], {case['property']}: [{case['rule']}] {case['summary']}"
+    if is_gradient_property(case["property"]) and contract is None:
+        return gradient_script(case, title)
     return divergence_source(example, backend, case["mode"], title, contract)
 
 
