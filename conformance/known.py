@@ -25,7 +25,7 @@ from conformance.facts import FACT_NAMES, example_facts
 DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
 REQUIRED = ("id", "backend", "package", "versions", "modes", "condition", "rule", "property", "reason", "example")
 OPTIONAL = ("shows_as",)
-_SHOWS_AS = re.compile(r"^(any|crash|crash: .+|R\d+)$")
+_SHOWS_AS = re.compile(r"^(any|crash|crash: .+|[RGL]\d+)$")
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare, ast.Name, ast.Load,
     ast.Constant, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Tuple,
