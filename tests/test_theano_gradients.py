@@ -153,6 +153,19 @@ def test_a_graph_keras2_cannot_build_is_a_counted_crash():
         backend.run_with_gradients(G1_EXAMPLES["report-2018"], "eager", None)
 
 
+def test_loss_weights_of_another_shape_are_a_crash_never_a_broadcast():
+    """L is only formed from leaves of the contract's shapes: a size-1 weight where the
+    result has B = 2, or a weight of another rank, raises instead of broadcasting."""
+    example = G1_EXAMPLES["scan, masked"]
+    weights = loss_weights(expected(example), "float64")
+    one_sample = type(weights)(weights.last_output[:1], weights.outputs, list(weights.new_states))
+    with pytest.raises(ValueError, match="(?i)mismatch"):
+        run(example, one_sample)
+    flattened = type(weights)(weights.last_output.ravel(), weights.outputs, list(weights.new_states))
+    with pytest.raises(ValueError, match="shape"):
+        run(example, flattened)
+
+
 @pytest.mark.parametrize("unroll", [False, True])
 def test_finding_nan_at_masked_steps_makes_the_gradients_nan(unroll):
     """G3 finding (Keras 2.3.1 on Theano): B = 1, T = 2, the second step masked and NaN

@@ -27,6 +27,20 @@ def data_leaves(data):
     return leaves, tuple(path[0] for path in paths), tree
 
 
+class _Ranked:
+    """A Theano variable as `loss_pairs` sees it: its rank, and no size (Theano knows none
+    before it runs). `loss_pairs` checks the ranks; the sizes are checked when it runs,
+    since L multiplies unbroadcastable variables, so a wrong shape raises there (a crash),
+    never broadcasts into L."""
+
+    def __init__(self, tensor):
+        self.tensor, self.shape = tensor, (None,) * tensor.ndim
+
+
+def _ranked(nests):
+    return optree.tree_map(_Ranked, nests)
+
+
 class ValueAndGrad:
     """A compiled value-and-grad function and how to read what it returns."""
 
@@ -68,12 +82,10 @@ def compile_value_and_grad(step_function, static, data, weights, loss_weight_par
     returned = theano_backend.rnn(step_function(weight_vars), **symbolic, **static)
     returned = (returned[0], returned[1], list(returned[2]))
     leaves, returned_tree = optree.tree_flatten(returned)
+    loss_nests = optree.tree_unflatten(loss_tree, list(loss_vars))
 
-    pairs = loss_pairs(returned, optree.tree_unflatten(loss_tree, list(loss_vars)))
-    for leaf, weight in pairs:
-        if leaf.ndim != weight.ndim:  # Theano would broadcast the smaller one silently
-            raise ValueError(f"a result of rank {leaf.ndim} where the contract's result has rank {weight.ndim}")
-    loss = sum(T.sum(weight * leaf) for leaf, weight in pairs)
+    pairs = [(leaf.tensor, weight.tensor) for leaf, weight in loss_pairs(*map(_ranked, (returned, loss_nests)))]
+    loss = sum(T.sum(weight * T.unbroadcast(leaf, *range(leaf.ndim))) for leaf, weight in pairs)
 
     # G1: every input leaf, initial state, constant and cell weight; part by part, in the
     # order Gradients lists them.
