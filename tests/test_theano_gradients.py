@@ -4,8 +4,9 @@ Runs in the Theano environment (.venv-theano/bin/python -m pytest tests/test_the
 elsewhere every test is skipped as not installed. G1: the gradients equal the reference's
 central differences in float64 where the forward result agrees; G2: exactly zero at masked
 inputs; one compiled function serves an example, its siblings and other loss weights.
-The last test pins the G3 finding: NaN at masked input steps makes Theano's gradients NaN
-although the forward result is exact (the `T.switch` where trap).
+The last test pins the G3 finding: NaN (or 0.0 outside a log or sqrt cell's domain) at
+masked input steps makes Theano's gradients NaN although the forward result is exact (the
+`T.switch` where trap).
 """
 
 import numpy as np
@@ -167,13 +168,20 @@ def test_loss_weights_of_another_shape_are_a_crash_never_a_broadcast():
 
 
 @pytest.mark.parametrize("unroll", [False, True])
-def test_finding_nan_at_masked_steps_makes_the_gradients_nan(unroll):
+@pytest.mark.parametrize(
+    "transform, fill, nan_weights",
+    [("none", np.nan, ["weights[0]", "weights[1]", "weights[2]"]), ("log", 0.0, ["weights[0]"]), ("sqrt", 0.0, [])],
+)
+def test_finding_masked_steps_make_the_gradients_nan(unroll, transform, fill, nan_weights):
     """G3 finding (Keras 2.3.1 on Theano): B = 1, T = 2, the second step masked and NaN
-    there. The forward result is exact (R9 holds: the first step is valid), but every
-    gradient is NaN: the masked step's `T.switch(mask, new, old)` sends a zero cotangent
-    into the step, and zero times the step's derivative at NaN is NaN (the where trap of
-    pytorch#52248). dL/d inputs at the masked step is NaN too, where G2 wants 0."""
-    structure = CellStructure(input_shapes=((1,),), states=(), outputs=(OutputSpec((1,)),), hidden=1, dtype="float64")
+    there, or the padding value 0.0 outside a log or sqrt cell's domain. The forward
+    result is exact (R9 holds: the first step is valid), but gradients are NaN: the masked
+    step's `T.switch(mask, new, old)` sends a zero cotangent into the step, and zero times
+    the step's derivative there (NaN, or inf: 1/x, 1/(2 sqrt x) at 0) is NaN (the where trap
+    of pytorch#52248). dL/d inputs at the masked step is NaN too, where G2 wants 0."""
+    structure = CellStructure(
+        input_shapes=((1,),), states=(), outputs=(OutputSpec((1,)),), hidden=1, dtype="float64", input_transform=transform
+    )
     clean = Example(
         spec=CellSpec(structure, ((0.5,), (0.5,), (0.5,))),
         options=Options(unroll=unroll, pass_input_length=unroll),
@@ -183,11 +191,11 @@ def test_finding_nan_at_masked_steps_makes_the_gradients_nan(unroll):
         mask=np.array([[True, False]]),
         mask_family="right-padded",
     )
-    poisoned = clean.changed(inputs=(np.array([[[0.5], [np.nan]]]),))
+    poisoned = clean.changed(inputs=(np.array([[[0.5], [fill]]]),))
     weights = loss_weights(expected(clean), "float64")
     clean_result, clean_grads = run(clean, weights)
     result, grads = run(poisoned, weights)
     np.testing.assert_array_equal(result.outputs, clean_result.outputs)  # forward: inert (R9)
     assert all(np.all(np.isfinite(g)) for _, g in clean_grads.leaves())
-    assert [leaf for leaf, g in grads.leaves() if np.all(np.isnan(g))] == ["weights[0]", "weights[1]", "weights[2]"]
+    assert [leaf for leaf, g in grads.leaves() if leaf.startswith("weights") and np.all(np.isnan(g))] == nan_weights
     assert np.isnan(grads.inputs[0][0, 1, 0]) and grads.inputs[0][0, 0, 0] == clean_grads.inputs[0][0, 0, 0]
