@@ -12,6 +12,7 @@ with respect to every differentiated argument, laid out as the arguments it was 
 reference's finite differences live.
 """
 
+import numbers
 import zlib
 from dataclasses import dataclass
 
@@ -88,7 +89,8 @@ def loss_pairs(result_nests, weight_nests):
 
 
 def _shape(x):
-    return tuple(None if n is None else int(n) for n in getattr(x, "shape", np.shape(x)))
+    """Sizes as ints where known; None where a tracer or a symbolic (Theano) size is not."""
+    return tuple(int(n) if isinstance(n, numbers.Integral) else None for n in getattr(x, "shape", np.shape(x)))
 
 
 def _same_known_shape(leaf, weight):
