@@ -12,7 +12,8 @@ Siblings come from NumPy's generator seeded by the example's own content, not fr
 Hypothesis draws: replaying an example (seed, database, @example) replays its siblings
 exactly, eager modes pay nothing for data they do not run, and Hypothesis still shrinks
 the drawn example (a sibling that fails is reported whole, with its source, like any
-example). Values follow the strategies' ranges (cells/strategies.py).
+example). Values follow the strategies' ranges (cells/strategies.py), inside the domain of
+an input transform (cells/gradient_strategies.py).
 """
 
 import zlib
@@ -73,5 +74,16 @@ def _resampled(example, rng):
             x[~example.mask] = MASK_VALUE
         changes.update(inputs=(x,), stacked=tuple(specs[1:]))
     else:
-        changes.update(inputs=tuple(_values(rng, x) for x in example.inputs))
+        inputs = [_values(rng, x) for x in example.inputs]
+        inputs[0] = _in_domain(rng, example.inputs[0], example.structure.input_transform)
+        changes.update(inputs=tuple(inputs))
     return example.changed(**changes)
+
+
+def _in_domain(rng, like, transform):
+    """New values for the leaf an input transform reads (cells/spec.py), inside its domain
+    as the strategies draw them: positive for log and sqrt, non-zero for the reciprocal."""
+    if transform == "none":
+        return _values(rng, like)
+    values = _values(rng, like, nonzero=True)
+    return np.abs(values) if transform in ("log", "sqrt") else values

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from cells.gradient_strategies import gradient_examples
 from cells.layer_example import MASK_VALUE
 from cells.layer_strategies import layer_examples
 from cells.resample import SIBLINGS, siblings
@@ -140,3 +141,14 @@ def test_after_a_declared_crash_the_siblings_are_not_run(tmp_path):
     finally:
         checks.use_ledger(previous)
     assert checks.data_sets_run[target.id] - before == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(example=gradient_examples("float64"))
+def test_siblings_keep_the_input_leaf_of_a_transform_inside_its_domain(example):
+    """A log, sqrt or reciprocal cell's siblings must stay where the step is defined, or
+    every sibling of a compiled mode reports NaN that the contract allows (found on keras-jax jit)."""
+    from cells.spec import in_domain
+
+    for sibling in siblings(example):
+        assert in_domain(example.structure.input_transform, sibling.inputs[0]).all()
