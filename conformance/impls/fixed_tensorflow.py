@@ -14,6 +14,20 @@ peels the first step out of the loop: that real step gives the structure, dtypes
 shapes of the output (needed for the loop-carried "previous output" and the
 ``tf.TensorArray``s) without calling the step function an extra time.
 
+Gradients (CONTRACT.md section 5, G1-G4): with a mask, the step function never sees a
+raw input at a masked position (G3). Selecting its results away with ``tf.where`` is not
+enough: the backward pass still multiplies their zero cotangent by the step's local
+derivative there, and a NaN input, or 0.0 in a cell that takes log, sqrt or the
+reciprocal, makes that ``0 * inf = NaN`` (the where trap, tensorflow#6209). So before the
+loop, ``substitute_masked_inputs`` replaces every masked input, behind
+``tf.stop_gradient``, by the same sample's input at its first unmasked step, or the batch's
+first unmasked input when that sample has none (R2 allows any input at a masked step).
+States and constants passed at masked steps are the carried, finite ones. When no input
+of the batch is unmasked at all, no result may depend on a step call: ``run_if`` (a
+``tf.while_loop`` of 0 or 1 trips, which XLA can differentiate where it cannot
+differentiate ``tf.cond`` over dynamic sizes) then returns zeros and the initial states,
+whose shapes come from one probe call behind ``tf.stop_gradient``.
+
 Limitations: ``unroll=True`` needs a static number of time steps (ValueError otherwise);
 under XLA the number of steps should be static (it is whenever the compiled function is
 traced with concrete shapes), because XLA needs compile-time ``TensorArray`` sizes. Every
@@ -37,10 +51,88 @@ def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None,
     """
     del input_length  # R12: a hint only; the step count comes from the inputs (R1).
     seq = prepare(inputs, mask, initial_states, constants, time_major, go_backwards)
-    step = masked_step(step_function, seq, zero_output_for_mask)
     loop = unrolled_loop if unroll else while_loop
-    last, outputs_tm, states = loop(step, seq, return_all_outputs)
-    return finish(seq, last, outputs_tm, states, step.call.structure)
+    if seq.mask is None:  # no masked step: nothing to keep away from the step function
+        step = masked_step(step_function, seq, zero_output_for_mask)
+        last, outputs_tm, states = loop(step, seq, return_all_outputs)
+        return finish(seq, last, outputs_tm, states, step.call.structure)
+    # G3: the step's output shapes and dtypes come from a probe call that no value and no
+    # gradient depends on; they give the results when no input is unmasked (R3, R4).
+    probe = StepCall(step_function, frozen(seq))
+    zeros = [tf.zeros_like(tf.stop_gradient(o)) for o in probe(0, probe.seq.states)[0]]
+    tiled = [tf.tile(z[None], tf.stack([seq.n_steps] + [1] * z.shape.rank)) for z in zeros]
+    nothing_processed = (zeros, tiled if return_all_outputs else [], list(seq.states))
+
+    def processed():  # G3: the step only ever sees unmasked inputs (or copies of them)
+        step = masked_step(step_function, substitute_masked_inputs(seq), zero_output_for_mask)
+        last, outputs_tm, states = loop(step, step.call.seq, return_all_outputs)
+        return last, outputs_tm or [], states
+
+    last, outputs_tm, states = run_if(tf.reduce_any(seq.mask), processed, nothing_processed)
+    return finish(seq, last, outputs_tm if return_all_outputs else None, states, probe.structure)
+
+
+# --------------------------------------------------------------------------- G3
+
+
+def substitute_masked_inputs(seq):
+    """``seq`` with every masked input replaced by an input known to be valid (G3).
+
+    A masked sample b at step t gets, behind ``tf.stop_gradient``, its own input at its
+    first unmasked step, or (if it has none) the batch's first unmasked input. Both are
+    in the cell's domain, so the step there computes finite values and finite local
+    derivatives, which its zero cotangent (R3, R4 discard the results) turns into exact
+    zeros: no NaN from ``0 * inf`` (the where trap, tensorflow#6209), and no gradient
+    value that depends on what the masked positions hold. ``tf.where`` sends dL/d inputs
+    at masked positions an exact zero (G2). Call only when some input is unmasked.
+    """
+    mask = seq.mask  # (T, B)
+    batch = tf.shape(mask)[1]
+    own_step = tf.argmax(tf.cast(mask, tf.int32), axis=0, output_type=tf.int32)  # (B,)
+    has_valid = tf.reduce_any(mask, axis=0)  # (B,)
+    first = tf.argmax(tf.cast(tf.reshape(mask, [-1]), tf.int32), output_type=tf.int32)
+    any_step, any_sample = first // batch, first % batch
+    xs = []
+    for x in seq.xs:
+        own = tf.gather_nd(x, tf.stack([own_step, tf.range(batch)], axis=1))  # (B, ...)
+        other = tf.gather(x[any_step], tf.fill([batch], any_sample))
+        keep = tf.reshape(mask, tf.concat([tf.shape(mask), tf.ones([tf.rank(x) - 2], tf.int32)], 0))
+        shape = tf.shape(x)
+        # Stopped after the gathers and broadcasts, so no gradient of theirs is even built
+        # (XLA cannot compile one whose shapes are not static); the select's operands
+        # all have x's own shape for the same reason.
+        filler = tf.stop_gradient(tf.broadcast_to(select(has_valid, own, other)[None], shape))
+        xs.append(tf.where(tf.broadcast_to(keep, shape), x, filler))
+    return Sequence(seq.input_structure, xs, mask, seq.state_structure, seq.states,
+                    seq.constants, seq.time_major)
+
+
+def frozen(seq):
+    """``seq`` behind ``tf.stop_gradient``: for a probe call whose values are not used."""
+    hold = lambda ts: [tf.stop_gradient(t) for t in ts]  # noqa: E731
+    return Sequence(seq.input_structure, hold(seq.xs), seq.mask, seq.state_structure,
+                    hold(seq.states), tuple(tf.nest.map_structure(tf.stop_gradient, seq.constants)),
+                    seq.time_major)
+
+
+def run_if(condition, branch, otherwise):
+    """``branch()`` if the scalar bool ``condition`` holds, else ``otherwise`` (same nest).
+
+    A ``tf.while_loop`` of 0 or 1 trips rather than ``tf.cond``: when it does not hold,
+    neither the forward nor the backward pass evaluates ``branch`` (G3), and XLA can
+    differentiate it with dynamic batch and time sizes (it cannot differentiate a
+    ``tf.cond`` over them: its placeholders for the other branch need static shapes).
+    """
+    flat = tf.nest.flatten(otherwise)
+
+    def body(trip, *_):
+        return [trip + 1] + tf.nest.flatten(branch())
+
+    invariants = [tf.TensorShape([])] + [tf.TensorShape([None] * t.shape.rank) for t in flat]
+    trips = tf.cast(condition, tf.int32)
+    _, *results = tf.while_loop(lambda trip, *_: trip < trips, body, [tf.constant(0)] + flat,
+                                shape_invariants=invariants, maximum_iterations=1)
+    return tf.nest.pack_sequence_as(otherwise, results)
 
 
 # --------------------------------------------------------------------------- preparation
@@ -197,9 +289,12 @@ def while_loop(step, seq, return_all_outputs):
         arrays = [a.write(t, o) for a, o in zip(arrays, emitted)]
         return [t + 1, states, emitted, arrays]
 
+    # A static bound where T is static (XLA differentiates a while_loop only with one),
+    # and at least 1: XLA cannot compile the gradient of a loop bounded by 0 (T = 1).
+    bound = max(n_steps - 1, 1) if isinstance(n_steps, int) else tf.maximum(n_steps - 1, 1)
     _, states, last, arrays = tf.while_loop(
         lambda t, *_: t < n_steps, body, [tf.constant(1), states, first, arrays],
-        maximum_iterations=n_steps - 1)
+        maximum_iterations=bound)
     outputs = [a.stack() for a in arrays] if return_all_outputs else None
     return last, outputs, states
 
