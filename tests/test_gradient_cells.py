@@ -197,8 +197,9 @@ def test_a_filled_example_survives_a_case_file(example, fill):
 @settings(max_examples=40, deadline=None)
 @given(example=masked_step_examples(), fill=fills)
 def test_with_masked_fill_touches_exactly_the_masked_positions(example, fill):
-    masked = masked_positions(example)
+    masked = ~example.mask  # from the mask itself, not from the module's own helper
     assert masked.any() and example.dtype == "float32"
+    assert (masked_positions(example) == masked).all()
     filled = with_masked_fill(example, fill)
     value = {"nan": np.nan, "inf": np.inf, "zero": 0.0}[fill]
     for before, after in zip(example.inputs, filled.inputs):
@@ -229,6 +230,8 @@ def test_the_masked_fill_fact_reports_the_first_that_applies():
     x[0, 2] = np.inf
     assert example_facts(example.changed(inputs=(x,)))["masked_fill"] == "inf"
     assert example_facts(example.changed(inputs=(x,), mask=None))["masked_fill"] == "none"
+    x[0, 1] = np.nan
+    assert example_facts(example.changed(inputs=(x,), mask=np.array([[True, False, False]])))["masked_fill"] == "nan"
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -253,6 +256,18 @@ def test_the_strategies_shrink_to_the_simplest_example():
     masked = find(masked_step_examples(), lambda e: e.structure.input_transform == "log", settings=quick)
     assert (masked.batch, masked.steps, masked.mask.tolist()) == (1, 1, [[False]])
     assert INPUT_TRANSFORMS[0] == "none" and find(fills, lambda f: True) == FILLS[0] == "nan"
+
+
+@pytest.mark.parametrize("family", ["right-padded", "left-padded", "per-sample"])
+def test_a_mask_drawn_all_true_gets_a_false_entry_and_keeps_its_family(family):
+    """G3 needs a masked step: the families that may draw none get one, in their own shape."""
+    from cells.gradient_strategies import _with_a_false_entry
+
+    for batch, steps in ((1, 1), (2, 3)):
+        mask = _with_a_false_entry(np.ones((batch, steps), bool), family)
+        assert mask.sum() == batch * steps - 1
+        rows = np.diff(mask.astype(int), axis=1)
+        assert {"right-padded": (rows <= 0).all(), "left-padded": (rows >= 0).all()}.get(family, True)
 
 
 def test_an_unknown_fill_is_refused():
