@@ -24,34 +24,39 @@ def layer_source(example, backend, mode, title=None, expected=None):
     return layer_script(example, flavor, mode, expected, title, getattr(backend, "keras_backend", None))
 
 
-def layer_outputs(example, rnn=reference.rnn):
+def layer_outputs(example, rnn=reference.rnn, cell_weights=None):
     """What the layer returns, as a flat list of arrays: [output, *states] (L1).
 
     `rnn` is the loop underneath (the reference; the suite's own tests pass faulty ones
-    to build faulty layers)."""
+    to build faulty layers). `cell_weights`, when given, replaces the specs' weights: one
+    list per copy of the layer (two for Bidirectional, forward first), each one list of
+    arrays per cell (L7's finite differences perturb each copy's weights on their own)."""
+    if cell_weights is None:
+        weights = [spec.weight_arrays() for spec in example.specs]
+        cell_weights = [weights, weights]
     with np.errstate(all="ignore"):  # a sigmoid's exp may overflow to inf: 1 / (1 + inf) = 0
-        return _layer_outputs(example, rnn)
+        return _layer_outputs(example, rnn, cell_weights)
 
 
-def _layer_outputs(example, rnn):
+def _layer_outputs(example, rnn, cell_weights):
     o = example.options
-    forward = _run(example, o.go_backwards, rnn)
+    forward = _run(example, o.go_backwards, rnn, cell_weights[0])
     if not example.layer.bidirectional:
         output, states = forward
         return [output] + (states if example.layer.return_state else [])
     # L5: a go_backwards copy runs too; with return_sequences its sequence is flipped back
     # to original time order; the halves are concatenated on the last axis.
-    backward_output, backward_states = _run(example, not o.go_backwards, rnn)
+    backward_output, backward_states = _run(example, not o.go_backwards, rnn, cell_weights[1])
     if o.return_all_outputs:
         backward_output = backward_output[:, ::-1]
     output = np.concatenate([forward[0], backward_output], axis=-1)
     return [output] + (forward[1] + backward_states if example.layer.return_state else [])
 
 
-def _run(example, go_backwards, rnn):
+def _run(example, go_backwards, rnn, weights):
     o = example.options
     last_output, outputs, states = rnn(
-        _stacked_step(example),
+        _stacked_step(example, weights),
         example.inputs[0],
         example.initial_state_values(),  # L2: given, or zeros of state_size
         go_backwards=go_backwards,
@@ -63,11 +68,11 @@ def _run(example, go_backwards, rnn):
     return (outputs if o.return_all_outputs else last_output), list(states)
 
 
-def _stacked_step(example):
+def _stacked_step(example, weights):
     """One step of every cell in turn (L6): cell k's output is cell k+1's input; the
     states are every cell's, in order; only the last cell's output is emitted."""
     numpy = get_ops("numpy")
-    steps = [make_step(spec.structure, numpy, spec.weight_arrays()) for spec in example.specs]
+    steps = [make_step(spec.structure, numpy, w) for spec, w in zip(example.specs, weights)]
 
     def step(x, states):
         new_states = []

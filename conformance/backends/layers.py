@@ -12,7 +12,9 @@ through `model.predict_on_batch`). Keras 2 on Theano has no eager call: "predict
 import importlib.metadata
 from collections import Counter
 
-from conformance.backends.base import Backend, Result, counted_call
+import numpy as np
+
+from conformance.backends.base import Backend, Result, counted_call, gradient_mode
 from conformance.backends.keras2_theano import Keras2Theano
 from conformance.layers.client import Worker
 
@@ -38,19 +40,43 @@ class LayerBackend(Backend):
     def run(self, example, mode):
         if mode not in self.modes:
             raise ValueError(f"{self.name} has no mode {mode!r}; modes: {', '.join(self.modes)}")
-        if self._worker is None:
-            self._worker = Worker(self.flavor, self.worker_environment())
-            self.check_worker(self._worker.request("describe"))
-        # "traced" when the worker built a new layer or model for this example.
-        arrays, (built, _) = counted_call(
-            self.compile_stats, mode, lambda: self._worker.request("run", example, mode), lambda r: r[1][0] > self._built
-        )
-        self._built = built
+        arrays = self._request(mode, "run", example, mode)
         # L1: [output, *states]; compared as "outputs" and "new_states".
         return Result(last_output=[], outputs=arrays[0], new_states=arrays[1:])
 
     def check_worker(self, described):
         """Refuse to test a worker running another Keras than this row names."""
+
+    differentiates = True  # L7; Keras 3 on NumPy has no autodiff (contract section 4)
+    TRAIN_MODE = "predict+train"  # compile_stats label of the train_on_batch requests
+
+    def _request(self, stats_mode, *message):
+        """A worker request, counted in compile_stats under `stats_mode`: "traced" when
+        the worker built a new layer or model for it, "reused" when it reused one."""
+        if self._worker is None:
+            self._worker = Worker(self.flavor, self.worker_environment())
+            self.check_worker(self._worker.request("describe"))
+        answer, (built, _) = counted_call(
+            self.compile_stats, stats_mode, lambda: self._worker.request(*message), lambda r: r[1][0] > self._built
+        )
+        self._built = built
+        return answer
+
+    def run_layer_gradients(self, example, mode, loss_weights):
+        """L7: the layer's result and Keras' own dL/d (x, passed initial states, every cell
+        weight copy by copy) for L = sum(loss_weights[i] * [output, *states][i]), as
+        (Result, dict of lists of arrays in layer_gradient_reference's layout)."""
+        if mode not in self.modes:
+            raise ValueError(f"{self.name} has no mode {mode!r}; modes: {', '.join(self.modes)}")
+        weights = [np.asarray(w, np.float32) for w in loss_weights]
+        arrays, grads = self._request(gradient_mode(mode), "gradients", example, mode, weights)
+        return Result(last_output=[], outputs=arrays[0], new_states=arrays[1:]), grads
+
+    def train_step(self, example, loss_weights, learning_rate):
+        """L7: each cell weight's change after one `train_on_batch` of the "predict" model
+        (SGD at `learning_rate`, loss sum(loss_weights[i] * [output, *states][i]))."""
+        weights = [np.asarray(w, np.float32) for w in loss_weights]
+        return self._request(self.TRAIN_MODE, "train", example, weights, learning_rate)
 
 
 class Keras3Layer(LayerBackend):
@@ -63,6 +89,7 @@ class Keras3Layer(LayerBackend):
         self.name = f"layer-keras-{keras_backend}"
         self.description = f"Keras 3 keras.layers.RNN, KERAS_BACKEND={keras_backend}"
         framework = KERAS3_BACKEND_PACKAGE[keras_backend]
+        self.differentiates = framework is not None  # keras.ops on NumPy has no autodiff
         if keras_backend not in ("tensorflow", "jax"):
             self.compiled_modes = ()  # Keras 3 predicts eagerly on torch and numpy
         self.packages = ("keras",) + ((framework,) if framework else ())

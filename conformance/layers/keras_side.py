@@ -18,6 +18,7 @@ keep every configuration it ever drew (the function rows' caches are bounded the
 """
 
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from math import prod
 
 import numpy as np
@@ -37,6 +38,22 @@ class KerasOps(Ops):
 
     def sigmoid(self, x):
         return self.lib.sigmoid(x)
+
+
+@dataclass
+class Built:
+    """A built layer (and, in "predict", its functional model) and how to run it:
+    `call(example)` runs it as the mode does; `call_on(x, states, example)` ("call") calls
+    the layer on given framework tensors; `model_data(example, x, states)` ("predict")
+    lists the model's inputs. `extra` keeps what the gradient and training requests built
+    for it (compiled gradient functions, a compiled model), so siblings reuse them."""
+
+    layer: object
+    call: object
+    model: object = None
+    call_on: object = None
+    model_data: object = None
+    extra: dict = field(default_factory=dict)
 
 
 class LayerRunner:
@@ -77,29 +94,35 @@ class LayerRunner:
 
     def run(self, example, mode):
         """The layer's return value for this example, as a list of NumPy arrays."""
+        built = self.built_for(example, mode)
+        try:
+            return [np.asarray(self.to_numpy(r)) for r in _flatten(built.call(example))]
+        except Exception:
+            self._forget_open_name_scopes()
+            raise
+
+    def built_for(self, example, mode):
+        """The cached (or new) `Built` for this example's configuration, its weights set
+        to the example's (the gradient and training requests share it with `run`)."""
         key = (mode, _build_key(example))
         if key not in self._built:
             try:
-                layer, call = self._build(example, mode)
+                built = self._build(example, mode)
                 if mode == "call":
-                    call(example)  # a layer called directly creates its weights on the first call
+                    built.call(example)  # a layer called directly creates its weights on the first call
             except Exception:
                 self._forget_open_name_scopes()
                 raise
-            self._built[key] = layer, call
+            self._built[key] = built
             if len(self._built) > BUILT_KEPT:
                 self._built.popitem(last=False)
             self.traced += 1
         else:
             self._built.move_to_end(key)
             self.reused += 1
-        layer, call = self._built[key]
-        self._set_weights(layer, example)
-        try:
-            return [np.asarray(self.to_numpy(r)) for r in _flatten(call(example))]
-        except Exception:
-            self._forget_open_name_scopes()
-            raise
+        built = self._built[key]
+        self._set_weights(built.layer, example)
+        return built
 
     def _forget_open_name_scopes(self):
         """Keras 2.3.1's Theano `name_scope` pops its scope only on success: after a crash
@@ -132,20 +155,23 @@ class LayerRunner:
 
         if mode == "call":
 
-            def call(ex):
-                # Framework tensors, as a user calling a layer eagerly would pass them.
-                x = self.to_tensor(ex.inputs[0])
+            def call_on(x, states, ex):
+                """The layer called on framework tensors `x` and `states` (one per state)."""
                 kwargs = {}
                 if masked_by_layer:
                     x = k.layers.Masking(MASK_VALUE)(x)
                 if mask_argument:
                     kwargs["mask"] = self.to_tensor(ex.mask)
                 if lo.initial_state:
-                    states = [self.to_tensor(s) for s in ex.initial_state_values()]
-                    kwargs["initial_state"] = self._initial_state_argument(ex, states) * copies
+                    kwargs["initial_state"] = self._initial_state_argument(ex, list(states)) * copies
                 return layer(x, **kwargs)
 
-            return layer, call
+            def call(ex):
+                # Framework tensors, as a user calling a layer eagerly would pass them.
+                states = [self.to_tensor(s) for s in ex.initial_state_values()] if lo.initial_state else []
+                return call_on(self.to_tensor(ex.inputs[0]), states, ex)
+
+            return Built(layer, call, call_on=call_on)
 
         steps = example.steps if example.options.unroll else None
         x_in = k.Input(shape=(steps,) + example.inputs[0].shape[2:], dtype="float32")
@@ -167,15 +193,20 @@ class LayerRunner:
             ]
         model = k.Model(inputs, layer(h, **kwargs))
 
-        def predict(ex):
-            data = [ex.inputs[0]]
+        def model_data(ex, x, states, mask=None):
+            """The model's inputs: `x`, the mask (as given, or the example's) when it is
+            an input, and `states` once per copy of the layer."""
+            data = [x]
             if mask_argument:
-                data.append(ex.mask)
+                data.append(ex.mask if mask is None else mask)
             if lo.initial_state:
-                data += list(ex.initial_state_values()) * copies
-            return model.predict_on_batch(data)
+                data += list(states) * copies
+            return data
 
-        return layer, predict
+        def predict(ex):
+            return model.predict_on_batch(model_data(ex, ex.inputs[0], ex.initial_state_values()))
+
+        return Built(layer, predict, model=model, model_data=model_data)
 
     def _initial_state_argument(self, example, states):
         """The layer's `initial_state` as this Keras's API takes it: one list per cell for
@@ -184,18 +215,25 @@ class LayerRunner:
             return example.states_per_cell(list(states))
         return list(states)
 
-    def _set_weights(self, layer, example):
+    def cell_variables(self, layer, example):
+        """Every cell weight variable: copy by copy (Bidirectional: forward, backward),
+        cell by cell, in each cell's weight order (the reference's order, L7)."""
         halves = [layer.forward_layer, layer.backward_layer] if example.layer.bidirectional else [layer]
-        for half in halves:
-            cells = half.cell.cells if example.stacked else [half.cell]
-            for cell, spec in zip(cells, example.specs):
-                for variable, value in zip(cell.w, spec.weight_arrays()):
-                    if hasattr(variable, "assign"):
-                        variable.assign(value)
-                    else:  # Keras 2 on Theano: shared variables
-                        self.keras.backend.set_value(variable, value)
+        return [v for half in halves for cell in (half.cell.cells if example.stacked else [half.cell]) for v in cell.w]
 
+    def value_of(self, variable):
+        """A weight variable's current value as a NumPy copy."""
+        if hasattr(variable, "numpy"):
+            return np.array(variable.numpy())
+        return np.array(self.keras.backend.get_value(variable))  # Keras 2 on Theano
 
+    def _set_weights(self, layer, example):
+        values = [w for _ in range(2 if example.layer.bidirectional else 1) for s in example.specs for w in s.weight_arrays()]
+        for variable, value in zip(self.cell_variables(layer, example), values):
+            if hasattr(variable, "assign"):
+                variable.assign(value)
+            else:  # Keras 2 on Theano: shared variables
+                self.keras.backend.set_value(variable, value)
 
 
 def _flatten(returned):

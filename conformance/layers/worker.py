@@ -8,7 +8,10 @@ frameworks print goes to stderr instead, so it cannot corrupt the replies.
 
     python -m conformance.layers.worker FLAVOR     (FLAVOR: keras3, tf_keras, keras2)
 
-Requests: ("describe",) and ("run", example, mode). Replies: ("ok", value) or
+Requests: ("describe",), ("run", example, mode), ("gradients", example, mode, loss
+weights) and ("train", example, loss weights, learning rate) (rule L7,
+conformance/layers/keras_gradients.py); each answer but describe's comes with the
+runner's (traced, reused) counts. Replies: ("ok", value) or
 ("error", "Type: message", traceback text). A crash inside Keras is a reply, not an exit.
 """
 
@@ -32,9 +35,14 @@ def serve(flavor, requests, replies):
                 runner = LayerRunner(flavor)
             if request[0] == "describe":
                 reply = ("ok", runner.describe())
-            else:
+            elif request[0] == "run":
                 _, example, mode = request
                 reply = ("ok", (runner.run(example, mode), (runner.traced, runner.reused)))
+            else:
+                from conformance.layers import keras_gradients
+
+                answer = getattr(keras_gradients, {"gradients": "gradients", "train": "train_step"}[request[0]])
+                reply = ("ok", (answer(runner, *request[1:]), (runner.traced, runner.reused)))
         except Exception as error:  # noqa: BLE001 - reported to the parent as a crash
             from conformance.runs import crash_text
 
