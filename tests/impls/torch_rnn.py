@@ -1,9 +1,10 @@
 """A correct PyTorch `rnn` written apart from the reference, as a third-party author would
 hand it to `rnn-conformance --impl tests.impls.torch_rnn:rnn --impl-ops torch`.
 
-Masking is `torch.where(mask, new, old)` at every step: right forward (R3, R4) and right
-for gradients as long as the step stays finite on masked inputs (the where trap,
-pytorch#52248, shows only when it does not: G3).
+Masking is `torch.where(mask, new, old)` at every step: right forward (R3, R4) and for
+gradients (G1, G2, G4) as long as the step stays finite on masked inputs. It is not G3-safe:
+NaN, inf or 0.0 under log/sqrt at a masked step make every gradient NaN (the where trap,
+pytorch#52248), so the gradient run of this loop fails G3 (exit 1), as keras-torch does.
 """
 
 import optree
