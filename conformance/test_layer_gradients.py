@@ -10,7 +10,7 @@ masked inputs holds in any dtype and is checked exactly.
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from cells.layer_example import MASK_ROUTES
@@ -92,10 +92,13 @@ def test_training_step_follows_reference_gradient(target, example):
         # rule's finding (L1-L6), and every gradient of it differs too.
         assert_agrees_with_reference(run_backend(target, routed, "L7"), as_result(layer_outputs(routed)), routed, target)
         weights = training_weights(routed, layer_loss_weights(routed))
+        reference = reference_layer_gradients(routed, weights)
+        # A loss that depends on no weight has nothing to train: Keras' optimizers refuse
+        # it by design ("No gradients provided for any variable"), so it is not drawn.
+        assume(any(np.any(g != 0) for g in reference.weights))
         deltas = _crashes_as_divergences(
             target, routed, "L7", lambda: target.backend.train_step(routed, weights, LEARNING_RATE)
         )
-        reference = reference_layer_gradients(routed, weights)
         start = differentiated(routed).weights
         found = _shape_problems("weights", deltas, reference.weights)
         for i, (delta, want, w) in enumerate(zip(deltas, reference.weights, start)) if not found else ():

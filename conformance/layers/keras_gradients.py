@@ -15,7 +15,7 @@ eagerly, "predict" the functional model called on tensors (Theano: its symbolic 
 
 The training step is the user's path: the "predict" model compiled with plain SGD (fixed
 learning rate, no momentum) and a loss whose value is L' (`training_weights`): a
-`Loss` returning `y_true * y_pred` with reduction "sum", so no batch-size division and no
+`Loss` returning `sum(y_true * y_pred, axis=-1)` with reduction "sum", so no batch-size division and no
 mask renormalisation (Keras multiplies by the output mask; L' is zero there already).
 It returns each cell weight's change after one `train_on_batch`.
 """
@@ -166,19 +166,21 @@ def _sgd(runner, learning_rate):
 
 
 def _weighted_sum_loss(runner):
-    """A Loss whose value is sum(y_true * y_pred) over every element: reduction "sum"."""
+    """A Loss whose value is sum(y_true * y_pred) over every element: summed over the
+    last axis, as Keras' own losses are (a per-step loss is what the output mask, (B, T),
+    multiplies), then reduction "sum" (no division by the batch size)."""
     keras = runner.keras
     if runner.flavor == "keras3":
-        base, reduction = keras.losses.Loss, "sum"
+        base, reduction, reduce_sum = keras.losses.Loss, "sum", keras.ops.sum
     elif runner.flavor == "tf_keras":
-        base, reduction = keras.losses.Loss, keras.losses.Reduction.SUM
+        base, reduction, reduce_sum = keras.losses.Loss, keras.losses.Reduction.SUM, keras.backend.sum
     else:
         from keras.utils import losses_utils
 
-        base, reduction = keras.losses.Loss, losses_utils.Reduction.SUM
+        base, reduction, reduce_sum = keras.losses.Loss, losses_utils.Reduction.SUM, keras.backend.sum
 
     class WeightedSum(base):
         def call(self, y_true, y_pred):
-            return y_true * y_pred
+            return reduce_sum(y_true * y_pred, axis=-1)
 
     return WeightedSum(reduction=reduction, name="weighted_sum")
