@@ -42,7 +42,8 @@ FRAMEWORKS = {
         imports="import numpy as np\nimport tensorflow as tf",
         helpers="""\
 class ops:  # the TensorFlow functions the step uses, under NumPy's names
-    reshape, concatenate, matmul, tanh, exp = tf.reshape, tf.concat, tf.matmul, tf.tanh, tf.exp""",
+    reshape, concatenate, matmul, tanh, exp = tf.reshape, tf.concat, tf.matmul, tf.tanh, tf.exp
+    log, sqrt = tf.math.log, tf.sqrt  # input transforms (cells/spec.py)""",
         ns="ops",
         to_tensor="tf.convert_to_tensor",
         to_numpy="np.asarray",
@@ -59,6 +60,7 @@ class ops:  # the TensorFlow functions the step uses, under NumPy's names
         helpers="""\
 class ops:  # the PyTorch functions the step uses, under NumPy's names
     reshape, concatenate, matmul, tanh, exp = torch.reshape, torch.cat, torch.matmul, torch.tanh, torch.exp
+    log, sqrt = torch.log, torch.sqrt  # input transforms (cells/spec.py)
 
 
 def to_tensor(a):
@@ -86,6 +88,7 @@ import theano.tensor as T""",
         helpers="""\
 class ops:  # the theano.tensor functions the step uses, under NumPy's names
     concatenate, matmul, tanh, exp = T.concatenate, T.dot, T.tanh, T.exp
+    log, sqrt = T.log, T.sqrt  # input transforms (cells/spec.py)
 
     @staticmethod
     def reshape(x, shape):  # a size-1 dimension stays an ordinary (not broadcastable) one

@@ -5,6 +5,7 @@ loop they name, and tell a conforming `rnn` (exit 0) from a diverging or crashin
 import inspect
 import os
 import subprocess
+from dataclasses import replace
 import sys
 from math import prod
 from types import SimpleNamespace
@@ -84,7 +85,17 @@ CONFORMING = {
     "keras-numpy-eager": ("keras-numpy", "eager", lambda: report_2018_example(unroll=True, go_backwards=True)),
     "tf-keras-function": ("tf-keras", "function", lambda: report_2018_example(repeats=2, return_all_outputs=False)),
     "keras-jax-jit": ("keras-jax", "jit", lambda: report_2018_example(unroll=True)),
+    # the input transforms (cells/spec.py) print as the ops namespace's log and sqrt
+    "keras-torch-eager-log": ("keras-torch", "eager", lambda: transformed_example("log")),
+    "fixed-tensorflow-function-sqrt": ("fixed-tensorflow", "function", lambda: transformed_example("sqrt")),
 }
+
+
+def transformed_example(transform):
+    """The 2018 report's cell reading log or sqrt of its input, on positive data."""
+    example = report_2018_example(zero_output_for_mask=True)
+    structure = replace(example.structure, input_transform=transform)
+    return example.changed(spec=replace(example.spec, structure=structure), inputs=tuple(np.abs(x) + 0.5 for x in example.inputs))
 
 
 @pytest.mark.parametrize("name, mode, make_example", CONFORMING.values(), ids=CONFORMING)
