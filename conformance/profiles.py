@@ -63,6 +63,22 @@ settings.register_profile(
 )
 
 
+# A gradient example costs several forward ones (a backward pass; in compiled modes a
+# value-and-grad trace per configuration, 3-5x a forward trace): under the named profiles
+# the gradient properties draw this many examples (each with its siblings in compiled
+# modes). An explicit --max-examples applies to every property alike.
+GRADIENT_EXAMPLES = {"ci": 8, "dev": 8, "thorough": 100}
+
+
+def gradient_settings():
+    """The settings of a gradient property, fixed when its module is imported (after the
+    plugin loaded the run's profile): the profile's, with GRADIENT_EXAMPLES' count."""
+    current = getattr(settings, "_current_profile", None)
+    if current in GRADIENT_EXAMPLES:
+        return settings(settings.default, max_examples=GRADIENT_EXAMPLES[current])
+    return settings.default
+
+
 def default_profile():
     """`ci` under CI (the environment variable CI is set), else `dev`."""
     return "ci" if os.environ.get("CI") else "dev"

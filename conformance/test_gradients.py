@@ -23,6 +23,7 @@ from conformance.gradient_assertions import (
     assert_same_gradients,
 )
 from conformance.gradients import loss_weights
+from conformance.profiles import gradient_settings
 from conformance.runs import expected, run_backend_with_gradients
 from conformance.targets import Target
 
@@ -46,6 +47,7 @@ def gradients_of(target, example, rule, finite_first=False):
     return gradients, weights
 
 
+@gradient_settings()
 @given(example=gradient_examples("float64"))
 @contract_property
 def test_gradients_agree_with_reference(target, example):
@@ -55,6 +57,7 @@ def test_gradients_agree_with_reference(target, example):
     assert_gradients_agree_with_reference(gradients, example, weights, target)
 
 
+@gradient_settings()
 @given(example=masked_step_examples(), fill=st.sampled_from(FILLS))
 @contract_property
 def test_masked_steps_are_inert_for_gradients(target, example, fill):
@@ -66,6 +69,7 @@ def test_masked_steps_are_inert_for_gradients(target, example, fill):
     assert_same_gradients(gradients, clean, filled, target, "G3", f"{fill} at masked input steps changed the gradients")
 
 
+@gradient_settings()
 @given(example=gradient_examples("float32"), variant=st.sampled_from(VARIANTS))
 @contract_property
 def test_gradients_are_invariant(target, example, variant):
@@ -80,8 +84,15 @@ def test_gradients_are_invariant(target, example, variant):
 
 def _variant(target, example, variant):
     """(example, target, relation) of one G4 variant; a variant the target cannot express
-    (an option its API lacks, eager against itself) falls back to flipping `unroll`."""
+    (an option its API lacks, eager against itself) falls back to flipping `unroll`.
+
+    A compiled mode of a backend that also runs eagerly is always compared with eager, on
+    the same example: its other variants would pay a second trace per example, and they
+    follow from this one and the eager target's own G4 (compiled = eager on every
+    configuration, eager invariant under every option)."""
     o = example.options
+    if target.compiles and "eager" in target.backend.modes:
+        variant = "eager mode"
     if variant == "input_length":
         return example.changed(options={"pass_input_length": not o.pass_input_length}), target, "input_length=T and None give other gradients"
     if variant == "all-true mask" and example.mask is None:

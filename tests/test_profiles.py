@@ -58,3 +58,23 @@ def test_derandomized_examples_do_not_depend_on_which_local_modules_are_loaded(t
     import many_constants  # noqa: F401 - a new local module with numbers in its source
 
     assert ci_sample() == before
+
+
+def test_gradient_properties_draw_their_own_count_under_a_named_profile_and_any_explicit_count():
+    """A gradient example costs several forward ones, so `ci`, `dev` and `thorough` give the
+    gradient properties GRADIENT_EXAMPLES; an explicit --max-examples (its own profile) rules all."""
+    from hypothesis import settings
+
+    from conformance.profiles import GRADIENT_EXAMPLES, gradient_settings
+
+    previous = settings._current_profile
+    try:
+        for name, count in GRADIENT_EXAMPLES.items():
+            settings.load_profile(name)
+            assert gradient_settings().max_examples == count
+            assert gradient_settings().derandomize == settings.get_profile(name).derandomize
+        settings.register_profile("explicit-count", parent=settings.get_profile("ci"), max_examples=3)
+        settings.load_profile("explicit-count")
+        assert gradient_settings().max_examples == 3
+    finally:
+        settings.load_profile(previous)
