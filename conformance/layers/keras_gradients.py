@@ -114,6 +114,8 @@ def _torch(runner, built, example, mode, weights, variables):
     returned = _forward(runner, built, example, mode, x, states)
     loss = _loss(returned, weights, torch.sum, torch.as_tensor)
     sources = [x] + states + [v.value for v in variables]
+    if not loss.requires_grad:  # L depends on none of them (e.g. a counter state only): all zero
+        return [r.detach() for r in returned], [(None, s.detach()) for s in sources]
     grads = torch.autograd.grad(loss, sources, allow_unused=True)
     return [r.detach() for r in returned], [(None if g is None else g.detach(), s.detach()) for g, s in zip(grads, sources)]
 
@@ -127,7 +129,12 @@ def _theano(runner, built, example, mode, weights, variables):
         loss_weights = [K.placeholder(ndim=K.ndim(o)) for o in model.outputs]
         loss = _loss(list(model.outputs), loss_weights, K.sum, lambda w: w)
         state_inputs = model.inputs[len(model.inputs) - n_states * copies :] if n_states else []
-        grads = K.gradients(loss, [model.inputs[0]] + state_inputs + list(variables))
+        import theano
+
+        # K.gradients is theano.grad with disconnected inputs an error; a source L does
+        # not depend on (a weight a counter state never reads) has gradient zero instead.
+        sources = [model.inputs[0]] + state_inputs + list(variables)
+        grads = theano.grad(loss, sources, disconnected_inputs="ignore", return_disconnected="zero")
         built.extra["gradients"] = K.function(list(model.inputs) + loss_weights, list(model.outputs) + grads)
     x, states = _data(example)
     answered = built.extra["gradients"](built.model_data(example, x, states) + list(weights))
