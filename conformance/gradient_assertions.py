@@ -23,7 +23,9 @@ REFERENCE_TOLERANCE = dict(rtol=1e-5, atol=1e-6)
 # G3, G4: two gradients of one backend; by dtype, in the spirit of assertions.TOLERANCES.
 SAME_GRADIENT_TOLERANCES = {
     "float64": dict(rtol=1e-7, atol=1e-9),
-    "float32": dict(rtol=1e-4, atol=1e-5),
+    # float32: an XLA backward pass was measured 2.5e-4 relative from eager on a correct loop
+    # (CONTRACT.md section 5); every real G3/G4 divergence found was NaN or of order 0.1.
+    "float32": dict(rtol=1e-3, atol=1e-4),
 }
 # The same example is checked by several modes in one worker: its finite differences
 # are computed once (keyed by everything they depend on).
