@@ -65,6 +65,8 @@ PROPERTY_AREAS = {
     "test_gradients::test_gradients_agree_with_reference": GRADIENT_AREAS,
     "test_gradients::test_masked_steps_are_inert_for_gradients": ("grad-mask",),
     "test_gradients::test_gradients_are_invariant": GRADIENT_AREAS,
+    "test_layer_gradients::test_layer_gradients_agree_with_reference": GRADIENT_AREAS,
+    "test_layer_gradients::test_training_step_follows_reference_gradient": ("grad",),
 }
 
 # A pass says nothing about an option the backend's API lacks (contract section 4): its

@@ -8,7 +8,16 @@ import types
 
 from hypothesis import given, settings
 
-from conformance import test_agreement, test_gradients, test_hints, test_layer, test_layout, test_masking, test_structure
+from conformance import (
+    test_agreement,
+    test_gradients,
+    test_hints,
+    test_layer,
+    test_layer_gradients,
+    test_layout,
+    test_masking,
+    test_structure,
+)
 
 FUNCTION_PROPERTIES = [
     test_agreement.test_agrees_with_reference,
@@ -33,7 +42,7 @@ GRADIENT_PROPERTIES = [
     test_gradients.test_gradients_are_invariant,
 ]
 FUNCTION_MODULES = (test_agreement, test_gradients, test_hints, test_layout, test_masking, test_structure)
-LAYER_MODULES = (test_layer,)
+LAYER_MODULES = (test_layer, test_layer_gradients)
 
 
 def hypothesis_tests(modules):

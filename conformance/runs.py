@@ -20,19 +20,20 @@ def run_backend(target, example, rule):
 
     So are SystemExit and a KeyboardInterrupt the backend raised itself; a KeyboardInterrupt
     from a real Ctrl-C (a SIGINT arrived during the call) still stops the run."""
-    return _crashes_as_divergences(target, example, rule, lambda: target.backend.run(example, target.mode))
+    return crashes_as_divergences(target, example, rule, lambda: target.backend.run(example, target.mode))
 
 
 def run_backend_with_gradients(target, example, loss_weights, rule):
     """`(Result, Gradients)` of the target on the example (CONTRACT.md section 5), the
     gradients batch-major; a crash is a divergence of `rule`, as in `run_backend`."""
-    result, gradients = _crashes_as_divergences(
+    result, gradients = crashes_as_divergences(
         target, example, rule, lambda: target.backend.run_with_gradients(example, target.mode, loss_weights)
     )
     return result, batch_major(gradients, example)
 
 
-def _crashes_as_divergences(target, example, rule, call):
+def crashes_as_divergences(target, example, rule, call):
+    """`call()`, with any exception of the backend's a divergence of `rule` (a crash)."""
     if currently_in_test_context():  # coverage evidence for --hypothesis-show-statistics
         for family in sorted(example.structure.families()):
             event(f"cell family: {family}")
@@ -90,3 +91,6 @@ def assert_equivalent_runs(target, example, variant, rule, relation, adjust=None
         if divergence.crash is None:
             divergence.runs = (variant, example)
         raise
+
+
+_crashes_as_divergences = crashes_as_divergences  # the name conformance/test_layer_gradients.py imports
