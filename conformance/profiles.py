@@ -67,7 +67,7 @@ settings.register_profile(
 # value-and-grad trace per configuration, 3-5x a forward trace): under the named profiles
 # the gradient properties draw this many examples (each with its siblings in compiled
 # modes). An explicit --max-examples applies to every property alike.
-GRADIENT_EXAMPLES = {"ci": 8, "dev": 8, "thorough": 100}
+GRADIENT_EXAMPLES = {"ci": 5, "dev": 8, "thorough": 100}
 
 
 def gradient_settings():
