@@ -1,0 +1,53 @@
+"""A gradient finding's reproducer (conformance/gradient_script.py) exits 1 while the
+backend's gradients differ from the reference's, 0 once they agree: every declared
+gradient finding's script fails, and the same case on a loop that meets section 5 passes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cells.case_schema import read_case
+from conformance.backends import get_backend
+from conformance.gradient_script import is_gradient_property
+from conformance.known import load
+from conformance.repro import case_script
+
+KNOWN_DIR = Path(__file__).resolve().parents[1] / "conformance" / "known"
+GRADIENT_ENTRIES = [entry for entry in load() if is_gradient_property(entry.property)]
+
+
+def run_script(source, tmp_path):
+    path = tmp_path / "reproducer.py"
+    path.write_text(source)
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("entry", GRADIENT_ENTRIES, ids=[e.id for e in GRADIENT_ENTRIES])
+def test_every_declared_gradient_finding_reproducer_exits_1(entry, tmp_path):
+    if get_backend(entry.backend).missing_package():
+        pytest.skip(f"not installed here: {entry.backend} (its own environment runs this test)")
+    result = run_script(case_script(read_case(entry.example)), tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "DIFFERS" in result.stdout or "CRASH" in result.stdout, result.stdout
+
+
+def test_the_same_case_on_a_loop_that_meets_section_5_exits_0(tmp_path):
+    """The where trap's case on keras-torch, replayed on fixed-tensorflow (eager): agrees."""
+    case = read_case(str(KNOWN_DIR / "keras-torch-masked-junk-poisons-gradients.json"))
+    case = {**case, "backend": "fixed-tensorflow", "mode": "eager"}
+    result = run_script(case_script(json.loads(json.dumps(case))), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DIFFERS" not in result.stdout and "agrees" in result.stdout
+
+
+def test_a_gradient_script_holds_its_case_as_one_string_literal():
+    """Nothing from the case becomes code: the script's only use of the case is a string."""
+    import ast
+
+    source = case_script(read_case(str(KNOWN_DIR / "keras-torch-masked-junk-poisons-gradients.json")))
+    tree = ast.parse(source)
+    assigned = [node for node in tree.body if isinstance(node, ast.Assign) and node.targets[0].id == "CASE"]
+    assert len(assigned) == 1 and isinstance(assigned[0].value, ast.Constant) and isinstance(assigned[0].value.value, str)
