@@ -18,7 +18,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from conformance import impl_probe, known, output_paths, report
+from conformance import impl_probe, known, output_paths, profiles, report
 from conformance.backends import UnknownBackend, default_backends, get_backend, register_impl
 from conformance.backends.impl import ImplError
 from conformance.plugin import not_installed_message
@@ -86,6 +86,20 @@ def worker_options(args):
     return options
 
 
+# Examples per property above which each backend runs one pytest process per property
+# module: a process keeps every XLA executable it compiled (TensorFlow's compilation cache
+# has no eviction, tensorflow#64170), so a `thorough` run in one process grew to 6 GB.
+# At the ci and dev budgets one process stays near 1 GB and a process start (TensorFlow's
+# import) would cost more than it frees.
+SPLIT_ABOVE_EXAMPLES = 50
+
+
+def split_by_module(args):
+    """Whether this run's workers run one process per property module (see workers.Worker)."""
+    examples = args.max_examples or profiles.PROFILE_EXAMPLES.get(args.profile, 0)
+    return examples > SPLIT_ABOVE_EXAMPLES
+
+
 def run(args, backends):
     repro_dir = Path(args.repro_dir)
     repro_dir.mkdir(parents=True, exist_ok=True)
@@ -97,7 +111,8 @@ def run(args, backends):
     previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         with tempfile.TemporaryDirectory(prefix="rnn-conformance-") as scratch:
-            workers = {b.name: Worker(b, worker_options(args), Path(scratch), repro_dir) for b in installed}
+            split = split_by_module(args)
+            workers = {b.name: Worker(b, worker_options(args), Path(scratch), repro_dir, split) for b in installed}
             try:
                 run_workers([workers[b.name] for b in longest_first(installed)], args.jobs, args.backend_timeout)
             except (KeyboardInterrupt, Terminated) as stop:

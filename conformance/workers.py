@@ -20,7 +20,9 @@ import subprocess
 import sys
 import time
 
-from conformance.results import RAN  # outcomes of a property that ran
+from pathlib import Path
+
+from conformance.results import RAN, exit_status, status_of  # RAN: outcomes of a property that ran
 
 PROGRESS_EVERY_S = 10
 POLL_S = 0.5
@@ -47,11 +49,11 @@ def safe_name(name):
 
 
 class Progress:
-    """What a worker's --progress file says so far (conformance/progress.py writes it)."""
+    """What one process's --progress file says so far (conformance/progress.py writes it)."""
 
     def __init__(self, path):
         self.total = self.done = self.last = self.started = None
-        if not path.exists():
+        if path is None or not path.exists():
             return
         for raw in path.read_text().splitlines():
             try:
@@ -75,34 +77,137 @@ class Progress:
         """', last test: NODEID' (the test that started last), or ''."""
         return f", last test: {self.started}" if self.started else ""
 
+    @classmethod
+    def of_parts(cls, paths, total=None):
+        """The backend's progress over its processes so far: tests done, examples and
+        failures added up, out of the `total` collected (every process counts from 0)."""
+        combined, parts = cls(None), [cls(path) for path in paths]
+        done = [p.last for p in parts if p.last is not None]
+        combined.total = total if total is not None else (parts[-1].total if parts else None)
+        if done:
+            combined.last = {key: sum(last[key] for last in done) for key in ("done", "examples", "failures")}
+        combined.started = parts[-1].started if parts else None
+        return combined
+
+
+class Part:
+    """One pytest process of a worker: which property modules it runs, its files."""
+
+    def __init__(self, modules, stem, label=None):
+        self.modules, self.label = modules, label  # label: None when the part is the whole suite
+        self.report_path, self.progress_path = Path(f"{stem}.json"), Path(f"{stem}.progress")
+        self.process = None
+
+    def report(self):
+        if not self.report_path.exists():
+            return None
+        try:
+            return json.loads(self.report_path.read_text())
+        except ValueError:  # cut off while being written
+            return None
+
+
+def property_modules(collected):
+    """The property modules of `pytest --collect-only -q` output, in order, with their test
+    counts: {"conformance.test_masking": 9, ...}."""
+    modules = {}
+    for line in collected.splitlines():
+        path, sep, _ = line.strip().partition("::")
+        if sep and path.endswith(".py"):
+            name = f"conformance.{Path(path).stem}"
+            modules[name] = modules.get(name, 0) + 1
+    return modules
+
 
 class Worker:
-    """One backend tested by a pytest process of its own."""
+    """One backend tested by pytest processes of its own: one, or with `split` one per
+    property module, run one after another in the backend's slot of --jobs (see
+    `split_run`). The processes share one log, one progress count, one timeout and
+    one merged report."""
 
-    def __init__(self, backend, pytest_options, scratch, repro_dir):
+    def __init__(self, backend, pytest_options, scratch, repro_dir, split=False):
         self.backend, self.pytest_options = backend, list(pytest_options)
-        safe = safe_name(backend.name)
-        self.report_path = scratch / f"{safe}.json"
-        self.progress_path = scratch / f"{safe}.progress"
-        self.log_path = repro_dir / f"{safe}.log"
+        self.safe = safe_name(backend.name)
+        self.scratch, self.split = scratch, split
+        self.fail_fast = "-x" in self.pytest_options
+        self.log_path = repro_dir / f"{self.safe}.log"
+        self.collected_path = scratch / f"{self.safe}.collected"
+        self.parts = None if split else [Part(["conformance"], scratch / self.safe)]
+        self.total = None  # the tests collected for the whole backend (split runs)
+        self.current = None  # the part running now (None while collecting)
         self.process = self.log = None
         self.started = self.finished = None
         self.stopped = None  # why the command ended it (a timeout, an interrupted run)
         self._last_line, self._printed = None, 0.0
 
-    def command(self):
-        command = [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "conformance.plugin"]
-        command += ["-p", "no:cacheprovider", "-q", *self.pytest_options]
-        command += ["--report", str(self.report_path), "--progress", str(self.progress_path)]
+    @property
+    def report_path(self):
+        return self.parts[0].report_path  # (one part: the whole suite)
+
+    @property
+    def progress_path(self):
+        return self.parts[0].progress_path
+
+    def _base_command(self):
+        command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider", "-q"]
+        command += self.pytest_options
         if getattr(self.backend, "impl_target", None):
             return command + ["--impl", self.backend.impl_target, "--impl-ops", self.backend.ops]
         return command + ["--backends", self.backend.name]
 
+    def command(self, part=None):
+        part = part or self.parts[0]
+        return self._base_command() + ["--report", str(part.report_path), "--progress", str(part.progress_path),
+                                       "--pyargs", *part.modules]
+
     def start(self):
         self.started = time.monotonic()
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        if self.split:  # first the test ids (no backend is imported to collect them)
+            with open(self.collected_path, "w") as out:
+                self._popen(self._base_command() + ["--collect-only", "--pyargs", "conformance"], out)
+        else:
+            self._start_part(self.parts[0])
         print(f"[{self.backend.name}] started (pid {self.process.pid})", flush=True)
+
+    def _popen(self, command, stdout):
+        self.log.flush()
+        self.process = subprocess.Popen(command, stdout=stdout, stderr=self.log, start_new_session=True)
+
+    def _start_part(self, part):
+        self.current = part
+        if part.label:
+            self.log.write(f"== rnn-conformance: {part.label} ==\n")
+        self._popen(self.command(part), self.log)
+        part.process = self.process
+        if part.label and part is not self.parts[0]:
+            print(f"[{self.backend.name}] {part.label} (pid {self.process.pid})", flush=True)
+
+    def _plan_parts(self):
+        """After the collection: one part per property module; the whole suite in one
+        process if the collection failed (that process then says why)."""
+        modules = property_modules(self.collected_path.read_text(errors="replace"))
+        if self.process.returncode != 0 or not modules:
+            return [Part(["conformance"], self.scratch / self.safe)]
+        self.total = sum(modules.values())
+        return [Part([name], self.scratch / f"{self.safe}.{k}", f"process {k + 1}/{len(modules)}: {name}")
+                for k, name in enumerate(modules)]
+
+    def _next_part(self):
+        """The part to start after the one that ended, or None: the last one ran, one ended
+        without a usable report, or one failed under --fail-fast (pytest -x)."""
+        if self.current is None:
+            self.parts = self._plan_parts()
+            return self.parts[0]
+        code = self.current.process.returncode
+        if code not in (0, 1) or self.current.report() is None or (self.fail_fast and code == 1):
+            return None
+        later = self.parts.index(self.current) + 1
+        return self.parts[later] if later < len(self.parts) else None
+
+    def progress(self):
+        ran = [p for p in self.parts or [] if p.process is not None]
+        return Progress.of_parts([p.progress_path for p in ran], self.total)
 
     def running(self):
         return self.process is not None and self.finished is None
@@ -110,7 +215,13 @@ class Worker:
     def poll(self, backend_timeout=None):
         """True once finished (or killed after backend_timeout s); prints progress now and then."""
         done = self.process.poll() is not None
-        progress = Progress(self.progress_path)
+        if done:
+            self._end_group()
+            following = self._next_part()
+            if following is not None:
+                self._start_part(following)
+                done = False
+        progress = self.progress()
         line = progress.line()
         if not done and backend_timeout and time.monotonic() - self.started > backend_timeout:
             self.stop(f"no result after {backend_timeout:g} s (--backend-timeout): killed{progress.where()}")
@@ -163,12 +274,10 @@ class Worker:
             self.log.close()
 
     def report(self):
-        if not self.report_path.exists():
-            return None
-        try:
-            return json.loads(self.report_path.read_text())
-        except ValueError:  # cut off while being written
-            return None
+        """The backend's report: those of its processes merged (None until one ran)."""
+        reports = [p.report() for p in self.parts or [] if p.process is not None]
+        reports = [r for r in reports if r is not None]
+        return merge_parts(reports) if reports else None
 
     def outcome(self):
         """(the worker's report, None) when properties of its backend ran, else (None, why not)."""
@@ -176,14 +285,18 @@ class Worker:
             return None, "not started: the run was interrupted first"
         if self.stopped:
             return None, self.stopped
-        where = Progress(self.progress_path).where()
-        code = self.process.returncode
+        if self.parts is None:  # the collection itself was killed
+            return None, f"the worker's collection exited with status {self.process.returncode} ({self.log_path}){self._log_tail()}"
+        for part in (p for p in self.parts if p.process is not None):
+            who = f"the worker's {part.label}" if part.label else "the worker"
+            where = Progress(part.progress_path).where()
+            code = part.process.returncode
+            if code not in (0, 1):
+                what = PYTEST_EXIT.get(code) or (f"was killed by signal {-code}" if code < 0 else f"exited with status {code}")
+                return None, f"{who} {what}{where} ({self.log_path}){self._log_tail()}"
+            if part.report() is None:
+                return None, f"{who} exited with status {code} without a report{where} ({self.log_path}){self._log_tail()}"
         finished = self.report()
-        if code not in (0, 1):
-            what = PYTEST_EXIT.get(code) or (f"was killed by signal {-code}" if code < 0 else f"exited with status {code}")
-            return None, f"the worker {what}{where} ({self.log_path}){self._log_tail()}"
-        if finished is None:
-            return None, f"the worker exited with status {code} without a report{where} ({self.log_path}){self._log_tail()}"
         own = [b for b in finished["backends"] if b["name"] == self.backend.name]
         if not any(r["outcome"] in RAN for b in own for r in b["results"]):
             said = f"; its report says {own[0]['status']}: {own[0]['reason']}" if own else ""
@@ -199,6 +312,32 @@ class Worker:
     def _log_tail(self):
         tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:] if self.log_path.exists() else []
         return ": " + " | ".join(tail) if tail else ""
+
+
+def merge_parts(reports):
+    """The reports of one backend's processes as one: each backend entry's results in the
+    order the processes ran (each process ran other tests, so each result appears once),
+    its speed added up per mode (every process counts from zero; a declared divergence's
+    excused examples are per result and add up in results.matched_known), its status
+    recomputed from all of them."""
+    merged, entries = dict(reports[0]), {}
+    for part in reports:
+        for b in part["backends"]:
+            entry = entries.setdefault(b["name"], {**b, "results": [], "speed": {}, "reason": None})
+            entry["results"] += b["results"]
+            entry["reason"] = entry["reason"] or b.get("reason")
+            entry["version"] = entry.get("version") or b.get("version")
+            for mode, cost in (b.get("speed") or {}).items():
+                total = entry["speed"].setdefault(mode, {})
+                for key, value in cost.items():
+                    total[key] = (total.get(key, False) or value) if isinstance(value, bool) else total.get(key, 0) + value
+    for b in entries.values():
+        b["status"] = status_of(b["results"], any(p["status"] == "not-installed" for r in reports
+                                                  for p in r["backends"] if p["name"] == b["name"]))
+    merged["backends"] = list(entries.values())
+    merged["interrupted"] = any(r.get("interrupted") for r in reports)
+    merged["exit_status"] = exit_status(merged)
+    return merged
 
 
 def run_workers(workers, jobs, backend_timeout=None):

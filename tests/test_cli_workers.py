@@ -205,7 +205,7 @@ def test_a_report_in_which_no_property_ran_is_an_error_not_a_pass(tmp_path):
     from conformance.workers import Worker
 
     worker = Worker(get_backend("reference"), [], tmp_path, tmp_path)
-    worker.process = subprocess.Popen(["true"])
+    worker.process = worker.parts[0].process = subprocess.Popen(["true"])
     worker.process.wait()
     skipped = {"mode": "eager", "property": "p", "outcome": "not-applicable"}
     worker.report_path.write_text(json.dumps({"backends": [{"name": "reference", "status": "conforms", "reason": None,
