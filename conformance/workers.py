@@ -149,7 +149,11 @@ class Worker:
         return self.parts[0].progress_path
 
     def _base_command(self):
-        command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider", "-q"]
+        # --noconftest: a conftest.py of the directory the command runs in (or its tests/) is
+        # not the suite's; pytest loads them when no argument is a path (`--pyargs
+        # conformance.test_masking`), and one that imports the properties fixes their
+        # Hypothesis settings before --max-examples is applied.
+        command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider", "--noconftest", "-q"]
         command += self.pytest_options
         if getattr(self.backend, "impl_target", None):
             return command + ["--impl", self.backend.impl_target, "--impl-ops", self.backend.ops]
