@@ -1,4 +1,11 @@
-"""The worker processes of `rnn-conformance run`: one pytest process per backend.
+"""The worker processes of `rnn-conformance run`: pytest processes, one backend each.
+
+A backend runs in one pytest process, or, in a long run (`split`, see run_command), in one
+process per property module, one after another in the backend's slot of --jobs: a process
+keeps every XLA executable it compiled (TensorFlow's compilation cache never evicts,
+tensorflow#64170), so only ending processes bounds a `thorough` run's memory. A
+collect-only pass (no backend imported) names the modules and the backend's test total;
+the processes share the log, the progress count, --backend-timeout and one merged report.
 
 A backend that crashes, hangs or exits takes only its own worker down. Each worker runs
 in a process group of its own (`start_new_session`), so that the command can end it with
