@@ -19,7 +19,7 @@ from cells.case_schema import CaseError, parse_case
 from cells.serialize import example_from_dict
 from conformance.gradient_assertions import REFERENCE_TOLERANCE, SAME_GRADIENT_TOLERANCES
 from conformance.gradient_reference import reference_gradients
-from conformance.gradients import batch_major, loss_weights
+from conformance.gradients import batch_major, example_loss_weights
 from conformance.repro import case_backend
 from conformance.runs import expected
 
@@ -36,7 +36,7 @@ def main(case_text):
     example = example_from_dict(case.get("diverging_example", case["example"]))
     print(f"{backend.name} [{case['mode']}], {case['property']}: [{case['rule']}] {case['summary']}")
     print(f"example: {example!r}")
-    weights = loss_weights(expected(example), example.dtype)
+    weights = example_loss_weights(example, expected(example))
     try:
         _, got = backend.run_with_gradients(example, case["mode"], weights)
     except Exception as error:  # noqa: BLE001 - the contract defines a gradient here: a crash is a divergence
@@ -44,7 +44,7 @@ def main(case_text):
         print(f"CRASH: {type(error).__name__}: {error}")
         return 1
     got = batch_major(got, example)
-    want = reference_gradients(example, loss_weights(expected(example), "float64"))
+    want = reference_gradients(example, example_loss_weights(example, expected(example), "float64"))
     tolerance = REFERENCE_TOLERANCE if example.dtype == "float64" else SAME_GRADIENT_TOLERANCES[example.dtype]
     failed = False
     for (name, g), (_, w) in zip(got.leaves(), want.leaves()):

@@ -42,17 +42,31 @@ class Gradients:
                 yield f"{part}[{i}]", np.asarray(array)
 
 
-def loss_weights(result, dtype):
+def loss_weights(result, dtype, time_major=False):
     """The fixed weighting of L for a result shaped like `result` (a base.Result): a
     Result whose every leaf is an array of that leaf's shape, in `dtype`. Deterministic:
-    each leaf's values depend only on its position and shape."""
+    each leaf's values depend only on its position and its batch-major shape. With
+    `time_major`, `outputs` is (T, B, ...) and gets the transpose of the batch-major
+    weights, so a time-major run is weighed as the same L (G4 compares the two)."""
     parts = {}
     for position, part in enumerate(("last_output", "outputs", "new_states")):
         nest = getattr(result, part)
         leaves, structure = optree.tree_flatten(nest)
-        weights = [_weights_for(position, i, np.shape(leaf), dtype) for i, leaf in enumerate(leaves)]
+        swap = time_major and part == "outputs"
+        weights = [_weights_for(position, i, _swapped(np.shape(leaf)) if swap else np.shape(leaf), dtype) for i, leaf in enumerate(leaves)]
+        if swap:
+            weights = [np.swapaxes(w, 0, 1) for w in weights]
         parts[part] = optree.tree_unflatten(structure, weights)
     return type(result)(**parts)
+
+
+def example_loss_weights(example, result, dtype=None):
+    """`loss_weights` for the reference `result` of `example`, in its layout and dtype."""
+    return loss_weights(result, dtype or example.dtype, example.options.time_major)
+
+
+def _swapped(shape):
+    return (shape[1], shape[0]) + tuple(shape[2:])
 
 
 def _weights_for(part, leaf, shape, dtype):

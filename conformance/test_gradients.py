@@ -22,7 +22,7 @@ from conformance.gradient_assertions import (
     assert_masked_inputs_get_no_gradient,
     assert_same_gradients,
 )
-from conformance.gradients import loss_weights
+from conformance.gradients import example_loss_weights
 from conformance.profiles import gradient_settings
 from conformance.runs import expected, run_backend_with_gradients
 from conformance.targets import Target
@@ -39,7 +39,7 @@ def gradients_of(target, example, rule, finite_first=False):
     inf anywhere is reported under `rule` before that (G3: junk at masked steps that
     poisons the backward pass is G3's finding, wherever the NaN lands)."""
     target.require_gradients()
-    weights = loss_weights(expected(example), example.dtype)
+    weights = example_loss_weights(example, expected(example))
     _, gradients = run_backend_with_gradients(target, example, weights, rule)
     if finite_first:
         assert_gradients_finite(gradients, example, target, rule)

@@ -157,3 +157,23 @@ def test_the_reference_is_computed_once_per_example_content(case, monkeypatch):
     with pytest.raises(Divergence):
         assert_gradients_agree_with_reference(grads, other, weights, "target")
     assert len(calls) == 2
+
+
+def test_a_time_major_run_is_weighed_as_the_same_loss_as_its_batch_major_twin():
+    """G4 compares time-major gradients with batch-major ones: L's weights of `outputs`
+    (T, B, ...) must be the transpose of the batch-major weights, or the two runs
+    differentiate different losses (found by the thorough run on fixed-tensorflow)."""
+    import optree
+
+    from conformance.gradients import example_loss_weights
+
+    batch_major = small_example()
+    time_major = batch_major.changed(options={"time_major": True})
+    w_batch = example_loss_weights(batch_major, expected(batch_major))
+    w_time = example_loss_weights(time_major, expected(time_major))
+    for a, b in zip(optree.tree_leaves(w_batch.outputs), optree.tree_leaves(w_time.outputs)):
+        assert b.shape == (3, 2) + a.shape[2:]
+        np.testing.assert_array_equal(np.swapaxes(b, 0, 1), a)
+    for part in ("last_output", "new_states"):
+        for a, b in zip(optree.tree_leaves(getattr(w_batch, part)), optree.tree_leaves(getattr(w_time, part))):
+            np.testing.assert_array_equal(a, b)
