@@ -125,3 +125,19 @@ def test_a_pytest_run_ends_with_the_summary_and_its_report_counts_what_each_entr
     met = f"  myrnn-masked-output-from-states0 on impl:myrnn:rnn_masked_output_from_states0: eager {excused} excused, its case reproduced"
     assert lines[verdict - 2:verdict] == ["declared divergences met (examples excused per mode):", met]
     assert lines[verdict - 3].startswith("  impl:myrnn:rnn_masked_output_from_states0 [eager]: ")  # its speed
+
+
+def test_layer_gradients_run_only_when_asked_and_a_run_without_them_says_so():
+    """L7 is not in the default run yet (its cost): without --layer-gradients its properties
+    are deselected and the run ends saying so; with it they are collected."""
+    import subprocess
+    import sys
+
+    base = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+            "conformance/test_layer_gradients.py", "--backends", "layer-keras-numpy"]
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    without = subprocess.run(base, capture_output=True, text=True, cwd=root, timeout=600)
+    asked = subprocess.run(base + ["--layer-gradients"], capture_output=True, text=True, cwd=root, timeout=600)
+    assert "test_layer_gradients_agree_with_reference" not in without.stdout
+    assert "rule L7 (conformance/test_layer_gradients.py) not run: add --layer-gradients" in without.stdout
+    assert "test_layer_gradients_agree_with_reference" in asked.stdout
