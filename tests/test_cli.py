@@ -90,7 +90,9 @@ def test_the_reference_row_exits_0_with_a_matrix_and_a_report(tmp_path):
     assert (report["schema"], report["schema_version"], report["exit_status"]) == ("rnn-conformance-report", 1, 0)
     (backend,) = report["backends"]
     assert backend["name"] == "reference" and backend["status"] == "conforms"
-    assert {r["outcome"] for r in backend["results"]} == {"pass"}
+    assert {r["outcome"] for r in backend["results"]} == {"pass", "not-applicable"}
+    # the reference has no autodiff: its gradient properties are not applicable (section 4)
+    assert {r["property"].split("::")[0] for r in backend["results"] if r["outcome"] == "not-applicable"} == {"test_gradients"}
     speed = backend["speed"]["eager"]
     assert speed["examples"] >= 25 and speed["seconds"] > 0 and speed["traced"] == speed["reused"] == 0
     assert "| `reference [eager]` |" in markdown.read_text()
