@@ -2,6 +2,7 @@
 least recently used goes first, and the one siblings reuse stays."""
 
 from collections import OrderedDict
+from types import SimpleNamespace
 
 from conformance.layers import keras_side
 
@@ -10,7 +11,7 @@ def runner_without_keras(monkeypatch):
     """A LayerRunner whose building and weight setting are stand-ins (no Keras needed)."""
     runner = keras_side.LayerRunner.__new__(keras_side.LayerRunner)
     runner._built, runner.traced, runner.reused = OrderedDict(), 0, 0
-    runner._build = lambda example, mode: (object(), lambda example: [])
+    runner._build = lambda example, mode: SimpleNamespace(layer=object(), call=lambda example: [])
     runner._set_weights = lambda layer, example: None
     runner.to_numpy = lambda x: x
     monkeypatch.setattr(keras_side, "_build_key", lambda example: example)
