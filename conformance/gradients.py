@@ -23,6 +23,9 @@ import optree
 # runs weigh their leaves identically.
 LOSS_WEIGHT_VALUES = (0.5, -0.5, 1.0, -1.0, 0.25, -0.75, 1.5, -1.25)
 DIFFERENTIATED = ("inputs", "initial_states", "constants", "weights")
+# The data arguments that are differentiated (the first three of DIFFERENTIATED); the mask
+# never is (G2 is about inputs).
+DIFFERENTIATED_DATA = DIFFERENTIATED[:3]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from cells.build import make_step
 from cells.ops import OPS, get_ops
 from cells.render import render_cell
 from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks
+from array_libraries import converters
 
 FAMILIES = (
     "output-is-state0",
@@ -99,28 +100,7 @@ def test_every_library_computes_the_numpy_step(library, case):
         np.testing.assert_allclose(back(a), e, **tolerance)
 
 
-def _converters(library):
-    if library == "tensorflow":
-        import tensorflow as tf
-
-        return tf.convert_to_tensor, lambda t: t.numpy()
-    if library == "jax":
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
-
-        return jnp.asarray, np.asarray
-    if library == "torch":
-        import torch
-
-        return torch.from_numpy, lambda t: t.numpy()
-    import theano
-
-    def run_symbolically(x):
-        return theano.shared(x)
-
-    return run_symbolically, lambda t: t.eval()
+_converters = converters  # tests/array_libraries.py
 
 
 @pytest.mark.parametrize("family", MASK_FAMILIES)

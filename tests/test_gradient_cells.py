@@ -31,6 +31,7 @@ from cells.serialize import example_from_dict, example_to_dict
 from cells.spec import INPUT_TRANSFORMS, CellSpec, OutputSpec, in_domain
 from cells.strategies import cell_specs, data_arrays
 from conformance.facts import example_facts
+from array_libraries import converters
 
 TRANSFORMS = [t for t in INPUT_TRANSFORMS if t != "none"]
 MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "theano": "theano"}
@@ -57,28 +58,7 @@ def flat(tree):
     return [tree]
 
 
-def _converters(library):
-    if library == "tensorflow":
-        import tensorflow as tf
-
-        return tf.convert_to_tensor, lambda t: t.numpy()
-    if library == "jax":
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
-
-        return jnp.asarray, np.asarray
-    if library == "torch":
-        import torch
-
-        return torch.from_numpy, lambda t: t.numpy()
-    from conformance.backends.theano_env import prepare
-
-    prepare()  # before the first import of theano (its flags, Python 3.11 aliases)
-    import theano
-
-    return theano.shared, lambda t: t.eval()
+_converters = converters  # tests/array_libraries.py
 
 
 def _installed(library):

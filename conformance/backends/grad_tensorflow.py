@@ -8,10 +8,8 @@ way (CONTRACT.md section 5, G1), so a difference between rows is the loop's, nev
 
 import tensorflow as tf
 
-from conformance.gradients import DIFFERENTIATED, loss_pairs, weight_parts
+from conformance.gradients import DIFFERENTIATED, DIFFERENTIATED_DATA, loss_pairs, weight_parts
 
-# The data arguments that are differentiated; the mask never is (G2 is about inputs).
-DIFFERENTIATED_DATA = ("inputs", "initial_states", "constants")
 
 
 def value_and_grad(loop, data, weights, loss_weights):

@@ -8,10 +8,8 @@ is the loop's, never ours. The same signature as `grad_tensorflow` and `grad_jax
 import optree
 import torch
 
-from conformance.gradients import DIFFERENTIATED, Gradients, loss_pairs, weight_parts
+from conformance.gradients import DIFFERENTIATED, DIFFERENTIATED_DATA, Gradients, loss_pairs, weight_parts
 
-# The data arguments that are differentiated; the mask never is (G2 is about inputs).
-DIFFERENTIATED_DATA = ("inputs", "initial_states", "constants")
 
 
 def value_and_grad(loop, data, weights, loss_weights):

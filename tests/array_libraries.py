@@ -1,0 +1,29 @@
+"""Test helper: NumPy arrays into each array library of cells/ops.py and back, for the tests
+that run one cell step in every library (tests/test_cells.py, tests/test_gradient_cells.py)."""
+
+import numpy as np
+
+
+def converters(library):
+    """(NumPy -> the library's arrays, the library's arrays -> NumPy)."""
+    if library == "tensorflow":
+        import tensorflow as tf
+
+        return tf.convert_to_tensor, lambda t: t.numpy()
+    if library == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+
+        return jnp.asarray, np.asarray
+    if library == "torch":
+        import torch
+
+        return torch.from_numpy, lambda t: t.numpy()
+    from conformance.backends.theano_env import prepare
+
+    prepare()  # before the first import of theano (its flags, Python 3.11 aliases)
+    import theano
+
+    return theano.shared, lambda t: t.eval()
