@@ -65,6 +65,9 @@ class ops:  # the keras.backend functions the step uses, under NumPy's names
     reshape, concatenate, matmul, tanh, exp = K.reshape, K.concatenate, K.dot, K.tanh, K.exp
 
 
+to_numpy = np.asarray  # predict returns NumPy arrays
+
+
 def register(cls):
     keras.utils.get_custom_objects()[cls.__name__] = cls
     return cls""",

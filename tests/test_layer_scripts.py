@@ -53,3 +53,30 @@ def test_every_declared_layer_finding_renders_a_script(entry):
     compile(source, str(entry.example), "exec")
     assert ("tf_keras" in source) == entry.backend.endswith("tf-keras")
     assert ("KERAS_BACKEND', 'theano'" in source or '"KERAS_BACKEND", "theano"' in source) == entry.backend.endswith("theano")
+
+
+def test_a_keras2_theano_script_runs_where_theano_is_installed(tmp_path):
+    """The Keras 2.3.1 preamble defines everything the shared footer calls (to_numpy was
+    missing: every Keras 2 layer script died with NameError before comparing)."""
+    import subprocess
+    import sys
+
+    from hypothesis import find
+    from hypothesis import settings as hypothesis_settings
+
+    from cells.layer_strategies import layer_examples
+    from conformance.backends import get_backend
+    from conformance.layer_reference import layer_source
+    from conformance.targets import Target
+
+    backend = get_backend("layer-keras2-theano")
+    if backend.missing_package():
+        pytest.skip("NOT INSTALLED: theano (the Theano environment runs this test)")
+    target = Target(backend, "predict")
+    example = find(layer_examples(), lambda e: e.mask is not None and not e.options.unroll,
+                   settings=hypothesis_settings(max_examples=200, database=None))
+    path = tmp_path / "keras2_layer.py"
+    path.write_text(layer_source(target.applicable(example), backend, "predict"))
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert "NameError" not in result.stderr, result.stderr[-2000:]
+    assert "agrees with the contract" in result.stdout or "DIFFERS from the contract" in result.stdout, result.stdout
