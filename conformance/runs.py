@@ -92,5 +92,3 @@ def assert_equivalent_runs(target, example, variant, rule, relation, adjust=None
             divergence.runs = (variant, example)
         raise
 
-
-_crashes_as_divergences = crashes_as_divergences  # the name conformance/test_layer_gradients.py imports

@@ -26,7 +26,7 @@ from conformance.layer_gradient_reference import (
     training_weights,
 )
 from conformance.layer_reference import layer_outputs
-from conformance.runs import _crashes_as_divergences, run_backend
+from conformance.runs import crashes_as_divergences, run_backend
 
 CONTRACT_LEVEL = "layer"
 
@@ -68,7 +68,7 @@ def test_layer_gradients_agree_with_reference(target, example):
     target.require_gradients()
     for routed in mask_routes(example):
         weights = layer_loss_weights(routed)
-        result, grads = _crashes_as_divergences(
+        result, grads = crashes_as_divergences(
             target, routed, "L7", lambda: target.backend.run_layer_gradients(routed, target.mode, weights)
         )
         # The forward result first: a wrong forward pass is its own rule's finding (L1-L6).
@@ -96,7 +96,7 @@ def test_training_step_follows_reference_gradient(target, example):
         # A loss that depends on no weight has nothing to train: Keras' optimizers refuse
         # it by design ("No gradients provided for any variable"), so it is not drawn.
         assume(any(np.any(g != 0) for g in reference.weights))
-        deltas = _crashes_as_divergences(
+        deltas = crashes_as_divergences(
             target, routed, "L7", lambda: target.backend.train_step(routed, weights, LEARNING_RATE)
         )
         start = differentiated(routed).weights
