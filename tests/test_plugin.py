@@ -141,3 +141,7 @@ def test_layer_gradients_run_only_when_asked_and_a_run_without_them_says_so():
     assert "test_layer_gradients_agree_with_reference" not in without.stdout
     assert "rule L7 (conformance/test_layer_gradients.py) not run: add --layer-gradients" in without.stdout
     assert "test_layer_gradients_agree_with_reference" in asked.stdout
+    # the suite's own tests of L7 (tests/test_layer_gradients.py, same basename) always run
+    own = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "tests/test_layer_gradients.py"], capture_output=True, text=True, cwd=root, timeout=600)
+    assert "tests/test_layer_gradients.py::" in own.stdout and "deselected" not in own.stdout, own.stdout[-2000:]
