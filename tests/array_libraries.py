@@ -27,3 +27,10 @@ def converters(library):
     import theano
 
     return theano.shared, lambda t: t.eval()
+
+
+def flat(tree):
+    """The arrays of a nest of lists and tuples, in order."""
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in flat(item)]
+    return [tree]

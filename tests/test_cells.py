@@ -12,7 +12,7 @@ from cells.build import make_step
 from cells.ops import OPS, get_ops
 from cells.render import render_cell
 from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks
-from array_libraries import converters
+from array_libraries import converters, flat
 
 FAMILIES = (
     "output-is-state0",
@@ -39,12 +39,6 @@ def step_calls(draw):
     constants = [draw(data_arrays(s.dtype, (batch,) + shape)) for shape in s.constant_shapes]
     inputs = tuple(leaves) if s.nested_inputs else leaves[0]
     return spec, inputs, tuple(states) + tuple(constants)
-
-
-def flat(tree):
-    if isinstance(tree, (list, tuple)):
-        return [leaf for item in tree for leaf in flat(item)]
-    return [tree]
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -31,7 +31,7 @@ from cells.serialize import example_from_dict, example_to_dict
 from cells.spec import INPUT_TRANSFORMS, CellSpec, OutputSpec, in_domain
 from cells.strategies import cell_specs, data_arrays
 from conformance.facts import example_facts
-from array_libraries import converters
+from array_libraries import converters, flat
 
 TRANSFORMS = [t for t in INPUT_TRANSFORMS if t != "none"]
 MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "theano": "theano"}
@@ -50,12 +50,6 @@ def transformed_step_calls(draw, dtype=st.sampled_from(["float32", "float64"])):
     constants = [draw(data_arrays(structure.dtype, (batch,) + shape)) for shape in structure.constant_shapes]
     inputs = tuple(leaves) if structure.nested_inputs else leaves[0]
     return spec, inputs, tuple(states) + tuple(constants)
-
-
-def flat(tree):
-    if isinstance(tree, (list, tuple)):
-        return [leaf for item in tree for leaf in flat(item)]
-    return [tree]
 
 
 _converters = converters  # tests/array_libraries.py
