@@ -34,3 +34,18 @@ def flat(tree):
     if isinstance(tree, (list, tuple)):
         return [leaf for item in tree for leaf in flat(item)]
     return [tree]
+
+
+def assert_step_matches_numpy(library, spec, inputs, states_and_constants):
+    """One step of `spec` in `library` (cells/ops.py) equals the NumPy step on the same data."""
+    from cells.build import make_step
+    from cells.ops import get_ops
+
+    expected = make_step(spec.structure, get_ops("numpy"), spec.weight_arrays())(inputs, states_and_constants)
+    convert, back = converters(library)
+    step = make_step(spec.structure, get_ops(library), [convert(w) for w in spec.weight_arrays()])
+    tree = lambda f, t: tuple(tree(f, x) for x in t) if isinstance(t, (tuple, list)) else f(t)  # noqa: E731
+    actual = step(tree(convert, inputs), tree(convert, states_and_constants))
+    tolerance = dict(rtol=1e-5, atol=1e-6) if spec.structure.dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    for a, e in zip(flat(actual), flat(expected)):
+        np.testing.assert_allclose(back(a), e, **tolerance)

@@ -12,7 +12,7 @@ from cells.build import make_step
 from cells.ops import OPS, get_ops
 from cells.render import render_cell
 from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks
-from array_libraries import converters, flat
+from array_libraries import assert_step_matches_numpy, flat
 
 FAMILIES = (
     "output-is-state0",
@@ -83,18 +83,9 @@ def test_every_library_computes_the_numpy_step(library, case):
     module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "theano": "theano"}[library]
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"NOT INSTALLED: {module} (its ops namespace is checked where it is installed)")
-    spec, inputs, states_and_constants = case
-    expected = make_step(spec.structure, get_ops("numpy"), spec.weight_arrays())(inputs, states_and_constants)
-    convert, back = _converters(library)
-    step = make_step(spec.structure, get_ops(library), [convert(w) for w in spec.weight_arrays()])
-    tree = lambda f, t: tuple(tree(f, x) for x in t) if isinstance(t, (tuple, list)) else f(t)  # noqa: E731
-    actual = step(tree(convert, inputs), tree(convert, states_and_constants))
-    tolerance = dict(rtol=1e-5, atol=1e-6) if spec.structure.dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
-    for a, e in zip(flat(actual), flat(expected)):
-        np.testing.assert_allclose(back(a), e, **tolerance)
+    assert_step_matches_numpy(library, *case)
 
 
-_converters = converters  # tests/array_libraries.py
 
 
 @pytest.mark.parametrize("family", MASK_FAMILIES)

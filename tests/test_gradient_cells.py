@@ -31,7 +31,7 @@ from cells.serialize import example_from_dict, example_to_dict
 from cells.spec import INPUT_TRANSFORMS, CellSpec, OutputSpec, in_domain
 from cells.strategies import cell_specs, data_arrays
 from conformance.facts import example_facts
-from array_libraries import converters, flat
+from array_libraries import assert_step_matches_numpy, converters, flat
 
 TRANSFORMS = [t for t in INPUT_TRANSFORMS if t != "none"]
 MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "theano": "theano"}
@@ -52,7 +52,6 @@ def transformed_step_calls(draw, dtype=st.sampled_from(["float32", "float64"])):
     return spec, inputs, tuple(states) + tuple(constants)
 
 
-_converters = converters  # tests/array_libraries.py
 
 
 def _installed(library):
@@ -65,7 +64,7 @@ def _installed(library):
 def test_each_transform_is_the_numpy_one_in_every_library(library, transform):
     """Elementwise, on values inside and at the edge of the domain (0: -inf, 0, inf)."""
     _installed(library)
-    convert, back = _converters(library)
+    convert, back = converters(library)
     for dtype in ("float32", "float64"):
         x = np.array([[0.25, 0.5, 1.0, 2.0, 1.75], [-0.25 if transform == "reciprocal" else 0.3, 0.0, 1.5, 0.125, 3.0]], dtype)
         expected = get_ops("numpy").transform(transform)(x)
@@ -79,15 +78,7 @@ def test_each_transform_is_the_numpy_one_in_every_library(library, transform):
 @given(case=transformed_step_calls())
 def test_every_library_computes_the_numpy_step_of_a_transformed_cell(library, case):
     _installed(library)
-    spec, inputs, states_and_constants = case
-    expected = make_step(spec.structure, get_ops("numpy"), spec.weight_arrays())(inputs, states_and_constants)
-    convert, back = _converters(library)
-    step = make_step(spec.structure, get_ops(library), [convert(w) for w in spec.weight_arrays()])
-    tree = lambda f, t: tuple(tree(f, x) for x in t) if isinstance(t, (tuple, list)) else f(t)  # noqa: E731
-    actual = step(tree(convert, inputs), tree(convert, states_and_constants))
-    tolerance = dict(rtol=1e-5, atol=1e-6) if spec.structure.dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
-    for a, e in zip(flat(actual), flat(expected)):
-        np.testing.assert_allclose(back(a), e, **tolerance)
+    assert_step_matches_numpy(library, *case)
 
 
 @settings(max_examples=60, deadline=None)
