@@ -49,3 +49,18 @@ def assert_step_matches_numpy(library, spec, inputs, states_and_constants):
     tolerance = dict(rtol=1e-5, atol=1e-6) if spec.structure.dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
     for a, e in zip(flat(actual), flat(expected)):
         np.testing.assert_allclose(back(a), e, **tolerance)
+
+
+def assert_rendered_step_is_make_step(spec, inputs, states_and_constants):
+    """The NumPy source cells/render.py prints for `spec`, executed, computes exactly what
+    cells.build.make_step computes."""
+    from cells.build import make_step
+    from cells.ops import get_ops
+    from cells.render import render_cell
+
+    namespace = {"np": np}
+    exec(render_cell(spec), namespace)  # noqa: S102 - our own generated source
+    expected = make_step(spec.structure, get_ops("numpy"), spec.weight_arrays())(inputs, states_and_constants)
+    actual = namespace["step"](inputs, states_and_constants)
+    for a, e in zip(flat(actual), flat(expected)):
+        np.testing.assert_array_equal(a, e)

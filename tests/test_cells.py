@@ -8,11 +8,9 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from cells.build import make_step
-from cells.ops import OPS, get_ops
-from cells.render import render_cell
+from cells.ops import OPS
 from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks
-from array_libraries import assert_step_matches_numpy, flat
+from array_libraries import assert_rendered_step_is_make_step, assert_step_matches_numpy
 
 FAMILIES = (
     "output-is-state0",
@@ -59,13 +57,7 @@ def test_families_are_recognised_on_known_cells():
 @given(step_calls())
 def test_rendered_source_computes_the_same_step(case):
     """The printed NumPy source is the spec: exec it and compare with make_step."""
-    spec, inputs, states_and_constants = case
-    namespace = {"np": np}
-    exec(render_cell(spec), namespace)  # noqa: S102 - our own generated source
-    expected = make_step(spec.structure, get_ops("numpy"), spec.weight_arrays())(inputs, states_and_constants)
-    actual = namespace["step"](inputs, states_and_constants)
-    for a, e in zip(flat(actual), flat(expected)):
-        np.testing.assert_array_equal(a, e)
+    assert_rendered_step_is_make_step(*case)
 
 
 def test_specs_are_frozen_and_hashable():

@@ -26,12 +26,11 @@ from cells.gradient_strategies import (
     with_masked_fill,
 )
 from cells.ops import OPS, get_ops
-from cells.render import render_cell
 from cells.serialize import example_from_dict, example_to_dict
 from cells.spec import INPUT_TRANSFORMS, CellSpec, OutputSpec, in_domain
 from cells.strategies import cell_specs, data_arrays
 from conformance.facts import example_facts
-from array_libraries import assert_step_matches_numpy, converters, flat
+from array_libraries import assert_rendered_step_is_make_step, assert_step_matches_numpy, converters
 
 TRANSFORMS = [t for t in INPUT_TRANSFORMS if t != "none"]
 MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "theano": "theano"}
@@ -85,13 +84,7 @@ def test_every_library_computes_the_numpy_step_of_a_transformed_cell(library, ca
 @given(case=transformed_step_calls())
 def test_rendered_source_computes_the_transformed_step(case):
     """The printed NumPy source applies the transform exactly as make_step does."""
-    spec, inputs, states_and_constants = case
-    namespace = {"np": np}
-    exec(render_cell(spec), namespace)  # noqa: S102 - our own generated source
-    expected = make_step(spec.structure, get_ops("numpy"), spec.weight_arrays())(inputs, states_and_constants)
-    actual = namespace["step"](inputs, states_and_constants)
-    for a, e in zip(flat(actual), flat(expected)):
-        np.testing.assert_array_equal(a, e)
+    assert_rendered_step_is_make_step(*case)
 
 
 @pytest.mark.parametrize("transform", INPUT_TRANSFORMS)
