@@ -28,9 +28,10 @@ _EXPLICIT = pytest.StashKey()
 _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
 _L7_DROPPED = pytest.StashKey()  # whether L7's properties were left out (no --layer-gradients)
 
-# The command's live progress (--progress) and the run limits (shrinking, timeouts) are
-# plugins of their own, loaded with this one.
-pytest_plugins = ("conformance.progress", "conformance.limits")
+# The command's live progress (--progress), the run limits (shrinking, timeouts) and the
+# compiled modes' example budget (conformance/budgets.py) are plugins of their own, loaded
+# with this one.
+pytest_plugins = ("conformance.progress", "conformance.limits", "conformance.budgets")
 
 
 def pytest_addoption(parser):

@@ -1,0 +1,44 @@
+"""Examples per property in compiled modes: fewer drawn examples, each checking five data sets.
+
+A pytest plugin (loaded by conformance.plugin). In a compiled mode every drawn example
+pays for a trace or an XLA compilation (0.5-1 s on this 2-core machine, against a few
+milliseconds for the call that reuses it) and then runs on its 4 siblings
+(cells/resample.py): under `ci` a forward property in a compiled mode checked 125 data
+sets for 25 compilations, and compilations were most of the default run's time. Under
+the named budgets of profiles.COMPILED_EXAMPLES a compiled mode draws fewer examples
+(under `ci` 10: 50 data sets, twice the eager mode's 25); `thorough` and an explicit
+`--max-examples` keep one count for every mode.
+
+The count is Hypothesis' own `max_examples`, set for the duration of one test item with
+profiles.applied (the settings object @given stored on the test), so shrinking, the
+database and the health checks see an ordinary run. Properties with their own count (the
+gradient properties, profiles.gradient_settings) keep it.
+"""
+
+import pytest
+from hypothesis import settings
+
+from conformance import profiles
+
+
+def compiled_examples(config, current_max_examples):
+    """The max_examples a compiled mode's item runs with, or None to keep its own."""
+    if config.getoption("--max-examples"):
+        return None
+    profile = getattr(settings, "_current_profile", None)
+    budget = profiles.COMPILED_EXAMPLES.get(profile)
+    if budget is None or current_max_examples != profiles.PROFILE_EXAMPLES[profile]:
+        return None  # not a named budget, or a property with a count of its own
+    return min(budget, current_max_examples)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    target = getattr(item, "callspec", None) and item.callspec.params.get("target")
+    test = getattr(item, "obj", None)
+    chosen = getattr(test, "_hypothesis_internal_use_settings", None)
+    count = compiled_examples(item.config, chosen.max_examples) if chosen is not None and target is not None and target.compiles else None
+    if count is None:
+        return (yield)
+    with profiles.applied(settings(chosen, max_examples=count), [test]):
+        return (yield)

@@ -1,0 +1,60 @@
+"""Compiled modes draw profiles.COMPILED_EXAMPLES per forward property under `ci` and `dev`
+(conformance/budgets.py); eager modes, gradient properties, `thorough` and an explicit
+--max-examples keep their own count."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import settings
+
+from conformance import budgets, profiles, test_agreement
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Config:
+    def __init__(self, max_examples=None):
+        self.max_examples = max_examples
+
+    def getoption(self, name):
+        assert name == "--max-examples"
+        return self.max_examples
+
+
+def _under(profile, check):
+    previous = settings._current_profile
+    try:
+        settings.load_profile(profile)
+        return check()
+    finally:
+        settings.load_profile(previous)
+
+
+def test_a_forward_property_in_a_compiled_mode_draws_the_compiled_budget():
+    for profile, count in profiles.COMPILED_EXAMPLES.items():
+        assert _under(profile, lambda: budgets.compiled_examples(_Config(), profiles.PROFILE_EXAMPLES[profile])) == count
+
+
+def test_gradient_properties_thorough_and_an_explicit_count_keep_their_own():
+    gradient = profiles.GRADIENT_EXAMPLES["ci"]
+    assert _under("ci", lambda: budgets.compiled_examples(_Config(), gradient)) is None
+    assert _under("ci", lambda: budgets.compiled_examples(_Config(max_examples=25), 25)) is None
+    assert _under("thorough", lambda: budgets.compiled_examples(_Config(), profiles.PROFILE_EXAMPLES["thorough"])) is None
+
+
+def test_a_ci_run_draws_fewer_examples_in_a_compiled_mode_than_in_eager(tmp_path):
+    """End to end under pytest: the report's `drawn` per mode (keras-jax jit against the
+    reference's eager mode, one property)."""
+    report = tmp_path / "report.json"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               "conformance/test_agreement.py::test_agrees_with_reference", "--backends", "reference,keras-jax",
+               "-k", "reference or jit", "--report", str(report), "--repro-dir", str(tmp_path / "repro")]
+    done = subprocess.run(command, cwd=ROOT, env={**os.environ, "CI": "true"}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    speed = {b["name"]: b["speed"] for b in json.loads(report.read_text())["backends"]}
+    explicit = len(test_agreement.test_agrees_with_reference.hypothesis_explicit_examples)
+    assert speed["reference"]["eager"]["drawn"] == profiles.PROFILE_EXAMPLES["ci"] + explicit
+    assert speed["keras-jax"]["jit"]["drawn"] == profiles.COMPILED_EXAMPLES["ci"] + explicit
