@@ -15,7 +15,7 @@ from collections import Counter
 
 from hypothesis.errors import HypothesisException
 
-from cells.resample import siblings
+from cells.resample import siblings as resampled
 from conformance.assertions import Divergence
 from conformance.known import Ledger
 from conformance.limits import ShrinkBudget, cut_short_note
@@ -84,14 +84,20 @@ def current_ledger():
     return _ledger
 
 
-def contract_property(test):
+def contract_property(test=None, *, siblings=True):
     """Decorate a property body `test(target, example, ...)` (below @given).
 
     In a compiled mode the body also runs on the example's siblings (cells/resample.py):
     the same compiled configuration with new values, so the trace the example paid for
     checks several data sets. The drawn example runs first, so a failure Hypothesis can
     shrink is the one reported whenever the drawn example fails itself.
+    `@contract_property(siblings=False)` is for a body whose compiled mode compiles
+    little a sibling could reuse (L7's gradients, taken eagerly through the compiled
+    model on the Keras 3 and tf_keras rows): there a sibling costs as much as a drawn
+    example, the better spend.
     """
+    if test is None:
+        return functools.partial(contract_property, siblings=siblings)
     property_id = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
 
     @functools.wraps(test)
@@ -101,7 +107,7 @@ def contract_property(test):
             shrink_skipped[target.id] += 1
             return
         example = target.applicable(example)
-        data_sets = [example] + (siblings(example) if target.compiles else [])
+        data_sets = [example] + (resampled(example) if target.compiles and siblings else [])
         started, failed, fired = time.perf_counter(), False, []
         try:
             for number, data_set in enumerate(data_sets):

@@ -26,6 +26,7 @@ from conformance.layer_gradient_reference import (
     training_weights,
 )
 from conformance.layer_reference import layer_outputs
+from conformance.profiles import gradient_settings
 from conformance.runs import crashes_as_divergences, run_backend
 
 CONTRACT_LEVEL = "layer"
@@ -60,8 +61,9 @@ def _layer_gradients(grads):
     return LayerGradients(*(tuple(grads[part]) for part in ("inputs", "initial_states", "weights")))
 
 
+@gradient_settings()
 @given(example=LAYERS)
-@contract_property
+@contract_property(siblings=False)  # Keras' gradients are taken eagerly: nothing to reuse
 def test_layer_gradients_agree_with_reference(target, example):
     """L7 (with G2): dL/d x, dL/d the passed initial states and dL/d every cell weight of
     every copy equal the layer reference's, on each mask route; masked inputs get exactly 0."""
@@ -78,8 +80,9 @@ def test_layer_gradients_agree_with_reference(target, example):
         assert_close_to_reference(got, reference_layer_gradients(routed, weights), routed, target)
 
 
+@gradient_settings()
 @given(example=LAYERS)
-@contract_property
+@contract_property  # siblings reuse the model's compiled train function
 def test_training_step_follows_reference_gradient(target, example):
     """L7: one `train_on_batch` (SGD, learning rate LEARNING_RATE) of the model changes
     each cell weight by -LEARNING_RATE times the reference's dL'/d weight, on each route

@@ -157,14 +157,28 @@ def train_step(runner, example, weights, learning_rate):
     if built.extra.get("learning_rate") != learning_rate:
         loss = _weighted_sum_loss(runner)
         n = len(model.outputs)
-        model.compile(optimizer=_sgd(runner, learning_rate), loss=loss if n == 1 else [loss] * n)
+        # tf_keras matches losses and targets to the model's nested output structure
+        # (stacked cells return their states cell by cell): one loss for every output.
+        model.compile(optimizer=_sgd(runner, learning_rate), loss=loss if n == 1 or runner.flavor == "tf_keras" else [loss] * n)
         built.extra["learning_rate"] = learning_rate
     variables = runner.cell_variables(built.layer, example)
     before = [runner.value_of(v) for v in variables]
     x, states = _data(example)
     targets = [np.asarray(w, np.float32) for w in weights]
-    model.train_on_batch(built.model_data(example, x, states), targets[0] if len(targets) == 1 else targets)
+    model.train_on_batch(built.model_data(example, x, states), _targets(runner, model, targets))
     return [runner.value_of(v) - b for v, b in zip(variables, before)]
+
+
+def _targets(runner, model, targets):
+    """y for train_on_batch: one array per output, in the model's output structure (tf_keras
+    refuses a flat list for a model whose outputs nest, as stacked cells' states do)."""
+    if len(targets) == 1:
+        return targets[0]
+    if runner.flavor == "tf_keras":
+        import tensorflow as tf
+
+        return tf.nest.pack_sequence_as(model._nested_outputs, targets)
+    return targets
 
 
 def _sgd(runner, learning_rate):
