@@ -125,8 +125,6 @@ def _run_options(parser):
     parser.add_argument("--backend-timeout", type=seconds, default=3600, metavar="SECONDS",
                         help="seconds before a backend's worker is killed and reported as an error, whatever its "
                         "code catches (default: 3600)")
-    parser.add_argument("--layer-gradients", action="store_true",
-                        help="also run rule L7 on the layer rows (about 25 s per example; not in the default run yet)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop each backend at its first new divergence (shrunk and reported; declared ones do not stop it)")
 

@@ -9,19 +9,27 @@ central differences (conformance/gradient_reference.py). It prints every gradien
 differs, both values, and returns 1 while anything differs or the backend crashes.
 Gradients are computed by the suite's own adapters, so the script needs rnn-conformance
 installed, and the framework.
+
+An L7 case (a layer row) is replayed by the L7 property's own body on that row and mode
+(the layer's gradients on each mask route, or one `train_on_batch` step), which prints
+the divergence it raises, both values, and returns 1 while it diverges.
 """
 
 import traceback
+import warnings
 
 import numpy as np
+from hypothesis.errors import HypothesisDeprecationWarning, UnsatisfiedAssumption
 
 from cells.case_schema import CaseError, parse_case
 from cells.serialize import example_from_dict
 from conformance.gradient_assertions import REFERENCE_TOLERANCE, SAME_GRADIENT_TOLERANCES
 from conformance.gradient_reference import reference_gradients
+from conformance.assertions import Divergence
 from conformance.gradients import batch_major, example_loss_weights
-from conformance.repro import case_backend
+from conformance.repro import case_backend, property_body
 from conformance.runs import expected
+from conformance.targets import Target
 
 SHOWN = 6  # differing positions printed per gradient
 
@@ -36,6 +44,8 @@ def main(case_text):
     example = example_from_dict(case.get("diverging_example", case["example"]))
     print(f"{backend.name} [{case['mode']}], {case['property']}: [{case['rule']}] {case['summary']}")
     print(f"example: {example!r}")
+    if getattr(backend, "level", None) == "layer":
+        return _replay_layer_property(case, backend, example)
     weights = example_loss_weights(example, expected(example))
     try:
         _, got = backend.run_with_gradients(example, case["mode"], weights)
@@ -56,6 +66,28 @@ def main(case_text):
         if len(found) > SHOWN:
             print(f"  ... and {len(found) - SHOWN} more")
     return 1 if failed else 0
+
+
+def _replay_layer_property(case, backend, example):
+    """L7: the property's body on the case's row and mode; 1 while it diverges or crashes."""
+    body = property_body(case["property"])
+    target = Target(backend, case["mode"])
+    try:
+        with warnings.catch_warnings():  # the body's assume(), outside Hypothesis
+            warnings.simplefilter("ignore", HypothesisDeprecationWarning)
+            body(target=target, example=target.applicable(example), **case["drawn"])
+    except UnsatisfiedAssumption:
+        print("the case's loss reaches no cell weight: there is no training step to check (L7)")
+        return 2
+    except Divergence as divergence:
+        print(str(divergence).split("\n\n")[0])  # rule, summary, values (not the forward script)
+        return 1
+    except Exception as error:  # noqa: BLE001 - outside the backend call: still the case's failure
+        traceback.print_exc()
+        print(f"CRASH: {type(error).__name__}: {error}")
+        return 1
+    print(f"{backend.name} [{case['mode']}]: agrees with the layer reference (L7)")
+    return 0
 
 
 def _differences(got, want, tolerance):

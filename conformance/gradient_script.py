@@ -7,18 +7,20 @@ backend's gradients next to the reference's; it exits 1 while they differ (or th
 backend crashes), 0 once they agree. Unlike a forward reproducer it needs
 rnn-conformance installed: the gradient is taken by the suite's adapter for that
 framework and mode (tape, vjp, autograd or theano.grad inside the same compiled
-function), which is what the finding is about.
+function), which is what the finding is about. An L7 case (a layer row) replays the
+property itself: Keras' gradients and its `train_on_batch` step, in the layer worker.
 """
 
 import json
 
 from cells.render import comment_lines
 
-GRADIENT_MODULE = "test_gradients"
+# Section 5 (function rows) and L7 (layer rows: the layer's gradients, one train_on_batch).
+GRADIENT_MODULES = ("test_gradients", "test_layer_gradients")
 
 
 def is_gradient_property(property_id):
-    return bool(property_id) and property_id.split("::")[0] == GRADIENT_MODULE
+    return bool(property_id) and property_id.split("::")[0] in GRADIENT_MODULES
 
 
 def gradient_script(case, title=None):

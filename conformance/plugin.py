@@ -26,7 +26,6 @@ settings.load_profile(profiles.default_profile())
 _SELECTED = pytest.StashKey()
 _EXPLICIT = pytest.StashKey()
 _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
-_L7_DROPPED = pytest.StashKey()  # whether L7's properties were left out (no --layer-gradients)
 
 # The command's live progress (--progress), the run limits (shrinking, timeouts) and the
 # compiled modes' example budget (conformance/budgets.py) are plugins of their own, loaded
@@ -52,12 +51,6 @@ def pytest_addoption(parser):
         help="excuse no declared divergence and do not check that they still reproduce",
     )
     group.addoption("--matrix", default=None, help="write the backend x mode matrix of this run as Markdown")
-    group.addoption(
-        "--layer-gradients",
-        action="store_true",
-        help="also run rule L7 on the layer rows (conformance/test_layer_gradients.py; about 25 s per example, "
-        "so not in the default run yet)",
-    )
     group.addoption(
         "--repro-dir",
         default=str(repro.DEFAULT_DIR),
@@ -145,28 +138,13 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("known_case", cases, ids=[f"{e.id}-{t.mode}" for e, t in cases])
 
 
-# L7 (the layer's gradients and training step) costs about 25 s per example on a layer row,
-# which the default run's 10 minutes cannot hold yet: it runs when asked for, and every run
-# without it says so (LAYER_GRADIENTS_NOTE), never silently.
-LAYER_GRADIENT_MODULE = "test_layer_gradients"
-LAYER_GRADIENTS_NOTE = ("rule L7 (conformance/test_layer_gradients.py) not run: add --layer-gradients "
-                        "(about 25 s per example on a layer row)")
-
-
 def pytest_collection_modifyitems(config, items):
     """A property with no target of its level among the selected backends is not collected
-    (e.g. the layer properties under `--backends keras-jax`), rather than skipped; nor is
-    L7 without --layer-gradients (the run's summary says so)."""
-    dropped = [item for item in items if _without_target(item) or _unasked_layer_gradients(item, config)]
-    config.stash[_L7_DROPPED] = any(_unasked_layer_gradients(item, config) for item in dropped)
+    (e.g. the layer properties under `--backends keras-jax`), rather than skipped."""
+    dropped = [item for item in items if _without_target(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
-
-
-def _unasked_layer_gradients(item, config):
-    module = getattr(getattr(item, "module", None), "__name__", "")  # not tests/test_layer_gradients.py
-    return module == f"conformance.{LAYER_GRADIENT_MODULE}" and not config.getoption("--layer-gradients")
 
 
 def _without_target(item):
@@ -302,8 +280,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             terminalreporter.write_line(details)
         terminalreporter.section("rnn-conformance summary")
         terminalreporter.write_line(report.summary_text(run_report))
-    if config.stash.get(_L7_DROPPED, False):
-        terminalreporter.write_line(LAYER_GRADIENTS_NOTE, yellow=True)
     outputs = (("--report", report.write_json), ("--markdown", report.write_markdown), ("--matrix", matrix.write_readme_table))
     for option, write in outputs:
         path = config.getoption(option)

@@ -21,7 +21,7 @@ from pathlib import Path
 from conformance import impl_probe, known, output_paths, profiles, report
 from conformance.backends import UnknownBackend, default_backends, get_backend, register_impl
 from conformance.backends.impl import ImplError
-from conformance.plugin import LAYER_GRADIENTS_NOTE, not_installed_message
+from conformance.plugin import not_installed_message
 from conformance.usage import UsageError, usage_error
 from conformance.workers import Terminated, Worker, longest_first, run_workers
 
@@ -83,8 +83,6 @@ def worker_options(args):
         options += ["--known-divergences", str(Path(args.known_divergences).resolve())]
     if args.fail_fast:
         options.append("-x")  # pytest stops at the first failing test: shrunk and reported
-    if getattr(args, "layer_gradients", False):
-        options.append("--layer-gradients")
     return options
 
 
@@ -184,6 +182,4 @@ def show_and_write(args, run_report):
         report.write_markdown(run_report, args.markdown)
         print(f"markdown written to {args.markdown}")
     print()
-    if not getattr(args, "layer_gradients", False) and any(b.get("level") == "layer" for b in run_report["backends"]):
-        print(LAYER_GRADIENTS_NOTE)
     print(report.summary_text(run_report), flush=True)

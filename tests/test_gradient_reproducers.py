@@ -36,6 +36,8 @@ def test_every_declared_gradient_finding_reproducer_exits_1(entry, tmp_path):
 
 def test_the_same_case_on_a_loop_that_meets_section_5_exits_0(tmp_path):
     """The where trap's case on keras-torch, replayed on fixed-tensorflow (eager): agrees."""
+    if get_backend("fixed-tensorflow").missing_package():
+        pytest.skip("not installed here: fixed-tensorflow (the main environment runs this test)")
     case = read_case(str(KNOWN_DIR / "keras-torch-masked-junk-poisons-gradients.json"))
     case = {**case, "backend": "fixed-tensorflow", "mode": "eager"}
     result = run_script(case_script(json.loads(json.dumps(case))), tmp_path)

@@ -7,6 +7,8 @@ masked inputs, a training step of the wrong size. The unbroken fake is the contr
 fixed example also runs on a real row when its Keras is installed.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import Phase, settings
@@ -143,3 +145,17 @@ def _trainable_2018_spec():
     )
     weights = tuple(tuple(np.linspace(-0.75, 0.5, int(np.prod(s))).tolist()) for s in structure.weight_shapes())
     return CellSpec(structure, weights)
+
+
+def test_a_tf_keras_model_with_nested_outputs_trains_and_its_reproducer_says_so():
+    """Stacked cells make tf_keras nest the model's outputs (states cell by cell); a flat
+    list of targets and losses made train_on_batch crash, which the suite reported as a
+    tf-keras L7 divergence. The L7 reproducer (conformance/gradient_replay.py) replays the
+    property on the saved case: 0 now, 1 while it crashed."""
+    backend = get_backend("layer-tf-keras")
+    if backend.missing_package():
+        pytest.skip(f"needs {backend.missing_package()}")
+    from conformance.gradient_replay import main
+
+    case = Path(__file__).parent / "cases" / "layer-tf-keras-stacked-cells-train-step.json"
+    assert main(case.read_text()) == 0

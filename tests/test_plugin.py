@@ -127,21 +127,19 @@ def test_a_pytest_run_ends_with_the_summary_and_its_report_counts_what_each_entr
     assert lines[verdict - 3].startswith("  impl:myrnn:rnn_masked_output_from_states0 [eager]: ")  # its speed
 
 
-def test_layer_gradients_run_only_when_asked_and_a_run_without_them_says_so():
-    """L7 is not in the default run yet (its cost): without --layer-gradients its properties
-    are deselected and the run ends saying so; with it they are collected."""
+def test_layer_gradients_run_on_the_layer_rows_by_default():
+    """L7 is part of every run of a layer row: its properties are collected with no option,
+    and the suite's own tests of L7 (tests/test_layer_gradients.py, same basename) too."""
     import subprocess
     import sys
 
-    base = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-            "conformance/test_layer_gradients.py", "--backends", "layer-keras-numpy"]
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
-    without = subprocess.run(base, capture_output=True, text=True, cwd=root, timeout=600)
-    asked = subprocess.run(base + ["--layer-gradients"], capture_output=True, text=True, cwd=root, timeout=600)
-    assert "test_layer_gradients_agree_with_reference" not in without.stdout
-    assert "rule L7 (conformance/test_layer_gradients.py) not run: add --layer-gradients" in without.stdout
-    assert "test_layer_gradients_agree_with_reference" in asked.stdout
-    # the suite's own tests of L7 (tests/test_layer_gradients.py, same basename) always run
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                                "conformance/test_layer_gradients.py", "--backends", "layer-keras-numpy"],
+                               capture_output=True, text=True, cwd=root, timeout=600)
+    assert "test_layer_gradients_agree_with_reference[layer-keras-numpy-call]" in collected.stdout, collected.stdout[-2000:]
+    assert "test_training_step_follows_reference_gradient[layer-keras-numpy-predict]" in collected.stdout
+    assert "deselected" not in collected.stdout
     own = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
                           "tests/test_layer_gradients.py"], capture_output=True, text=True, cwd=root, timeout=600)
     assert "tests/test_layer_gradients.py::" in own.stdout and "deselected" not in own.stdout, own.stdout[-2000:]
