@@ -42,9 +42,9 @@ LOCAL_CONSTANTS_DISABLED = _draw_no_constants_from_local_source()
 PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
 # What a forward property draws in a compiled mode under these profiles (conformance/
 # budgets.py): each drawn example pays for a compilation and checks 5 data sets (itself
-# and its 4 siblings), so 10 under `ci` check 50 data sets, twice the eager mode's 25.
+# and its 4 siblings), so 8 under `ci` check 40 data sets, 1.6 times the eager mode's 25.
 # `thorough` draws 200 everywhere.
-COMPILED_EXAMPLES = {"ci": 10, "dev": 8}
+COMPILED_EXAMPLES = {"ci": 8, "dev": 8}
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 settings.register_profile(
@@ -72,7 +72,7 @@ settings.register_profile(
 # value-and-grad trace per configuration, 3-5x a forward trace): under the named profiles
 # the gradient properties draw this many examples (each with its siblings in compiled
 # modes). An explicit --max-examples applies to every property alike.
-GRADIENT_EXAMPLES = {"ci": 5, "dev": 8, "thorough": 100}
+GRADIENT_EXAMPLES = {"ci": 4, "dev": 4, "thorough": 100}
 
 
 def gradient_settings():
