@@ -57,3 +57,29 @@ def test_condition_must_hold_for_one_compared_run(tmp_path):
     unrolled = masked.changed(options={"unroll": True})
     assert entry.holds_for_any_run(divergence(runs=(unrolled, masked)))
     assert not entry.holds_for_any_run(divergence(runs=(unrolled,)))
+
+
+def test_a_wrong_output_shape_that_breaks_the_gradient_loss_is_its_forward_entry():
+    """keras-tensorflow's unrolled zero_output_for_mask keeps all T steps of `outputs`: the
+    gradient properties cannot pair them with L's weights and report a crash ("the
+    contract's result has ..."), which the forward entry declares (found by a thorough run)."""
+    from conformance import known
+    from conformance.backends import get_backend
+    from conformance.repro import load_case
+    from conformance.targets import Target
+
+    backend = get_backend("keras-tensorflow")
+    if backend.missing_package():
+        import pytest
+
+        pytest.skip(f"needs {backend.missing_package()}")
+    body, example, drawn = load_case(str(Path(__file__).parent / "cases" / "keras-tensorflow-gradient-of-all-steps-output.json"))
+    target = Target(backend, "eager")
+    ledger = known.Ledger(load(str(known.DEFAULT_FILE)))
+    try:
+        body(target=target, example=example, **drawn)
+    except Divergence as found:
+        assert found.crash is not None and "the contract's result has" in found.crash
+        assert ledger.excuse(target, found).id == "keras-tensorflow-unrolled-zero-output-keeps-all-steps"
+    else:
+        raise AssertionError("the case no longer diverges on keras-tensorflow")
