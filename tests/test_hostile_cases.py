@@ -28,6 +28,7 @@ from cells.case_schema import FIXED_NAMES, CaseError, parse_case
 from conformance import layer_reference, profiles, repro
 from conformance.backends import BACKENDS
 from conformance.backends.base import Result
+from conformance.gradient_script import gradient_script
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 KNOWN = REPOSITORY / "conformance" / "known"
@@ -91,6 +92,8 @@ def template_identifiers():
             cases.append(dict(seed, backend=backend.name, mode=mode))
     for case in cases:
         found |= identifiers(ast.parse(script(parse_case(json.dumps(case)))))
+    # A gradient or L7 case's reproducer is one fixed template holding the case as a string.
+    found |= identifiers(ast.parse(gradient_script(parse_case(json.dumps(layer_seed)))))
     return frozenset(found)
 
 

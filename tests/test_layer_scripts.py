@@ -8,6 +8,7 @@ import pytest
 
 from cells.keras_script import layer_script
 from conformance import test_layer
+from conformance.gradient_script import is_gradient_property
 from conformance.layer_reference import layer_outputs
 from conformance.known import load
 from conformance.repro import case_source
@@ -51,6 +52,9 @@ def test_every_declared_layer_finding_renders_a_script(entry):
     scripts were run by hand and each exits 1 on the versions declared)."""
     source = case_source(entry.example)
     compile(source, str(entry.example), "exec")
+    if is_gradient_property(entry.property):  # L7: the property replayed (tests/test_gradient_reproducers.py runs it)
+        assert "from conformance.gradient_replay import main" in source and entry.backend in source
+        return
     assert ("tf_keras" in source) == entry.backend.endswith("tf-keras")
     assert ("KERAS_BACKEND', 'theano'" in source or '"KERAS_BACKEND", "theano"' in source) == entry.backend.endswith("theano")
 
