@@ -23,9 +23,9 @@ from hypothesis.errors import HypothesisDeprecationWarning, UnsatisfiedAssumptio
 
 from cells.case_schema import CaseError, parse_case
 from cells.serialize import example_from_dict
+from conformance.assertions import Divergence
 from conformance.gradient_assertions import REFERENCE_TOLERANCE, SAME_GRADIENT_TOLERANCES
 from conformance.gradient_reference import reference_gradients
-from conformance.assertions import Divergence
 from conformance.gradients import batch_major, example_loss_weights
 from conformance.repro import case_backend, property_body
 from conformance.runs import expected

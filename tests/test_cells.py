@@ -78,8 +78,6 @@ def test_every_library_computes_the_numpy_step(library, case):
     assert_step_matches_numpy(library, *case)
 
 
-
-
 @pytest.mark.parametrize("family", MASK_FAMILIES)
 @given(data=st.data(), batch=st.integers(1, 4), steps=st.integers(1, 6))
 def test_mask_families_have_their_shape(family, data, batch, steps):

@@ -51,8 +51,6 @@ def transformed_step_calls(draw, dtype=st.sampled_from(["float32", "float64"])):
     return spec, inputs, tuple(states) + tuple(constants)
 
 
-
-
 def _installed(library):
     if importlib.util.find_spec(MODULES[library]) is None:
         pytest.skip(f"NOT INSTALLED: {MODULES[library]} (its ops namespace is checked where it is installed)")

@@ -1,13 +1,19 @@
 """Which failures a declared divergence excuses: its rule or declared crash, and only where
-its condition holds for a run that was compared (fast, no backend needed)."""
+its condition holds for a run that was compared (fast: no backend needed, but for one saved
+case replayed on keras-tensorflow)."""
 
 import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from cells.catalog import report_2018_example
 from conformance.assertions import Divergence
-from conformance.known import load
+from conformance.backends import get_backend
+from conformance.known import Ledger, load
+from conformance.repro import load_case
+from conformance.targets import Target
 
 CASE = Path(__file__).resolve().parents[1] / "conformance/known/keras-jax-masked-output-from-states0.json"
 
@@ -63,19 +69,12 @@ def test_a_wrong_output_shape_that_breaks_the_gradient_loss_is_its_forward_entry
     """keras-tensorflow's unrolled zero_output_for_mask keeps all T steps of `outputs`: the
     gradient properties cannot pair them with L's weights and report a crash ("the
     contract's result has ..."), which the forward entry declares (found by a thorough run)."""
-    from conformance import known
-    from conformance.backends import get_backend
-    from conformance.repro import load_case
-    from conformance.targets import Target
-
     backend = get_backend("keras-tensorflow")
     if backend.missing_package():
-        import pytest
-
         pytest.skip(f"needs {backend.missing_package()}")
     body, example, drawn = load_case(str(Path(__file__).parent / "cases" / "keras-tensorflow-gradient-of-all-steps-output.json"))
     target = Target(backend, "eager")
-    ledger = known.Ledger(load(str(known.DEFAULT_FILE)))
+    ledger = Ledger(load())
     try:
         body(target=target, example=example, **drawn)
     except Divergence as found:

@@ -130,10 +130,7 @@ def test_a_pytest_run_ends_with_the_summary_and_its_report_counts_what_each_entr
 def test_layer_gradients_run_on_the_layer_rows_by_default():
     """L7 is part of every run of a layer row: its properties are collected with no option,
     and the suite's own tests of L7 (tests/test_layer_gradients.py, same basename) too."""
-    import subprocess
-    import sys
-
-    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[1]
     collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
                                 "conformance/test_layer_gradients.py", "--backends", "layer-keras-numpy"],
                                capture_output=True, text=True, cwd=root, timeout=600)
