@@ -4,7 +4,7 @@
                     [--profile ci|dev|thorough] [--max-examples N] [--seed N] [--jobs N]
                     [--report PATH.json] [--markdown PATH.md] [--repro-dir DIR]
                     [--ignore-known | --known-divergences FILE] [--example-timeout SECONDS]
-                    [--backend-timeout SECONDS] [--fail-fast]
+                    [--backend-timeout SECONDS] [--env-dir DIR] [--fail-fast]
     rnn-conformance list
     rnn-conformance mutants [--mutants a,b] [--profile P] [--max-examples N]
                             [--example-timeout SECONDS] [--report PATH.json] [--markdown PATH.md]
@@ -125,6 +125,9 @@ def _run_options(parser):
     parser.add_argument("--backend-timeout", type=seconds, default=3600, metavar="SECONDS",
                         help="seconds before a backend's worker is killed and reported as an error, whatever its "
                         "code catches (default: 3600)")
+    parser.add_argument("--env-dir", metavar="DIR", help="where the managed environments of backends that need "
+                        "their own (Keras 2 on Theano) are created on first use and reused (default: "
+                        "$RNN_CONFORMANCE_ENV_DIR, else ~/.cache/rnn-conformance/envs)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop each backend at its first new divergence (shrunk and reported; declared ones do not stop it)")
 

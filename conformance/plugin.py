@@ -24,6 +24,7 @@ from conformance.targets import Target, targets_for  # noqa: E402
 settings.load_profile(profiles.default_profile())
 
 _SELECTED = pytest.StashKey()
+DELEGATED = pytest.StashKey()  # names of the selected backends that run in their managed environment
 _EXPLICIT = pytest.StashKey()
 _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
 
@@ -67,6 +68,8 @@ def pytest_addoption(parser):
         "--example-timeout", type=float, default=None, help="seconds one example may run before it counts as a hang (a crash)"
     )
     group.addoption("--report", default=None, metavar="PATH.json", help="write the run's results as a JSON report")
+    group.addoption("--env-dir", default=None, metavar="DIR",
+                    help="where managed environments are created and reused (default: ~/.cache/rnn-conformance/envs)")
     group.addoption("--markdown", default=None, metavar="PATH.md", help="write the divergence matrix as Markdown")
 
 
@@ -106,7 +109,11 @@ def pytest_configure(config):
             raise pytest.UsageError(str(error)) from None
     else:
         names = [b.name for b in default_backends()]
-    config.stash[_SELECTED] = names
+    # A backend this interpreter cannot run but its managed environment can (Keras 2 on
+    # Theano) is delegated: conformance/test_environments.py runs its tests there.
+    delegated = [name for name in names if get_backend(name).runs_in_environment()]
+    config.stash[_SELECTED] = [name for name in names if name not in delegated]
+    config.stash[DELEGATED] = delegated
     config.stash[_EXPLICIT] = explicit
     config.addinivalue_line("markers", "needs_options(*names): the property is about options some APIs lack")
     config.addinivalue_line("markers", "needs_gradients: the property differentiates (not applicable without autodiff)")
@@ -121,6 +128,12 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
+    if "delegated_environment" in metafunc.fixturenames:
+        groups = {}
+        for name in metafunc.config.stash[DELEGATED]:
+            groups.setdefault(get_backend(name).environment, []).append(name)
+        params = [(spec, tuple(names)) for spec, names in groups.items()]
+        metafunc.parametrize("delegated_environment", params, ids=[spec.name for spec, _ in params])
     if "target" in metafunc.fixturenames:
         # A property module about the layer (contract section 2) says so with
         # CONTRACT_LEVEL = "layer"; its properties run on the layer backends only.
@@ -149,6 +162,8 @@ def pytest_collection_modifyitems(config, items):
 
 def _without_target(item):
     params = getattr(getattr(item, "callspec", None), "params", {})
+    if "delegated_environment" in getattr(item, "fixturenames", ()):
+        return not isinstance(params.get("delegated_environment"), tuple)  # nothing delegated
     return "target" in getattr(item, "fixturenames", ()) and not isinstance(params.get("target"), Target)
 
 
@@ -250,6 +265,8 @@ def not_installed_message(backend):
 
 def pytest_report_header(config):
     lines = [f"rnn-conformance backends: {', '.join(config.stash[_SELECTED])}"]
+    if config.stash[DELEGATED]:
+        lines.append(f"in their managed environments (conformance/test_environments.py): {', '.join(config.stash[DELEGATED])}")
     if not config.stash[_EXPLICIT] and AWAITING_TRIAGE:
         lines.append(f"run only when named (divergences not yet declared): {', '.join(sorted(AWAITING_TRIAGE))}")
     return lines
@@ -340,6 +357,9 @@ def _profile_name(config):
 
 def _summarize_backends(terminalreporter, config):
     terminalreporter.section("rnn-conformance backends")
+    for name in config.stash[DELEGATED]:
+        terminalreporter.write_line(f"{name}: tested in its managed environment ({get_backend(name).environment.name}): "
+                                    "conformance/test_environments.py")
     for name in config.stash[_SELECTED]:
         backend = get_backend(name)
         message = not_installed_message(backend)

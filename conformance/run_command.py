@@ -18,7 +18,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from conformance import impl_probe, known, output_paths, profiles, report
+from conformance import environments, impl_probe, known, output_paths, profiles, report
 from conformance.backends import UnknownBackend, default_backends, get_backend, register_impl
 from conformance.backends.impl import ImplError
 from conformance.plugin import not_installed_message
@@ -103,16 +103,18 @@ def split_by_module(args):
 def run(args, backends):
     repro_dir = Path(args.repro_dir)
     repro_dir.mkdir(parents=True, exist_ok=True)
-    installed = [b for b in backends if b.missing_package() is None]
+    places, failed = prepare_environments(args, backends)
+    installed = [b for b in backends if b.missing_package() is None or b.name in places]
     for backend in backends:
-        if backend not in installed:
+        if backend not in installed and backend.name not in failed:
             print(f"{backend.name}: {not_installed_message(backend)}", flush=True)
     stopped_by = None
     previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         with tempfile.TemporaryDirectory(prefix="rnn-conformance-") as scratch:
             split = split_by_module(args)
-            workers = {b.name: Worker(b, worker_options(args), Path(scratch), repro_dir, split) for b in installed}
+            workers = {b.name: Worker(b, worker_options(args), Path(scratch), repro_dir, split, places.get(b.name))
+                       for b in installed}
             try:
                 run_workers([workers[b.name] for b in longest_first(installed)], args.jobs, args.backend_timeout)
             except (KeyboardInterrupt, Terminated) as stop:
@@ -120,7 +122,7 @@ def run(args, backends):
             for number in previous:  # the reports are written whatever comes now
                 signal.signal(number, signal.SIG_IGN)
             outcomes = {name: worker.outcome() for name, worker in workers.items()}
-        run_report = merged_report(args, backends, outcomes)
+        run_report = merged_report(args, backends, outcomes, failed)
         if stopped_by is not None:
             run_report["interrupted"] = True
             run_report["exit_status"] = INTERRUPTED_EXIT_STATUS[stopped_by]
@@ -140,30 +142,55 @@ def _stop(number, frame):
     raise KeyboardInterrupt if number == signal.SIGINT else Terminated()
 
 
-def merged_report(args, backends, outcomes):
+def prepare_environments(args, backends):
+    """Create (or find) the managed environment of each selected backend this interpreter
+    cannot run: ({backend name: Environment}, {backend name: why its environment failed})."""
+    places, failed, made = {}, {}, {}
+    for backend in backends:
+        if not backend.runs_in_environment():
+            continue
+        spec = backend.environment
+        if spec not in made:
+            try:
+                made[spec] = environments.ensure(spec, args.env_dir, say=lambda line: print(line, flush=True))
+            except environments.EnvironmentFailure as error:
+                made[spec] = error
+                print(f"{backend.name}: NOT INSTALLED: {error}", flush=True)
+        if isinstance(made[spec], environments.EnvironmentFailure):
+            failed[backend.name] = f"NOT INSTALLED: {made[spec]}"
+        else:
+            places[backend.name] = made[spec]
+    return places, failed
+
+
+def merged_report(args, backends, outcomes, failed=None):
     """One report in the order the backends were named; a backend without a usable worker
-    report is an error entry, one not installed here a not-installed entry."""
+    report is an error entry, one not installed here a not-installed entry (with the reason
+    its managed environment could not be created, if it has one: exit status 3)."""
+    failed = failed or {}
     reports = [finished for finished, _ in outcomes.values() if finished is not None]
     run_report = report.merge_reports(reports, args.profile)
     entries = {b["name"]: b for r in reports for b in r["backends"]}
     run_report["backends"] = [
-        entries.get(b.name) or _entry_without_report(b, outcomes.get(b.name, (None, None))[1]) for b in backends
+        entries.get(b.name) or _entry_without_report(b, outcomes.get(b.name, (None, None))[1], failed.get(b.name))
+        for b in backends
     ]
     status = report.exit_status(run_report)
-    if status == 0 and args.backends is not None and any(b.missing_package() is not None for b in backends):
-        status = 3  # a backend you named could not be tested
+    named_missing = args.backends is not None and any(b.missing_package() is not None and not b.environment for b in backends)
+    if status == 0 and (named_missing or failed):
+        status = 3  # a backend you named, or one whose environment failed, could not be tested
     run_report["exit_status"] = status
     return run_report
 
 
-def _entry_without_report(backend, error):
+def _entry_without_report(backend, error, environment_failure=None):
     return {
         "name": backend.name,
         "level": backend.level,
         "version": None,
         "modes": list(backend.modes),
         "status": "error" if error else "not-installed",
-        "reason": error or not_installed_message(backend),
+        "reason": error or environment_failure or not_installed_message(backend),
         "results": [],
     }
 

@@ -132,8 +132,9 @@ class Worker:
     `split_run`). The processes share one log, one progress count, one timeout and
     one merged report."""
 
-    def __init__(self, backend, pytest_options, scratch, repro_dir, split=False):
+    def __init__(self, backend, pytest_options, scratch, repro_dir, split=False, environment=None):
         self.backend, self.pytest_options = backend, list(pytest_options)
+        self.environment = environment  # an environments.Environment, or None: this interpreter's
         self.safe = safe_name(backend.name)
         self.scratch, self.split = scratch, split
         self.fail_fast = "-x" in self.pytest_options
@@ -160,7 +161,8 @@ class Worker:
         # not the suite's; pytest loads them when no argument is a path (`--pyargs
         # conformance.test_masking`), and one that imports the properties fixes their
         # Hypothesis settings before --max-examples is applied.
-        command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider", "--noconftest", "-q"]
+        python = str(self.environment.python) if self.environment else sys.executable
+        command = [python, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider", "--noconftest", "-q"]
         command += self.pytest_options
         if getattr(self.backend, "impl_target", None):
             return command + ["--impl", self.backend.impl_target, "--impl-ops", self.backend.ops]
@@ -179,11 +181,13 @@ class Worker:
                 self._popen(self._base_command() + ["--collect-only", "--pyargs", "conformance"], out)
         else:
             self._start_part(self.parts[0])
-        print(f"[{self.backend.name}] started (pid {self.process.pid})", flush=True)
+        where = f" in the {self.environment.spec.name} environment" if self.environment else ""
+        print(f"[{self.backend.name}] started (pid {self.process.pid}){where}", flush=True)
 
     def _popen(self, command, stdout):
         self.log.flush()
-        self.process = subprocess.Popen(command, stdout=stdout, stderr=self.log, start_new_session=True)
+        env = self.environment.worker_env() if self.environment else None
+        self.process = subprocess.Popen(command, stdout=stdout, stderr=self.log, start_new_session=True, env=env)
 
     def _start_part(self, part):
         self.current = part

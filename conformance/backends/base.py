@@ -142,6 +142,13 @@ class Backend:
     # Whether `run_with_gradients` is implemented (contract section 5). A backend without
     # autodiff (keras-numpy) has its gradient properties "not applicable" (section 4).
     differentiates = False
+    # An environments.EnvironmentSpec where the backend cannot live in the main environment
+    # (Keras 2 on Theano needs numpy 1.23): its worker then runs there (conformance/environments.py).
+    environment = None
+
+    def runs_in_environment(self):
+        """True where this process cannot run the backend but its managed environment can."""
+        return self.environment is not None and self.missing_package() is not None
 
     def missing_package(self):
         """The first required package that cannot be imported, or None when installed."""

@@ -1,8 +1,8 @@
 """Adapter for multi-backend Keras 2.3.1's `keras.backend.theano_backend.rnn` on Theano 1.0.5.
 
-It needs its own environment (Python 3.11 with numpy 1.23.5; see requirements/theano.txt):
-    python3.11 -m venv .venv-theano
-    .venv-theano/bin/pip install -r requirements/theano.txt -e .
+It needs its own environment (Python 3.11 with numpy 1.23.5): the suite creates it on first
+use from conformance/requirements/theano.txt and runs this backend's worker there
+(conformance/environments.py).
 
 One mode, "compiled": the loop is built symbolically and compiled with `theano.function`.
 One function is compiled per cell structure, static options (go_backwards, unroll,
@@ -28,6 +28,7 @@ import optree
 
 from conformance.backends import grad_theano
 from conformance.backends.base import Backend, CompiledCache, Result, counted_call, gradient_mode
+from conformance.environments import EnvironmentSpec
 from conformance.gradients import weight_parts
 
 STATIC_OPTIONS = ("go_backwards", "unroll", "input_length")
@@ -38,11 +39,11 @@ class Keras2Theano(Backend):
     name = "keras2-theano"
     description = "multi-backend Keras 2.3.1 keras.backend.theano_backend.rnn on Theano 1.0.5"
     packages = ("theano", "keras")
-    extra = None  # not an extra: it needs its own environment, see `install_note`
+    extra = None  # not an extra: it needs its own environment, see `environment`
+    environment = EnvironmentSpec.from_file("theano", "theano.txt")
     install_note = (
-        "Keras 2.3.1 on Theano 1.0.5 needs its own environment (numpy 1.23.5): "
-        "python3.11 -m venv .venv-theano && "
-        ".venv-theano/bin/pip install -r requirements/theano.txt -e . (or: tox -e theano)"
+        "Keras 2.3.1 on Theano 1.0.5 needs numpy 1.23.5: rnn-conformance and pytest run it in a managed "
+        "environment they create from conformance/requirements/theano.txt (or: tox -e theano)"
     )
     modes = ("compiled",)
     compiled_modes = ("compiled",)

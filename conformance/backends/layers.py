@@ -123,6 +123,7 @@ class Keras2TheanoLayer(LayerBackend):
     packages = ("theano", "keras")
     extra = None
     install_note = Keras2Theano.install_note
+    environment = Keras2Theano.environment  # one environment (and in pytest one delegated run) for both rows
     modes = ("predict",)  # no eager execution in Keras 2 on Theano
     unsupported_options = ("zero_output_for_mask",)  # Keras 2's RNN lacks it (contract section 4)
     version = Keras2Theano.version
