@@ -4,13 +4,15 @@
                     [--profile ci|dev|thorough] [--max-examples N] [--seed N] [--jobs N]
                     [--report PATH.json] [--markdown PATH.md] [--repro-dir DIR]
                     [--ignore-known | --known-divergences FILE] [--example-timeout SECONDS]
-                    [--backend-timeout SECONDS] [--env-dir DIR] [--fail-fast]
+                    [--backend-timeout SECONDS] [--keras V[,V]] [--tf-keras V[,V]]
+                    [--env-dir DIR] [--fail-fast]
     rnn-conformance list
     rnn-conformance mutants [--mutants a,b] [--profile P] [--max-examples N]
                             [--example-timeout SECONDS] [--report PATH.json] [--markdown PATH.md]
+    rnn-conformance merge A.json B.json ... [--report PATH.json] [--markdown PATH.md]
 
 This module only parses the command line and dispatches: each subcommand is a module of
-its own (conformance/run_command.py, list_command.py, mutants_command.py), which says
+its own (conformance/run_command.py, list_command.py, mutants_command.py, merge_command.py), which says
 what it does and what its exit statuses mean. Bad input is one line on stderr and exit
 status 2 (conformance/usage.py), for every subcommand.
 """
@@ -23,7 +25,7 @@ from conformance.usage import usage_error
 
 PROG = "rnn-conformance"
 DEFAULT_SHRINK_SECONDS = 5  # conformance.limits.DEFAULT_SHRINK_SECONDS (tests check they agree)
-COMMANDS = ("run", "list", "mutants")
+COMMANDS = ("run", "list", "mutants", "merge")
 PROFILES = ("ci", "dev", "thorough")
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")  # conformance.backends.impl.IMPL_OPS (tests check they agree)
 PROFILE_HELP = "Hypothesis profile (default: ci when the environment variable CI is set, else dev)"
@@ -34,7 +36,8 @@ Test each backend (and --impl, your own rnn) in a pytest worker process of its o
 print progress per backend, then the divergence matrix, the new divergences and the
 verdict. rnn-conformance without a command is rnn-conformance run. Other commands:
   rnn-conformance list      every backend: installed or not, version, modes
-  rnn-conformance mutants   the mutation score of the suite (rnn-conformance mutants --help)"""
+  rnn-conformance mutants   the mutation score of the suite (rnn-conformance mutants --help)
+  rnn-conformance merge     join the JSON reports of several runs into one report and matrix"""
 
 RUN_EPILOG = f"""\
 exit status: 0 every backend tested conforms (declared divergences reproduced as declared);
@@ -125,6 +128,10 @@ def _run_options(parser):
     parser.add_argument("--backend-timeout", type=seconds, default=3600, metavar="SECONDS",
                         help="seconds before a backend's worker is killed and reported as an error, whatever its "
                         "code catches (default: 3600)")
+    parser.add_argument("--keras", metavar="VERSION[,VERSION]", help="run the Keras 3 rows (those of --backends, "
+                        "else all) on these Keras releases instead, each in a managed overlay environment")
+    parser.add_argument("--tf-keras", metavar="VERSION[,VERSION]", help="run the tf_keras rows on these tf-keras releases "
+                        "instead, each in a managed environment (with the TensorFlow of its release)")
     parser.add_argument("--env-dir", metavar="DIR", help="where the managed environments of backends that need "
                         "their own (Keras 2 on Theano) are created on first use and reused (default: "
                         "$RNN_CONFORMANCE_ENV_DIR, else ~/.cache/rnn-conformance/envs)")
@@ -146,7 +153,13 @@ def build_parsers():
                                   description="Run the properties on each mutant of the catalog until one fails; exit 1 if one survives.")
     mutants.add_argument("--mutants", metavar="a,b", help="only these (default: the whole catalog)")
     _shared_options(mutants, "ci", "Hypothesis profile (default: ci, derandomized, so that a mutation score is reproducible)")
-    return parser, {"run": run, "list": listing, "mutants": mutants}
+    merge = commands.add_parser("merge", help="join the JSON reports of several runs into one", epilog=RULES,
+                                description="Join the JSON reports of several runs (environments, machines, CI jobs) "
+                                "into one report and one matrix; the same backend and mode reported twice is an error.")
+    merge.add_argument("reports", nargs="+", metavar="REPORT.json", help="the reports to join, in the order their rows are shown")
+    merge.add_argument("--report", metavar="PATH.json", help="write the joined JSON report")
+    merge.add_argument("--markdown", metavar="PATH.md", help="write the joined table as Markdown")
+    return parser, {"run": run, "list": listing, "mutants": mutants, "merge": merge}
 
 
 def parse_arguments(argv):
@@ -191,6 +204,10 @@ def main(argv=None):
             from conformance import mutants_command
 
             return mutants_command.main(args)
+        if args.command == "merge":
+            from conformance import merge_command
+
+            return merge_command.main(args)
         from conformance import run_command
 
         return run_command.main(args)

@@ -56,13 +56,25 @@ class KnownDivergence:
     _code: object = field(default=None, compare=False, repr=False)
 
     def applies_to(self, target):
+        installed = self.installed_version(target)
+        return installed is not None and Version(installed) in SpecifierSet(self.versions)
+
+    def installed_version(self, target):
+        """The version of `package` here, where the entry's backend and mode are the target's."""
         if target.backend.name != self.backend or target.mode not in self.modes:
-            return False
+            return None
         try:
-            installed = metadata.version(self.package)
+            return metadata.version(self.package)
         except metadata.PackageNotFoundError:
-            return False
-        return Version(installed) in SpecifierSet(self.versions)
+            return None
+
+    def declared_elsewhere(self, target, divergence):
+        """The same root cause (backend, mode, how it shows, condition) on a release outside
+        `versions`: not excused, but named, so that a run on another release tells what is
+        still there from what is new."""
+        installed = self.installed_version(target)
+        return (installed is not None and Version(installed) not in SpecifierSet(self.versions)
+                and self.describes(divergence) and self.holds_for_any_run(divergence))
 
     def holds_for_any_run(self, divergence):
         """The condition holds for one of the compared runs (the one that broke the rule)."""
@@ -95,6 +107,9 @@ class Ledger:
                 self.excused[entry.id, target.id, property_id] += 1
                 self.first_excused.setdefault((entry, target, property_id), divergence)
                 return entry
+        elsewhere = [e for e in self.entries if divergence.example is not None and e.declared_elsewhere(target, divergence)]
+        if elsewhere:
+            divergence.declared_elsewhere = f"{elsewhere[0].id} ({elsewhere[0].package} {elsewhere[0].versions})"
         return None
 
 

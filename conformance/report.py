@@ -128,7 +128,7 @@ def matrix_markdown(report):
 def divergences_text(report):
     """Under the matrix: each new divergence, its rule, minimal example, case and reproducer;
     a backend that could not be called at all, once."""
-    lines = []
+    lines, elsewhere = [], []
     for b in report["backends"]:
         if b["status"] == "error":
             lines.append(f"{b['name']}: ERROR: {b['reason']}")
@@ -143,12 +143,18 @@ def divergences_text(report):
                 continue
             entry = f" {r['known_divergence']}:" if r["known_divergence"] else ""
             word = model.CELL_OF_OUTCOME[r["outcome"]]
-            lines.append(f"{b['name']} [{r['mode']}] {r['property']}: {word} [{r['rule'] or model.UNCLASSIFIED}]{entry} {r['summary']}")
+            into = elsewhere if r.get("declared_elsewhere") else lines
+            into.append(f"{b['name']} [{r['mode']}] {r['property']}: {word} [{r['rule'] or model.UNCLASSIFIED}]{entry} {r['summary']}")
+            if r.get("declared_elsewhere"):
+                into.append(f"  declared for other releases: {r['declared_elsewhere']}")
             if r["example"]:
-                lines.append(f"  minimal example: {r['example']['repr']}")
+                into.append(f"  minimal example: {r['example']['repr']}")
             for key in ("reproducer", "case"):
                 if r.get(key):
-                    lines.append(f"  {key}: {r[key]}")
+                    into.append(f"  {key}: {r[key]}")
+    if elsewhere:
+        lines += ["Declared for other releases (the same backend, mode, rule and condition as an entry whose "
+                  "version range leaves this release out; not excused):", *elsewhere]
     return "\n".join(lines)
 
 

@@ -50,12 +50,13 @@ def example_configuration(example):
 
 
 def result(target, property_id, outcome, rule=None, summary="", example=None, known_divergence=None, case=None,
-           reproducer=None, excused=None, replay=False):
+           reproducer=None, excused=None, replay=False, declared_elsewhere=None):
     """One outcome of one property on one target. `covers`: the areas the property ran
     in; `areas`: where the result is shown (a pass: where it ran; a divergence: its
     rule's area). A failure without a rule is "unclassified". `excused`: for a declared
     divergence met while the property ran, how many examples it excused; `replay`: the
-    result of re-running a declared divergence's saved case."""
+    result of re-running a declared divergence's saved case; `declared_elsewhere`: for a
+    new divergence, the entry declaring the same root cause for other releases."""
     ran = outcome in RAN and not replay
     covers = list(areas_covered(property_id, target.backend.unsupported_options)) if ran else []
     if outcome in ("fail", "crash") and not rule:
@@ -76,6 +77,7 @@ def result(target, property_id, outcome, rule=None, summary="", example=None, kn
         "example": example_configuration(example),
         "case": None if case is None else str(case),
         "reproducer": None if reproducer is None else str(reproducer),
+        "declared_elsewhere": declared_elsewhere,
     }
 
 

@@ -16,9 +16,10 @@ the reports asked for are written with what finished, marked `"interrupted": tru
 
 import signal
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from conformance import environments, impl_probe, known, output_paths, profiles, report
+from conformance import environments, impl_probe, known, output_paths, profiles, releases, report
 from conformance.backends import UnknownBackend, default_backends, get_backend, register_impl
 from conformance.backends.impl import ImplError
 from conformance.plugin import not_installed_message
@@ -32,10 +33,10 @@ def main(args):
     """Check the input, run the workers; returns the exit status."""
     try:
         check_inputs(args)
-        backends = selected_backends(args)
+        rows = selected_rows(args, selected_backends(args))
     except (UsageError, UnknownBackend, ImplError, known.KnownDivergenceError) as error:
         return usage_error(error)
-    return run(args, backends)
+    return run(args, rows)
 
 
 def check_inputs(args):
@@ -69,6 +70,34 @@ def selected_backends(args):
     return list(unique.values())
 
 
+@dataclass(frozen=True)
+class Row:
+    """What one worker tests: a backend, under the name its report row gets, in the
+    managed environment `spec` (None: this interpreter)."""
+
+    label: str
+    backend: object
+    spec: object = None
+
+
+def selected_rows(args, backends):
+    """One row per backend; with --keras / --tf-keras, one per backend of that package
+    and release instead (conformance/releases.py)."""
+    asked = {package: releases.parse(package, getattr(args, package.replace("-", "_")))
+             for package in releases.PACKAGES if getattr(args, package.replace("-", "_"), None)}
+    if not asked:
+        return [Row(b.name, b, b.environment if b.runs_in_environment() else None) for b in backends]
+    chosen = None if args.backends is None else {b.name for b in backends}
+    rows = []
+    for package, versions in asked.items():
+        names = [n for n in releases.PACKAGES[package]["rows"] if chosen is None or n in chosen]
+        if not names:
+            raise UsageError(f"{releases.PACKAGES[package]['option']}: --backends names none of its rows "
+                             f"({', '.join(releases.PACKAGES[package]['rows'])})")
+        rows += [Row(releases.row_name(n, v), get_backend(n), releases.environment_of(package, v)) for v in versions for n in names]
+    return rows
+
+
 def worker_options(args):
     """The pytest options every worker of this run gets (the backend is the worker's)."""
     options = ["--hypothesis-profile", args.profile, "--repro-dir", str(args.repro_dir),
@@ -100,29 +129,31 @@ def split_by_module(args):
     return examples > SPLIT_ABOVE_EXAMPLES
 
 
-def run(args, backends):
+def run(args, rows):
     repro_dir = Path(args.repro_dir)
     repro_dir.mkdir(parents=True, exist_ok=True)
-    places, failed = prepare_environments(args, backends)
-    installed = [b for b in backends if b.missing_package() is None or b.name in places]
-    for backend in backends:
-        if backend not in installed and backend.name not in failed:
-            print(f"{backend.name}: {not_installed_message(backend)}", flush=True)
+    places, failed = prepare_environments(args, rows)
+    installed = [r for r in rows if r.label in places or (r.spec is None and r.backend.missing_package() is None)]
+    for row in rows:
+        if row not in installed and row.label not in failed:
+            print(f"{row.label}: {not_installed_message(row.backend)}", flush=True)
     stopped_by = None
     previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         with tempfile.TemporaryDirectory(prefix="rnn-conformance-") as scratch:
             split = split_by_module(args)
-            workers = {b.name: Worker(b, worker_options(args), Path(scratch), repro_dir, split, places.get(b.name))
-                       for b in installed}
+            workers = {r.label: Worker(r.backend, worker_options(args), Path(scratch), repro_dir, split, places.get(r.label), r.label)
+                       for r in installed}
             try:
-                run_workers([workers[b.name] for b in longest_first(installed)], args.jobs, args.backend_timeout)
+                order = longest_first([r.backend for r in installed])  # (a backend's rows keep their order)
+                ordered = sorted(installed, key=lambda r: order.index(r.backend))
+                run_workers([workers[r.label] for r in ordered], args.jobs, args.backend_timeout)
             except (KeyboardInterrupt, Terminated) as stop:
                 stopped_by = type(stop)
             for number in previous:  # the reports are written whatever comes now
                 signal.signal(number, signal.SIG_IGN)
             outcomes = {name: worker.outcome() for name, worker in workers.items()}
-        run_report = merged_report(args, backends, outcomes, failed)
+        run_report = merged_report(args, rows, outcomes, failed)
         if stopped_by is not None:
             run_report["interrupted"] = True
             run_report["exit_status"] = INTERRUPTED_EXIT_STATUS[stopped_by]
@@ -142,50 +173,53 @@ def _stop(number, frame):
     raise KeyboardInterrupt if number == signal.SIGINT else Terminated()
 
 
-def prepare_environments(args, backends):
-    """Create (or find) the managed environment of each selected backend this interpreter
-    cannot run: ({backend name: Environment}, {backend name: why its environment failed})."""
+def prepare_environments(args, rows):
+    """Create (or find) the managed environment of each row that runs in one:
+    ({row label: Environment}, {row label: why its environment failed})."""
     places, failed, made = {}, {}, {}
-    for backend in backends:
-        if not backend.runs_in_environment():
-            continue
-        spec = backend.environment
-        if spec not in made:
+    for row in (r for r in rows if r.spec is not None):
+        if row.spec not in made:
             try:
-                made[spec] = environments.ensure(spec, args.env_dir, say=lambda line: print(line, flush=True))
+                made[row.spec] = environments.ensure(row.spec, args.env_dir, say=lambda line: print(line, flush=True))
             except environments.EnvironmentFailure as error:
-                made[spec] = error
-                print(f"{backend.name}: NOT INSTALLED: {error}", flush=True)
-        if isinstance(made[spec], environments.EnvironmentFailure):
-            failed[backend.name] = f"NOT INSTALLED: {made[spec]}"
+                made[row.spec] = error
+                print(f"{row.label}: NOT INSTALLED: {error}", flush=True)
+        if isinstance(made[row.spec], environments.EnvironmentFailure):
+            failed[row.label] = f"NOT INSTALLED: {made[row.spec]}"
         else:
-            places[backend.name] = made[spec]
+            places[row.label] = made[row.spec]
     return places, failed
 
 
-def merged_report(args, backends, outcomes, failed=None):
+def merged_report(args, rows, outcomes, failed=None):
     """One report in the order the backends were named; a backend without a usable worker
     report is an error entry, one not installed here a not-installed entry (with the reason
     its managed environment could not be created, if it has one: exit status 3)."""
     failed = failed or {}
     reports = [finished for finished, _ in outcomes.values() if finished is not None]
     run_report = report.merge_reports(reports, args.profile)
-    entries = {b["name"]: b for r in reports for b in r["backends"]}
+    entries = {}  # row label -> its backend's entry in its worker's report, named by the label
+    for row in rows:
+        finished = outcomes.get(row.label, (None, None))[0] or {"backends": []}
+        own = [b for b in finished["backends"] if b["name"] == row.backend.name]
+        if own:
+            entries[row.label] = {**own[0], "name": row.label}
     run_report["backends"] = [
-        entries.get(b.name) or _entry_without_report(b, outcomes.get(b.name, (None, None))[1], failed.get(b.name))
-        for b in backends
+        entries.get(r.label) or _entry_without_report(r, outcomes.get(r.label, (None, None))[1], failed.get(r.label))
+        for r in rows
     ]
     status = report.exit_status(run_report)
-    named_missing = args.backends is not None and any(b.missing_package() is not None and not b.environment for b in backends)
+    named_missing = args.backends is not None and any(r.spec is None and r.backend.missing_package() is not None for r in rows)
     if status == 0 and (named_missing or failed):
         status = 3  # a backend you named, or one whose environment failed, could not be tested
     run_report["exit_status"] = status
     return run_report
 
 
-def _entry_without_report(backend, error, environment_failure=None):
+def _entry_without_report(row, error, environment_failure=None):
+    backend = row.backend
     return {
-        "name": backend.name,
+        "name": row.label,
         "level": backend.level,
         "version": None,
         "modes": list(backend.modes),

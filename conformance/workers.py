@@ -132,10 +132,11 @@ class Worker:
     `split_run`). The processes share one log, one progress count, one timeout and
     one merged report."""
 
-    def __init__(self, backend, pytest_options, scratch, repro_dir, split=False, environment=None):
+    def __init__(self, backend, pytest_options, scratch, repro_dir, split=False, environment=None, label=None):
         self.backend, self.pytest_options = backend, list(pytest_options)
         self.environment = environment  # an environments.Environment, or None: this interpreter's
-        self.safe = safe_name(backend.name)
+        self.label = label or backend.name  # the row's name: keras-jax, or keras-jax@3.0.0 (another release)
+        self.safe = safe_name(self.label)
         self.scratch, self.split = scratch, split
         self.fail_fast = "-x" in self.pytest_options
         self.log_path = repro_dir / f"{self.safe}.log"
@@ -182,7 +183,7 @@ class Worker:
         else:
             self._start_part(self.parts[0])
         where = f" in the {self.environment.spec.name} environment" if self.environment else ""
-        print(f"[{self.backend.name}] started (pid {self.process.pid}){where}", flush=True)
+        print(f"[{self.label}] started (pid {self.process.pid}){where}", flush=True)
 
     def _popen(self, command, stdout):
         self.log.flush()
@@ -196,7 +197,7 @@ class Worker:
         self._popen(self.command(part), self.log)
         part.process = self.process
         if part.label and part is not self.parts[0]:
-            print(f"[{self.backend.name}] {part.label} (pid {self.process.pid})", flush=True)
+            print(f"[{self.label}] {part.label} (pid {self.process.pid})", flush=True)
 
     def _plan_parts(self):
         """After the collection: one part per property module; the whole suite in one
@@ -243,11 +244,11 @@ class Worker:
             done = True
         elif not done and line and line != self._last_line and time.monotonic() - self._printed > PROGRESS_EVERY_S:
             self._printed, self._last_line = time.monotonic(), line
-            print(f"[{self.backend.name}] {line}", flush=True)
+            print(f"[{self.label}] {line}", flush=True)
         if done:
             self._end_group()
             self._close()
-            print(f"[{self.backend.name}] finished in {self.finished - self.started:.0f} s: {line or ''}; {self.verdict()}", flush=True)
+            print(f"[{self.label}] finished in {self.finished - self.started:.0f} s: {line or ''}; {self.verdict()}", flush=True)
         return done
 
     def stop(self, why):

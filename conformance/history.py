@@ -1,0 +1,176 @@
+"""The release history of the declared divergences: which releases each one is in.
+
+A declared divergence's case (its minimal example, conformance/known/*.json) is cheap to
+replay. This replays every entry of a package's rows (Keras 3: the keras-* and
+layer-keras-* rows; tf-keras: tf-keras and layer-tf-keras) on every release given, each
+in its managed overlay environment (conformance/releases.py), and records per entry,
+mode and release what the case does there:
+
+  present  it diverges as declared (the entry's rule or shows_as, its condition holds)
+  absent   it agrees with the reference
+  other    it diverges otherwise (another rule, another crash)
+  error    the replay itself failed (the release does not run here, a harness error)
+
+From that, `ranges` gives each entry the releases where it really reproduces (what its
+`versions` should say) and `table` renders README's history table.
+
+    python -m conformance.history run --package keras --versions 3.0.0,3.15.1 --out h.json [--jobs 2]
+    python -m conformance.history table h.json        (Markdown)
+    python -m conformance.history ranges h.json       (each entry's reproducing range)
+    python -m conformance.history replay --package keras   (inside an environment: JSON lines)
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from packaging.version import Version
+
+REPLAY_TIMEOUT_S = 1800
+MARK = {"present": "P", "absent": "-", "other": "O", "error": "E"}
+
+
+def entries_of(package):
+    from conformance.known import load
+    from conformance.releases import PACKAGES
+
+    return [e for e in load() if e.backend in PACKAGES[package]["rows"]]
+
+
+def replay(package, out=sys.stdout):
+    """Inside an environment: replay each entry's case in each of its modes, one JSON line each."""
+    from conformance import checks
+    from conformance.assertions import Divergence
+    from conformance.backends import get_backend
+    from conformance.repro import load_case
+    from conformance.targets import Target
+
+    checks.example_timeout = 120
+    for entry in entries_of(package):
+        for mode in entry.modes:
+            target, started = Target(get_backend(entry.backend), mode), time.monotonic()
+            try:
+                body, example, drawn = load_case(entry.example)
+                body(target=target, example=target.applicable(example), **drawn)
+                outcome, detail = "absent", ""
+            except Divergence as divergence:
+                matches = entry.describes(divergence) and entry.holds_for_any_run(divergence)
+                outcome = "present" if matches else "other"
+                detail = f"{divergence.rule}: {str(divergence).splitlines()[0][:300]}"
+            except Exception as error:  # noqa: BLE001 - recorded: the release does not run the case at all
+                outcome, detail = "error", f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+            out.write(json.dumps({"entry": entry.id, "backend": entry.backend, "mode": mode, "outcome": outcome,
+                                  "detail": detail, "seconds": round(time.monotonic() - started, 2)}) + "\n")
+            out.flush()
+
+
+def run_release(package, version, env_dir=None):
+    """{version, seconds, created_in, results | error}: the replays of one release."""
+    from conformance import environments, releases
+
+    started = time.monotonic()
+    record = {"package": package, "version": version}
+    try:
+        environment = environments.ensure(releases.environment_of(package, version), env_dir, say=lambda line: None)
+    except environments.EnvironmentFailure as error:
+        return {**record, "error": str(error), "seconds": round(time.monotonic() - started, 1)}
+    record["environment_seconds"] = environment.created()["seconds"]
+    command = [str(environment.python), "-m", "conformance.history", "replay", "--package", package]
+    try:
+        finished = subprocess.run(command, capture_output=True, text=True, env=environment.worker_env(), timeout=REPLAY_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {**record, "error": f"replay timed out after {REPLAY_TIMEOUT_S} s", "seconds": round(time.monotonic() - started, 1)}
+    lines = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+    record.update(results=lines, seconds=round(time.monotonic() - started, 1))
+    if finished.returncode != 0:
+        tail = [line for line in finished.stderr.splitlines() if line.strip()][-1:] or ["(no output)"]
+        record["error"] = f"replay exited with status {finished.returncode}: {tail[0][:300]}"
+    return record
+
+
+def run(package, versions, out, jobs=1, env_dir=None):
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        records = list(pool.map(lambda v: _said(run_release(package, v, env_dir)), versions))
+    Path(out).write_text(json.dumps({"package": package, "releases": records}, indent=1) + "\n")
+    return records
+
+
+def _said(record):
+    counts = {}
+    for r in record.get("results", []):
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    print(f"{record['package']} {record['version']}: {record['seconds']} s, {counts}"
+          + (f"; ERROR: {record['error']}" if record.get("error") else ""), flush=True)
+    return record
+
+
+def outcomes(history):
+    """{entry id: {version: outcome over its modes}}: present if any mode reproduces it."""
+    rank = ("present", "other", "error", "absent")
+    table = {}
+    for record in history["releases"]:
+        for r in record.get("results", []):
+            cell = table.setdefault(r["entry"], {})
+            now = cell.get(record["version"])
+            cell[record["version"]] = r["outcome"] if now is None else min(now, r["outcome"], key=rank.index)
+        if record.get("error") and not record.get("results"):
+            for entry in table.values():
+                entry.setdefault(record["version"], "error")
+    return table
+
+
+def ranges(history):
+    """{entry id: (first, last) release where it is present, or None}: the span of its
+    present releases, and whether a release inside that span lacks it (not contiguous)."""
+    spans = {}
+    for entry, by_version in outcomes(history).items():
+        present = sorted((Version(v) for v, o in by_version.items() if o == "present"))
+        if not present:
+            spans[entry] = None
+            continue
+        inside = [v for v in by_version if present[0] <= Version(v) <= present[-1]]
+        gaps = [v for v in inside if by_version[v] != "present"]
+        spans[entry] = (str(present[0]), str(present[-1]), sorted(gaps, key=Version))
+    return spans
+
+
+def table(history):
+    versions = sorted({r["version"] for r in history["releases"]}, key=Version)
+    lines = ["| entry | " + " | ".join(versions) + " |", "|---|" + "---|" * len(versions)]
+    for entry, by_version in sorted(outcomes(history).items()):
+        lines.append(f"| `{entry}` | " + " | ".join(MARK[by_version.get(v, 'error')] for v in versions) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m conformance.history", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    one = commands.add_parser("replay")
+    one.add_argument("--package", required=True, choices=("keras", "tf-keras"))
+    many = commands.add_parser("run")
+    many.add_argument("--package", required=True, choices=("keras", "tf-keras"))
+    many.add_argument("--versions", required=True, help="comma-separated releases")
+    many.add_argument("--out", required=True)
+    many.add_argument("--jobs", type=int, default=1)
+    many.add_argument("--env-dir")
+    for name in ("table", "ranges"):
+        commands.add_parser(name).add_argument("history")
+    args = parser.parse_args(argv)
+    if args.command == "replay":
+        replay(args.package)
+    elif args.command == "run":
+        run(args.package, [v.strip() for v in args.versions.split(",") if v.strip()], args.out, args.jobs, args.env_dir)
+    elif args.command == "table":
+        print(table(json.loads(Path(args.history).read_text())))
+    else:
+        for entry, span in sorted(ranges(json.loads(Path(args.history).read_text())).items()):
+            print(entry, span)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Other releases of a backend's package: `rnn-conformance --keras 3.0.0,3.8.0`.
+
+Keras is pure Python: another Keras 3 release installs in an overlay environment
+(conformance/environments.py) that holds only that Keras and whatever it needs that the
+main environment lacks, and sees the main environment's TensorFlow, JAX and torch behind
+it. A tf_keras release needs the TensorFlow of its own minor version: pip puts that
+TensorFlow (and the numpy it needs) into the overlay too, in front of the main one.
+
+A row of such a run is named `<backend>@<version>` (`keras-jax@3.0.0`); its declared
+divergences are those whose version range holds that release, and a divergence with the
+root cause of an entry declared for other releases says so (conformance/known.py).
+"""
+
+import subprocess
+import sys
+
+from packaging.version import InvalidVersion, Version
+
+from conformance.environments import EnvironmentSpec
+from conformance.usage import UsageError
+
+# The package an option names, the rows that test it, the oldest release they support.
+PACKAGES = {
+    "keras": {"option": "--keras", "distribution": "keras", "oldest": "3.0.0",
+              "rows": ("keras-tensorflow", "keras-jax", "keras-torch", "keras-numpy", "layer-keras-tensorflow",
+                       "layer-keras-jax", "layer-keras-torch", "layer-keras-numpy")},
+    "tf-keras": {"option": "--tf-keras", "distribution": "tf-keras", "oldest": "2.14.0", "rows": ("tf-keras", "layer-tf-keras")},
+}
+
+_available = {}
+
+
+def available(distribution):
+    """The releases on the package index (`pip index versions`), newest first; None when
+    the index cannot be asked (the environment's creation then says why)."""
+    if distribution not in _available:
+        listing = subprocess.run([sys.executable, "-m", "pip", "index", "versions", distribution],
+                                 capture_output=True, text=True)
+        line = next((text for text in listing.stdout.splitlines() if text.startswith("Available versions:")), None)
+        _available[distribution] = None if line is None else [v.strip() for v in line.split(":", 1)[1].split(",")]
+    return _available[distribution]
+
+
+def parse(package, text):
+    """The versions of a `--keras 3.0.0,3.8.0` option, checked against the index; UsageError."""
+    about, versions = PACKAGES[package], []
+    for item in (v.strip() for v in text.split(",")):
+        if not item:
+            continue
+        try:
+            version = Version(item)
+        except InvalidVersion:
+            raise UsageError(f"{about['option']}: {item!r} is not a version") from None
+        if version < Version(about["oldest"]):
+            raise UsageError(f"{about['option']}: {item} is older than {about['oldest']}, the oldest release its rows test")
+        known = available(about["distribution"])
+        if known is not None and item not in known:
+            newest = ", ".join(v for v in known[:5])
+            raise UsageError(f"{about['option']}: {about['distribution']} {item} is not on the package index (newest: {newest})")
+        if item not in versions:
+            versions.append(item)
+    if not versions:
+        raise UsageError(f"{about['option']} needs at least one version")
+    return versions
+
+
+def environment_of(package, version):
+    """The overlay environment that holds this release."""
+    return EnvironmentSpec(f"{package}-{version}", (f"{PACKAGES[package]['distribution']}=={version}",), overlay=True)
+
+
+def row_name(backend_name, version):
+    return f"{backend_name}@{version}"
