@@ -27,6 +27,7 @@ copy installed in the environment, so every environment runs the code being test
 """
 
 import fcntl
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,8 @@ PROGRESS_EVERY_S = 15
 # the same Hypothesis draws the same `ci` sample in every environment.
 SUITE_DEPENDENCIES = ("hypothesis", "pytest", "optree", "packaging")
 REQUIREMENTS_DIR = Path(conformance.__file__).with_name("requirements")
+_SYSCONFIG_LOCK = threading.Lock()  # environments are created from threads (conformance/history.py)
+sysconfig.get_config_vars()  # read once now: its first read is not thread-safe
 
 
 class EnvironmentFailure(RuntimeError):
@@ -230,15 +234,17 @@ def _last_line(log_path):
     return lines[-1][:300] if lines else "(nothing printed yet)"
 
 
+@functools.cache  # (once: uv.find_uv_bin reads sysconfig, whose first read is not thread-safe)
 def _uv():
     try:
         import uv
     except ImportError:
         return None
-    try:
-        return uv.find_uv_bin()
-    except FileNotFoundError:
-        return None
+    with _SYSCONFIG_LOCK:
+        try:
+            return uv.find_uv_bin()
+        except FileNotFoundError:
+            return None
 
 
 # pip configuration keys and the uv flags that mean the same (uv reads no pip.conf).

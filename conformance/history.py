@@ -15,7 +15,7 @@ From that, `ranges` gives each entry the releases where it really reproduces (wh
 `versions` should say) and `table` renders README's history table.
 
     python -m conformance.history run --package keras --versions 3.0.0,3.15.1 --out h.json [--jobs 2]
-    python -m conformance.history table h.json        (Markdown)
+    python -m conformance.history table h.json [--by-series]   (Markdown)
     python -m conformance.history ranges h.json       (each entry's reproducing range)
     python -m conformance.history replay --package keras   (inside an environment: JSON lines)
 """
@@ -138,11 +138,22 @@ def ranges(history):
     return spans
 
 
-def table(history):
+def table(history, by_series=False):
+    """Markdown: one row per entry, one column per release, or with `by_series` per minor
+    series (3.0 holds 3.0.0-3.0.5): its mark where every release of it agrees, else each
+    mark with its count."""
     versions = sorted({r["version"] for r in history["releases"]}, key=Version)
-    lines = ["| entry | " + " | ".join(versions) + " |", "|---|" + "---|" * len(versions)]
+    columns = {}
+    for v in versions:
+        columns.setdefault(".".join(v.split(".")[:2]) if by_series else v, []).append(v)
+    head = [f"{name} ({len(members)})" if by_series else name for name, members in columns.items()]
+    lines = ["| entry | " + " | ".join(head) + " |", "|---|" + "---|" * len(columns)]
     for entry, by_version in sorted(outcomes(history).items()):
-        lines.append(f"| `{entry}` | " + " | ".join(MARK[by_version.get(v, 'error')] for v in versions) + " |")
+        cells = []
+        for members in columns.values():
+            marks = [MARK[by_version.get(v, "error")] for v in members]
+            cells.append(marks[0] if len(set(marks)) == 1 else " ".join(f"{m}{marks.count(m)}" for m in dict.fromkeys(marks)))
+        lines.append(f"| `{entry}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -159,13 +170,14 @@ def main(argv=None):
     many.add_argument("--env-dir")
     for name in ("table", "ranges"):
         commands.add_parser(name).add_argument("history")
+    commands.choices["table"].add_argument("--by-series", action="store_true", help="one column per minor series")
     args = parser.parse_args(argv)
     if args.command == "replay":
         replay(args.package)
     elif args.command == "run":
         run(args.package, [v.strip() for v in args.versions.split(",") if v.strip()], args.out, args.jobs, args.env_dir)
     elif args.command == "table":
-        print(table(json.loads(Path(args.history).read_text())))
+        print(table(json.loads(Path(args.history).read_text()), args.by_series))
     else:
         for entry, span in sorted(ranges(json.loads(Path(args.history).read_text())).items()):
             print(entry, span)

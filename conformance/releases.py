@@ -3,8 +3,10 @@
 Keras is pure Python: another Keras 3 release installs in an overlay environment
 (conformance/environments.py) that holds only that Keras and whatever it needs that the
 main environment lacks, and sees the main environment's TensorFlow, JAX and torch behind
-it. A tf_keras release needs the TensorFlow of its own minor version: pip puts that
-TensorFlow (and the numpy it needs) into the overlay too, in front of the main one.
+it. A tf_keras release needs the TensorFlow of its own minor version, and an overlay
+would mix that TensorFlow's dependencies with the main environment's (tried: tf-keras
+2.16 and 2.17 then fail on JAX's ml_dtypes check, 2.14 and 2.15 on a Keras 2 that is not
+theirs), so each tf-keras release gets a full environment of its own.
 
 A row of such a run is named `<backend>@<version>` (`keras-jax@3.0.0`); its declared
 divergences are those whose version range holds that release, and a divergence with the
@@ -65,8 +67,12 @@ def parse(package, text):
 
 
 def environment_of(package, version):
-    """The overlay environment that holds this release."""
-    return EnvironmentSpec(f"{package}-{version}", (f"{PACKAGES[package]['distribution']}=={version}",), overlay=True)
+    """The managed environment that holds this release: an overlay for Keras, a full one
+    (its own TensorFlow) for tf-keras."""
+    wanted = (f"{PACKAGES[package]['distribution']}=={version}",)
+    if package == "tf-keras":  # (tf-keras 2.14 and 2.15 do not require the TensorFlow they need)
+        wanted += (f"tensorflow=={'.'.join(version.split('.')[:2])}.*",)
+    return EnvironmentSpec(f"{package}-{version}", wanted, overlay=package == "keras")
 
 
 def row_name(backend_name, version):

@@ -220,7 +220,9 @@ def verdict_line(run_report):
         new = [r for r in b["results"] if r["outcome"] in ("fail", "crash")]
         if new:
             crashes = sum(r["outcome"] == "crash" for r in new)
-            parts.append(f"{b['name']}: {len(new)} new divergence{'s' * (len(new) != 1)}" + (f" ({crashes} CRASH)" if crashes else ""))
+            elsewhere = sum(bool(r.get("declared_elsewhere")) for r in new)
+            parts.append(f"{b['name']}: {len(new)} new divergence{'s' * (len(new) != 1)}" + (f" ({crashes} CRASH)" if crashes else "")
+                         + (f", {elsewhere} of them declared for other releases" if elsewhere else ""))
     if not parts and backends:
         parts.append("no new divergences")
     reproduced = {m[0] for m in model.matched_known(run_report)}
