@@ -28,7 +28,7 @@ def run_script(source, tmp_path):
 @pytest.mark.parametrize("entry", GRADIENT_ENTRIES, ids=[e.id for e in GRADIENT_ENTRIES])
 def test_every_declared_gradient_finding_reproducer_exits_1(entry, tmp_path):
     if get_backend(entry.backend).missing_package():
-        pytest.skip(f"not installed here: {entry.backend} (its own environment runs this test)")
+        pytest.skip(f"not installed here: {entry.backend} (conformance/test_environments.py runs this test in its managed environment)")
     result = run_script(case_script(read_case(entry.example)), tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "DIFFERS" in result.stdout or "CRASH" in result.stdout, result.stdout
