@@ -1,0 +1,34 @@
+"""The GitHub Actions workflow (.github/workflows/conformance.yml) matches the project: its
+matrix is tox.ini's envlist but `all`, and its rnn-conformance command parses. (PyYAML is
+not a dependency; the lines checked are read as text.)"""
+
+import configparser
+import re
+import shlex
+from pathlib import Path
+
+from conformance.cli import parse_arguments
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW = (ROOT / ".github" / "workflows" / "conformance.yml").read_text()
+
+
+def test_the_matrix_is_every_tox_group_but_all():
+    tox = configparser.ConfigParser()
+    tox.read(ROOT / "tox.ini")
+    envlist = [e.strip() for e in tox["tox"]["envlist"].split(",")]
+    matrix = re.search(r"^\s+env: \[(.*)\]$", WORKFLOW, re.M).group(1)
+    assert [e.strip() for e in matrix.split(",")] == [e for e in envlist if e != "all"]
+
+
+def test_each_group_writes_the_report_the_merge_reads():
+    assert "tox -e ${{ matrix.env }} -- --report reports/${{ matrix.env }}.json" in WORKFLOW
+    assert re.search(r"^  merge:\n    needs: group\n    if: always\(\)", WORKFLOW, re.M)
+
+
+def test_the_merge_command_parses():
+    line = next(l.strip()[len("- run: "):] for l in WORKFLOW.splitlines() if l.strip().startswith("- run: rnn-conformance merge"))
+    words = shlex.split(line.replace("reports/*.json", "reports/jax.json reports/theano.json"))
+    args = parse_arguments(words[1:])
+    assert args.command == "merge" and args.reports == ["reports/jax.json", "reports/theano.json"]
+    assert (args.markdown, args.report) == ("merged.md", "merged.json")
