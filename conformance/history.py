@@ -15,8 +15,9 @@ From that, `ranges` gives each entry the releases where it really reproduces (wh
 `versions` should say) and `table` renders README's history table.
 
     python -m conformance.history run --package keras --versions 3.0.0,3.15.1 --out h.json [--jobs 2]
-    python -m conformance.history table h.json [--by-series]   (Markdown)
-    python -m conformance.history ranges h.json       (each entry's reproducing range)
+    python -m conformance.history run ... --entries ID,ID --out new.json   (only those entries)
+    python -m conformance.history table h.json [new.json ...] [--by-series]   (Markdown)
+    python -m conformance.history ranges h.json [new.json ...]   (each entry's reproducing range)
     python -m conformance.history replay --package keras   (inside an environment: JSON lines)
 """
 
@@ -34,14 +35,21 @@ REPLAY_TIMEOUT_S = 1800
 MARK = {"present": "P", "absent": "-", "other": "O", "error": "E"}
 
 
-def entries_of(package):
+def entries_of(package, only=None):
+    """The package's entries, or of them those whose ids `only` lists (an unknown id is an error)."""
     from conformance.known import load
     from conformance.releases import PACKAGES
 
-    return [e for e in load() if e.backend in PACKAGES[package]["rows"]]
+    entries = [e for e in load() if e.backend in PACKAGES[package]["rows"]]
+    if only:
+        unknown = sorted(set(only) - {e.id for e in entries})
+        if unknown:
+            raise SystemExit(f"python -m conformance.history: no {package} entry {', '.join(unknown)}")
+        entries = [e for e in entries if e.id in only]
+    return entries
 
 
-def replay(package, out=sys.stdout):
+def replay(package, out=sys.stdout, only=None):
     """Inside an environment: replay each entry's case in each of its modes, one JSON line each."""
     from conformance import checks
     from conformance.assertions import Divergence
@@ -50,7 +58,7 @@ def replay(package, out=sys.stdout):
     from conformance.targets import Target
 
     checks.example_timeout = 120
-    for entry in entries_of(package):
+    for entry in entries_of(package, only):
         for mode in entry.modes:
             target, started = Target(get_backend(entry.backend), mode), time.monotonic()
             try:
@@ -68,7 +76,7 @@ def replay(package, out=sys.stdout):
             out.flush()
 
 
-def run_release(package, version, env_dir=None):
+def run_release(package, version, env_dir=None, only=None):
     """{version, seconds, created_in, results | error}: the replays of one release."""
     from conformance import environments, releases
 
@@ -80,6 +88,7 @@ def run_release(package, version, env_dir=None):
         return {**record, "error": str(error), "seconds": round(time.monotonic() - started, 1)}
     record["environment_seconds"] = environment.created()["seconds"]
     command = [str(environment.python), "-m", "conformance.history", "replay", "--package", package]
+    command += ["--entries", ",".join(only)] if only else []
     try:
         finished = subprocess.run(command, capture_output=True, text=True, env=environment.worker_env(), timeout=REPLAY_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -92,9 +101,10 @@ def run_release(package, version, env_dir=None):
     return record
 
 
-def run(package, versions, out, jobs=1, env_dir=None):
+def run(package, versions, out, jobs=1, env_dir=None, only=None):
+    entries_of(package, only)  # an unknown id fails here, before any environment is made
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        records = list(pool.map(lambda v: _said(run_release(package, v, env_dir)), versions))
+        records = list(pool.map(lambda v: _said(run_release(package, v, env_dir, only)), versions))
     Path(out).write_text(json.dumps({"package": package, "releases": records}, indent=1) + "\n")
     return records
 
@@ -106,6 +116,21 @@ def _said(record):
     print(f"{record['package']} {record['version']}: {record['seconds']} s, {counts}"
           + (f"; ERROR: {record['error']}" if record.get("error") else ""), flush=True)
     return record
+
+
+def joined(histories):
+    """Several history files of one package as one (later runs, e.g. of new entries only,
+    beside the full one): per release, the results of every file."""
+    if len({h["package"] for h in histories}) > 1:
+        raise SystemExit("python -m conformance.history: the history files are of different packages")
+    releases = {}
+    for history in histories:
+        for record in history["releases"]:
+            into = releases.setdefault(record["version"], {"version": record["version"], "results": []})
+            into["results"] += record.get("results", [])
+            if record.get("error") and not record.get("results"):
+                into.setdefault("error", record["error"])
+    return {"package": histories[0]["package"], "releases": list(releases.values())}
 
 
 def outcomes(history):
@@ -162,25 +187,30 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     one = commands.add_parser("replay")
     one.add_argument("--package", required=True, choices=("keras", "tf-keras"))
+    one.add_argument("--entries", help="comma-separated entry ids (default: every entry of the package)")
     many = commands.add_parser("run")
     many.add_argument("--package", required=True, choices=("keras", "tf-keras"))
     many.add_argument("--versions", required=True, help="comma-separated releases")
     many.add_argument("--out", required=True)
     many.add_argument("--jobs", type=int, default=1)
     many.add_argument("--env-dir")
+    many.add_argument("--entries", help="comma-separated entry ids (default: every entry of the package)")
     for name in ("table", "ranges"):
-        commands.add_parser(name).add_argument("history")
+        commands.add_parser(name).add_argument("history", nargs="+", help="history files of one package, joined")
     commands.choices["table"].add_argument("--by-series", action="store_true", help="one column per minor series")
     args = parser.parse_args(argv)
+    only = [e.strip() for e in (getattr(args, "entries", None) or "").split(",") if e.strip()]
     if args.command == "replay":
-        replay(args.package)
+        replay(args.package, only=only)
     elif args.command == "run":
-        run(args.package, [v.strip() for v in args.versions.split(",") if v.strip()], args.out, args.jobs, args.env_dir)
-    elif args.command == "table":
-        print(table(json.loads(Path(args.history).read_text()), args.by_series))
+        run(args.package, [v.strip() for v in args.versions.split(",") if v.strip()], args.out, args.jobs, args.env_dir, only)
     else:
-        for entry, span in sorted(ranges(json.loads(Path(args.history).read_text())).items()):
-            print(entry, span)
+        history = joined([json.loads(Path(path).read_text()) for path in args.history])
+        if args.command == "table":
+            print(table(history, args.by_series))
+        else:
+            for entry, span in sorted(ranges(history).items()):
+                print(entry, span)
     return 0
 
 

@@ -98,3 +98,20 @@ def test_the_history_table_by_series_counts_disagreeing_releases():
         {"version": "3.0.1", "results": [{"entry": "a", "mode": "eager", "outcome": "present"}]},
         {"version": "3.0.2", "results": [{"entry": "a", "mode": "eager", "outcome": "present"}]}]}
     assert history.table(two_in_one, by_series=True).splitlines()[2] == "| `a` | -1 P2 |"
+
+
+def test_a_later_history_of_new_entries_joins_the_full_one():
+    later = {"package": "keras", "releases": [
+        {"version": "3.2.0", "results": [{"entry": "c", "mode": "call", "outcome": "present"}]},
+        {"version": "3.11.0", "results": [{"entry": "c", "mode": "call", "outcome": "absent"}]}]}
+    both = history.joined([HISTORY, later])
+    spans = history.ranges(both)
+    assert spans["c"] == ("3.2.0", "3.2.0", []) and spans["a"] == history.ranges(HISTORY)["a"]
+    assert history.table(both).splitlines()[4] == "| `c` | E | P | E | - |"  # not replayed on 3.0.0, 3.10.0
+    with pytest.raises(SystemExit, match="different packages"):
+        history.joined([HISTORY, {**later, "package": "tf-keras"}])
+
+
+def test_replaying_an_unknown_entry_is_refused_before_any_environment():
+    with pytest.raises(SystemExit, match="no keras entry nope"):
+        history.run("keras", ["3.0.0"], "unused.json", only=["nope"])
