@@ -11,6 +11,9 @@ mode and release what the case does there:
   other    it diverges otherwise (another rule, another crash)
   error    the replay itself failed (the release does not run here, a harness error)
 
+(and in the table "." where an entry was not replayed on a release: joined histories
+of entries replayed on fewer releases).
+
 From that, `ranges` gives each entry the releases where it really reproduces (what its
 `versions` should say) and `table` renders README's history table.
 
@@ -32,7 +35,7 @@ from pathlib import Path
 from packaging.version import Version
 
 REPLAY_TIMEOUT_S = 1800
-MARK = {"present": "P", "absent": "-", "other": "O", "error": "E"}
+MARK = {"present": "P", "absent": "-", "other": "O", "error": "E", "not replayed": "."}
 
 
 def entries_of(package, only=None):
@@ -176,7 +179,7 @@ def table(history, by_series=False):
     for entry, by_version in sorted(outcomes(history).items()):
         cells = []
         for members in columns.values():
-            marks = [MARK[by_version.get(v, "error")] for v in members]
+            marks = [MARK[by_version.get(v, "not replayed")] for v in members]
             cells.append(marks[0] if len(set(marks)) == 1 else " ".join(f"{m}{marks.count(m)}" for m in dict.fromkeys(marks)))
         lines.append(f"| `{entry}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
