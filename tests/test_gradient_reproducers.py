@@ -5,17 +5,16 @@ gradient finding's script fails, and the same case on a loop that meets section 
 import json
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import pytest
-from packaging.specifiers import SpecifierSet
 
 from cells.case_schema import read_case
 from conformance.backends import get_backend
 from conformance.gradient_script import is_gradient_property
 from conformance.known import load
 from conformance.repro import case_script
+from conformance.targets import Target
 
 KNOWN_DIR = Path(__file__).resolve().parents[1] / "conformance" / "known"
 GRADIENT_ENTRIES = [entry for entry in load() if is_gradient_property(entry.property)]
@@ -31,11 +30,12 @@ def run_script(source, tmp_path):
 def test_every_declared_gradient_finding_reproducer_exits_1(entry, tmp_path):
     if get_backend(entry.backend).missing_package():
         pytest.skip(f"not installed here: {entry.backend} (conformance/test_environments.py runs this test in its managed environment)")
-    installed = metadata.version(entry.package)
-    if installed not in SpecifierSet(entry.versions):
-        pytest.skip(f"declared for {entry.package} {entry.versions}, installed {installed}: "
+    case = read_case(entry.example)
+    target = Target(get_backend(entry.backend), case["mode"])
+    if not entry.applies_to(target):
+        pytest.skip(f"declared for {entry.package} {entry.versions}, installed {entry.installed_version(target)}: "
                     "tests/test_release_ranges.py replays it on the ends of its range")
-    result = run_script(case_script(read_case(entry.example)), tmp_path)
+    result = run_script(case_script(case), tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "DIFFERS" in result.stdout or "CRASH" in result.stdout, result.stdout
 
