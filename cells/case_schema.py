@@ -23,7 +23,7 @@ from cells.strategies import MASK_FAMILIES
 
 DTYPES = ("float32", "float64")  # of a cell and of its data arrays
 MASK_DTYPE = "bool"
-MODES = ("eager", "function", "xla", "jit", "compiled", "call", "predict")
+MODES = ("eager", "function", "xla", "jit", "compiled", "loop", "call", "predict")
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
 IMPL_PREFIX = "impl:"
 MAX_COUNT = 8  # inputs, states, outputs, constants, stacked cells

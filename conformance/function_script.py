@@ -24,6 +24,7 @@ from cells.render import array_source, comment_lines, has_non_finite, render_ste
 from conformance.assertions import MAX_POSITIONS_SHOWN, TOLERANCES
 from conformance.backends.base import DATA_ARGUMENTS, STATIC_OPTIONS
 from conformance.backends.keras2_theano import DEFAULTS_OF_MISSING_OPTIONS, STATIC_OPTIONS as THEANO_STATIC
+from conformance.openvino_script import FRAMEWORK as OPENVINO_FRAMEWORK, openvino_run
 
 PARTS = ("last_output", "outputs", "new_states")
 
@@ -98,6 +99,7 @@ class ops:  # the theano.tensor functions the step uses, under NumPy's names
         to_numpy="np.asarray",
     ),
 }
+FRAMEWORKS["keras"] = OPENVINO_FRAMEWORK  # keras.ops under KERAS_BACKEND=openvino (keras-openvino)
 IMPL_TO_TENSOR = {"numpy": "np.array"}  # the --impl adapter hands its loop copies of NumPy data
 
 FOOTER = """
@@ -163,7 +165,7 @@ def function_script(example, backend, mode, expected, title=None):
     framework = FRAMEWORKS[backend.ops]
     # The TensorFlow, JAX and Theano adapters pass only the data the example has; the
     # others (and --impl) pass every data argument, None included.
-    present_only = not impl and backend.ops in ("tensorflow", "jax", "theano")
+    present_only = not impl and backend.ops in ("tensorflow", "jax", "theano", "keras")
     names = [n for n in DATA_ARGUMENTS if arguments[n] is not None or not present_only]
     lines = _header(backend, mode, title)
     lines += _imports(backend, framework, _has_non_finite(example, expected))
@@ -175,6 +177,8 @@ def function_script(example, backend, mode, expected, title=None):
     lines += ["", "", "def loop(data, W):", "    return rnn(lambda x, states: step(x, states, W), **data, **OPTIONS)", "", ""]
     if theano:
         lines += _theano_run(arguments, names)
+    elif backend.ops == "keras":
+        lines += openvino_run(mode, arguments, names, _data_source)
     else:
         to_tensor = IMPL_TO_TENSOR.get(backend.ops, framework["to_tensor"]) if impl else framework["to_tensor"]
         lines += _run(backend, mode, arguments, names, to_tensor)
@@ -197,7 +201,8 @@ def _header(backend, mode, title):
     lines += comment_lines(f"{_target(backend)} called as rnn-conformance's {who} adapter calls it in mode {mode!r};")
     lines.append("# exits 1 while the results differ from the expected values (or it crashes), 0 once they agree.")
     if _target(backend).startswith("keras.src."):
-        keras_backend = f'os.environ["KERAS_BACKEND"] = "{backend.ops}"  # Keras 3 on this framework only'
+        name = getattr(backend, "keras_backend", backend.ops)
+        keras_backend = f'os.environ["KERAS_BACKEND"] = "{name}"  # Keras 3 on this framework only'
         return lines + ["import os", "import traceback", "", keras_backend]
     return lines + ["import traceback", ""]
 

@@ -9,6 +9,7 @@ from conformance.backends.impl import ImplBackend
 from conformance.backends.keras2_theano import Keras2Theano
 from conformance.backends.keras_jax import KerasJax
 from conformance.backends.keras_numpy import KerasNumpy
+from conformance.backends.keras_openvino import KerasOpenVINO
 from conformance.backends.keras_tensorflow import KerasTensorFlow
 from conformance.backends.keras_torch import KerasTorch
 from conformance.backends.layers import layer_backends
@@ -25,6 +26,7 @@ BACKENDS = {
         KerasJax(),
         KerasTorch(),
         KerasNumpy(),
+        KerasOpenVINO(),
         TfKeras(),
         Keras2Theano(),
         TensorFlow2018(),
@@ -66,7 +68,7 @@ def register_impl(impl_target, ops="numpy", load=True):
 # Backends whose findings are not all declared in known_divergences.toml yet: a default
 # run would fail on them until they are, so they run only when named. A new backend starts
 # here and leaves once its divergences are declared (see README, "What runs").
-AWAITING_TRIAGE = set()
+AWAITING_TRIAGE = {"keras-openvino", "layer-keras-openvino"}
 
 
 def default_backends():

@@ -18,7 +18,11 @@ from conformance.backends.base import Backend, Result, counted_call, gradient_mo
 from conformance.backends.keras2_theano import Keras2Theano
 from conformance.layers.client import Worker
 
-KERAS3_BACKEND_PACKAGE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": None}
+KERAS3_BACKEND_PACKAGE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": None, "openvino": "openvino"}
+# Keras 3 backends without autodiff: their gradient properties are not applicable (contract section 4).
+NO_AUTODIFF = ("numpy", "openvino")
+# Keras 3 backends whose predict function is compiled (OpenVINO compiles an ov.Model per input shape).
+COMPILED_PREDICT = ("tensorflow", "jax", "openvino")
 
 
 class LayerBackend(Backend):
@@ -89,10 +93,12 @@ class Keras3Layer(LayerBackend):
         self.name = f"layer-keras-{keras_backend}"
         self.description = f"Keras 3 keras.layers.RNN, KERAS_BACKEND={keras_backend}"
         framework = KERAS3_BACKEND_PACKAGE[keras_backend]
-        self.differentiates = framework is not None  # keras.ops on NumPy has no autodiff
-        if keras_backend not in ("tensorflow", "jax"):
+        self.differentiates = keras_backend not in NO_AUTODIFF
+        if keras_backend not in COMPILED_PREDICT:
             self.compiled_modes = ()  # Keras 3 predicts eagerly on torch and numpy
         self.packages = ("keras",) + ((framework,) if framework else ())
+        if keras_backend == "openvino":
+            self.extra = "openvino"  # Keras alone does not bring OpenVINO (nor the scipy its backend imports)
 
     def missing_package(self):
         missing = super().missing_package()

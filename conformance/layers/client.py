@@ -34,8 +34,9 @@ class WorkerFailure(Exception):
 
 
 class Worker:
-    def __init__(self, flavor, environment):
+    def __init__(self, flavor, environment, reply_seconds=REPLY_SECONDS):
         self.flavor, self.environment = flavor, dict(environment)
+        self.reply_seconds = reply_seconds
         self.process = None
         self.log = None
         self.answered = False
@@ -44,7 +45,7 @@ class Worker:
     def request(self, *message):
         if self.process is None or self.process.poll() is not None:
             self._start()
-        timeout = REPLY_SECONDS if self.answered else FIRST_REPLY_SECONDS
+        timeout = self.reply_seconds if self.answered else FIRST_REPLY_SECONDS
         try:
             pickle.dump(message, self.process.stdin)
             self.process.stdin.flush()
@@ -58,6 +59,11 @@ class Worker:
             tail = self._log_tail()
             self.process = None
             raise WorkerFailure(f"the {self.flavor} worker died (exit status {status}){tail}") from None
+        except BaseException:
+            # Interrupted while the worker still works on the request (--example-timeout's
+            # SIGALRM, Ctrl-C): its late reply would be read as the next request's answer.
+            self.close()
+            raise
         self.answered = True
         if reply[0] == "error":
             raise WorkerCrash(reply[1], reply[2])

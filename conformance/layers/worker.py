@@ -6,7 +6,11 @@ own environment altogether. The parent (conformance/layers/client.py) sends pick
 requests on stdin and reads pickled replies on the original stdout; anything the
 frameworks print goes to stderr instead, so it cannot corrupt the replies.
 
-    python -m conformance.layers.worker FLAVOR     (FLAVOR: keras3, tf_keras, keras2)
+    python -m conformance.layers.worker FLAVOR     (FLAVOR: keras3, tf_keras, keras2, openvino-rnn)
+
+The flavor "openvino-rnn" is not a layer: it serves the keras-openvino function row
+(conformance/backends/openvino_side.py), which runs here for the same reasons (Keras 3
+under KERAS_BACKEND=openvino, and a native hang that only killing a process can end).
 
 Requests: ("describe",), ("run", example, mode), ("gradients", example, mode, loss
 weights) and ("train", example, loss weights, learning rate) (rule L7,
@@ -30,9 +34,7 @@ def serve(flavor, requests, replies):
             return
         try:
             if runner is None:
-                from conformance.layers.keras_side import LayerRunner
-
-                runner = LayerRunner(flavor)
+                runner = _runner(flavor)
             if request[0] == "describe":
                 reply = ("ok", runner.describe())
             elif request[0] == "run":
@@ -49,6 +51,16 @@ def serve(flavor, requests, replies):
             reply = ("error", crash_text(error), traceback.format_exc())
         pickle.dump(reply, replies)
         replies.flush()
+
+
+def _runner(flavor):
+    if flavor == "openvino-rnn":
+        from conformance.backends.openvino_side import OpenVINORunner
+
+        return OpenVINORunner()
+    from conformance.layers.keras_side import LayerRunner
+
+    return LayerRunner(flavor)
 
 
 def main():
