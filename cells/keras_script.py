@@ -122,6 +122,21 @@ class {name}(keras.layers.Layer):
     return f"{weights}\n\n\n{step}\n\n\n{cls}\n"
 
 
+# As rnn-conformance's worker does (conformance/layers/keras_side.py): Keras' OpenVINO
+# predict compiles with no config, which on a CPU with bfloat16 infers in bfloat16.
+OPENVINO_FLOAT32 = """\
+import openvino
+
+_compile_model = openvino.compile_model
+
+
+def compile_model(model, device_name="AUTO", config=None):  # float32 inference, as Keras' convert_to_numpy asks
+    return _compile_model(model, device_name, {"INFERENCE_PRECISION_HINT": "f32", **(config or {})})
+
+
+openvino.compile_model = compile_model"""
+
+
 def layer_script(example, flavor="keras3", mode="call", expected=None, title=None, keras_backend=None):
     """Standalone source of the example on one Keras (`flavor`) in one mode.
 
@@ -137,6 +152,8 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
     if flavor == "keras3" and keras_backend:
         lines += ["import os", "", f"os.environ.setdefault({'KERAS_BACKEND'!r}, {keras_backend!r})"]
     lines += [_HEADERS[flavor]]
+    if flavor == "keras3" and keras_backend == "openvino" and mode == "predict":
+        lines += ["", "", OPENVINO_FLOAT32]
     if has_non_finite([*example.inputs, *example.initial_states, *(expected or [])]):
         lines.append("from numpy import inf, nan  # non-finite values in the data below")
     lines += ["", ""]
