@@ -24,8 +24,12 @@ from conformance.usage import UsageError
 # The package an option names, the rows that test it, the oldest release they support.
 PACKAGES = {
     "keras": {"option": "--keras", "distribution": "keras", "oldest": "3.0.0",
-              "rows": ("keras-tensorflow", "keras-jax", "keras-torch", "keras-numpy", "layer-keras-tensorflow",
-                       "layer-keras-jax", "layer-keras-torch", "layer-keras-numpy")},
+              "rows": ("keras-tensorflow", "keras-jax", "keras-torch", "keras-numpy", "keras-openvino",
+                       "layer-keras-tensorflow", "layer-keras-jax", "layer-keras-torch", "layer-keras-numpy",
+                       "layer-keras-openvino"),
+              # Rows whose code is younger than the package: Keras' OpenVINO rnn raises
+              # NotImplementedError before 3.14.0 (read in the 3.8.0-3.15.0 wheels).
+              "since": {"keras-openvino": "3.14.0", "layer-keras-openvino": "3.14.0"}},
     "tf-keras": {"option": "--tf-keras", "distribution": "tf-keras", "oldest": "2.14.0", "rows": ("tf-keras", "layer-tf-keras")},
 }
 
@@ -73,6 +77,12 @@ def environment_of(package, version):
     if package == "tf-keras":  # (tf-keras 2.14 and 2.15 do not require the TensorFlow they need)
         wanted += (f"tensorflow=={'.'.join(version.split('.')[:2])}.*",)
     return EnvironmentSpec(f"{package}-{version}", wanted, overlay=package == "keras")
+
+
+def has_row(package, backend_name, version):
+    """Whether this release has the code the row tests (see PACKAGES' "since")."""
+    since = PACKAGES[package].get("since", {}).get(backend_name)
+    return since is None or Version(version) >= Version(since)
 
 
 def row_name(backend_name, version):

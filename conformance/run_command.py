@@ -15,6 +15,7 @@ the reports asked for are written with what finished, marked `"interrupted": tru
 """
 
 import signal
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,16 @@ def selected_rows(args, backends):
         if not names:
             raise UsageError(f"{releases.PACKAGES[package]['option']}: --backends names none of its rows "
                              f"({', '.join(releases.PACKAGES[package]['rows'])})")
-        rows += [Row(releases.row_name(n, v), get_backend(n), releases.environment_of(package, v)) for v in versions for n in names]
+        for name in names:
+            too_old = [v for v in versions if not releases.has_row(package, name, v)]
+            if too_old and chosen is not None:
+                raise UsageError(f"{name} has no row for {releases.PACKAGES[package]['distribution']} {', '.join(too_old)}: "
+                                 f"the code it tests exists since {releases.PACKAGES[package]['since'][name]}")
+            if too_old:
+                print(f"rnn-conformance: {name} is left out for {', '.join(too_old)}: the code it tests exists since "
+                      f"{releases.PACKAGES[package]['since'][name]}", file=sys.stderr)
+        rows += [Row(releases.row_name(n, v), get_backend(n), releases.environment_of(package, v))
+                 for v in versions for n in names if releases.has_row(package, n, v)]
     return rows
 
 

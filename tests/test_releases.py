@@ -37,6 +37,15 @@ def test_keras_with_backends_that_are_not_its_rows_is_a_usage_error():
     assert result.returncode == 2 and "names none of its rows" in result.stderr
 
 
+def test_a_row_older_than_its_code_is_a_usage_error_when_named_and_left_out_loudly_otherwise():
+    result = run_command("--keras", "3.8.0", "--backends", "keras-openvino")
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "keras-openvino has no row for keras 3.8.0" in lines[0] and "since 3.14.0" in lines[0]
+    assert releases.has_row("keras", "keras-openvino", "3.14.0") and releases.has_row("keras", "keras-jax", "3.0.0")
+    assert not releases.has_row("keras", "layer-keras-openvino", "3.13.1")
+
+
 def test_versions_are_checked_against_the_index(monkeypatch):
     monkeypatch.setitem(releases._available, "keras", ["3.15.1", "3.8.0", "3.0.0"])
     assert releases.parse("keras", "3.8.0, 3.0.0,3.8.0") == ["3.8.0", "3.0.0"]
