@@ -101,15 +101,19 @@ def _with_r8_checked(mismatches, actual, example):
     return [Mismatch("R3" if m.rule == "R8" else m.rule, m.text) for m in mismatches]
 
 
-def assert_same_results(first, second, example, target, rule, relation, layout=None):
+def assert_same_results(first, second, example, target, rule, relation, layout=None, runs=None):
     """Two runs that the contract says are equivalent (a metamorphic relation) agree.
 
     `layout` is the example whose options describe the axes of both results (default
     `example`); it differs when one result was mapped, e.g. transposed from time-major.
+    `runs` are the examples of both runs (default `example` alone): either may be the one
+    that broke the rule, so a declared entry's condition is asked of each.
     """
     mismatches = compare(first, second, layout or example)
     if mismatches:
-        raise Divergence(rule, relation, [m.text for m in mismatches], example, target)
+        divergence = Divergence(rule, relation, [m.text for m in mismatches], example, target)
+        divergence.runs = tuple(runs) if runs else divergence.runs
+        raise divergence
 
 
 def compare(actual, expected, example):

@@ -78,6 +78,7 @@ def test_return_all_outputs_false_keeps_only_the_last_step(target, example):
         target,
         "R7",
         "return_all_outputs=False is not (last_output, last_output[:, None], new_states)",
+        runs=(trimmed, example),
     )
 
 
@@ -100,7 +101,8 @@ def test_samples_are_independent(target, example):
             optree.tree_map(lambda x: x[b : b + 1], batched.new_states),
         )
         assert_same_results(
-            run_backend(target, alone, rule="R13"), row, alone, target, "R13", f"sample {b} run alone differs from its row in the batch"
+            run_backend(target, alone, rule="R13"), row, alone, target, "R13",
+            f"sample {b} run alone differs from its row in the batch", runs=(alone, example),
         )
 
 
