@@ -11,7 +11,7 @@ def runner_without_keras(monkeypatch):
     """A LayerRunner whose building and weight setting are stand-ins (no Keras needed)."""
     runner = keras_side.LayerRunner.__new__(keras_side.LayerRunner)
     runner._built, runner.traced, runner.reused = OrderedDict(), 0, 0
-    runner._build = lambda example, mode: SimpleNamespace(layer=object(), call=lambda example: [])
+    runner._build = lambda example, mode: SimpleNamespace(layer=object(), model=None, call=lambda example: [])
     runner._set_weights = lambda layer, example: None
     runner.to_numpy = lambda x: x
     monkeypatch.setattr(keras_side, "_build_key", lambda example: example)
