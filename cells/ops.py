@@ -108,6 +108,18 @@ class TheanoOps(Ops):
         return self.lib.nnet.sigmoid(x)
 
 
+class KerasOps(Ops):
+    """`keras.ops`: the same calls on every Keras 3 backend, building that backend's tensors
+    (OpenVINO graph nodes under KERAS_BACKEND=openvino). Used in the processes that import
+    Keras with their backend chosen (the layer and keras-openvino workers); not in OPS,
+    since what it builds depends on the backend Keras was imported with."""
+
+    name, module = "keras", "keras.ops"
+
+    def sigmoid(self, x):
+        return self.lib.sigmoid(x)
+
+
 OPS = {ops.name: ops for ops in (NumpyOps(), TensorFlowOps(), JaxOps(), TorchOps(), TheanoOps())}
 
 

@@ -6,7 +6,7 @@ milliseconds for the call that reuses it) and then runs on its 4 siblings
 (cells/resample.py): under `ci` a forward property in a compiled mode checked 125 data
 sets for 25 compilations, and compilations were most of the default run's time. Under
 the named budgets of profiles.COMPILED_EXAMPLES a compiled mode draws fewer examples
-(under `ci` 8: 40 data sets, against the eager mode's 25); `thorough` and an explicit
+(under `ci` 6: 30 data sets, against the eager mode's 25); `thorough` and an explicit
 `--max-examples` keep one count for every mode.
 
 The count is Hypothesis' own `max_examples`, set for the duration of one test item with

@@ -45,7 +45,7 @@ class OpenVINORunner:
     def __init__(self):
         import keras
 
-        from conformance.layers.keras_side import KerasOps
+        from cells.ops import KerasOps
 
         if keras.backend.backend() != "openvino":
             raise RuntimeError(f"the openvino-rnn worker runs Keras on {keras.backend.backend()!r}, not 'openvino'")

@@ -25,19 +25,10 @@ import numpy as np
 
 from cells.build import make_step
 from cells.layer_example import MASK_VALUE
-from cells.ops import Ops, get_ops
+from cells.ops import KerasOps, get_ops
 
 FLAVORS = ("keras3", "tf_keras", "keras2")
 BUILT_KEPT = 16
-
-
-class KerasOps(Ops):
-    """`keras.ops`: the same calls on every Keras 3 backend."""
-
-    name, module = "keras", "keras.ops"
-
-    def sigmoid(self, x):
-        return self.lib.sigmoid(x)
 
 
 @dataclass
