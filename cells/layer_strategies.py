@@ -64,14 +64,17 @@ def layer_examples(
     mask_families=st.sampled_from(MASK_FAMILIES),
     min_stacked=0,
     max_stacked=0,
+    cell_specs_for=layer_cell_specs,
 ):
     """A layer case. Inputs are non-zero everywhere except masked steps, which hold
-    MASK_VALUE in every feature: the mask-argument and Masking-layer routes see one mask."""
-    spec = draw(layer_cell_specs())
+    MASK_VALUE in every feature: the mask-argument and Masking-layer routes see one mask.
+    `cell_specs_for(input_shape)` is the strategy of the cells (None: any input shape);
+    a user's cell (--cell) brings its own (cells/user_cell_strategies.py)."""
+    spec = draw(cell_specs_for())
     stacked = []
     previous = spec
     for _ in range(draw(st.integers(min_stacked, max_stacked))):
-        previous = draw(layer_cell_specs(input_shape=previous.structure.outputs[0].shape))
+        previous = draw(cell_specs_for(input_shape=previous.structure.outputs[0].shape))
         stacked.append(previous)
     batch, steps = draw(BATCH_SIZES), draw(TIME_STEPS)
     family = draw(mask_families)

@@ -1,6 +1,7 @@
 """`rnn-conformance`: does my loop conform, and if not, where exactly?
 
     rnn-conformance [run] [--backends a,b] [--impl MODULE:FUNC [--impl-ops OPS]]
+                    [--cell MODULE:CLASS [--cell-args JSON] [--input-shape N[,N]]]
                     [--profile ci|dev|thorough] [--max-examples N] [--seed N] [--jobs N]
                     [--report PATH.json] [--markdown PATH.md] [--repro-dir DIR]
                     [--ignore-known | --known-divergences FILE] [--example-timeout SECONDS]
@@ -117,6 +118,10 @@ def _run_options(parser):
     parser.add_argument("--impl", metavar="MODULE:FUNC", help="also test this function with the rnn signature "
                         "(imported from the current directory, in the workers only)")
     parser.add_argument("--impl-ops", default="numpy", choices=IMPL_OPS, help="the array library of --impl's step functions (default: numpy)")
+    parser.add_argument("--cell", metavar="MODULE:CLASS", help="test your own Keras 3 cell (a keras.layers.Layer with "
+                        "state_size) through keras.layers.RNN on the Keras 3 layer rows, instead of the suite's cells")
+    parser.add_argument("--cell-args", metavar="JSON", help="keyword arguments of the --cell class, a JSON object")
+    parser.add_argument("--input-shape", metavar="N[,N...]", help="the per-step input shape --cell is built for (default: 3)")
     parser.add_argument("--seed", type=whole_number, metavar="N", help="Hypothesis seed (ci is derandomized already)")
     parser.add_argument("--jobs", type=count, default=os.cpu_count() or 1, metavar="N",
                         help=f"backends tested at once (default: the number of CPUs, here {os.cpu_count() or 1})")

@@ -12,7 +12,19 @@ import numpy as np
 from cells.build import make_step
 from cells.keras_script import layer_script
 from cells.ops import get_ops
-from conformance import reference
+from cells.user_cell import UserCellStructure
+from conformance import reference, user_cell_reference
+
+
+def is_user_cell(structure):
+    return isinstance(structure, UserCellStructure)
+
+
+def reference_step(spec, weights):
+    """A user cell's own step (--cell), in the NumPy-backend worker only."""
+    from conformance.layers.user_cell_side import reference_step
+
+    return reference_step(spec, weights)
 
 
 def layer_source(example, backend, mode, title=None, expected=None):
@@ -31,6 +43,8 @@ def layer_outputs(example, rnn=reference.rnn, cell_weights=None):
     to build faulty layers). `cell_weights`, when given, replaces the specs' weights: one
     list per copy of the layer (two for Bidirectional, forward first), each one list of
     arrays per cell (L7's finite differences perturb each copy's weights on their own)."""
+    if is_user_cell(example.spec.structure) and not user_cell_reference.IN_WORKER:
+        return user_cell_reference.layer_outputs(example, rnn, cell_weights)  # the cell's `call` runs there
     if cell_weights is None:
         weights = [spec.weight_arrays() for spec in example.specs]
         cell_weights = [weights, weights]
@@ -72,7 +86,10 @@ def _stacked_step(example, weights):
     """One step of every cell in turn (L6): cell k's output is cell k+1's input; the
     states are every cell's, in order; only the last cell's output is emitted."""
     numpy = get_ops("numpy")
-    steps = [make_step(spec.structure, numpy, w) for spec, w in zip(example.specs, weights)]
+    steps = [
+        reference_step(spec, w) if is_user_cell(spec.structure) else make_step(spec.structure, numpy, w)
+        for spec, w in zip(example.specs, weights)
+    ]
 
     def step(x, states):
         new_states = []

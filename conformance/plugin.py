@@ -29,9 +29,9 @@ _EXPLICIT = pytest.StashKey()
 _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
 
 # The command's live progress (--progress), the run limits (shrinking, timeouts) and the
-# compiled modes' example budget (conformance/budgets.py) are plugins of their own, loaded
-# with this one.
-pytest_plugins = ("conformance.progress", "conformance.limits", "conformance.budgets")
+# compiled modes' example budget (conformance/budgets.py) and --cell (a user's own cell,
+# conformance/user_cell_plugin.py) are plugins of their own, loaded with this one.
+pytest_plugins = ("conformance.progress", "conformance.limits", "conformance.budgets", "conformance.user_cell_plugin")
 
 
 def pytest_addoption(parser):

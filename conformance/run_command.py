@@ -20,7 +20,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance import environments, impl_probe, known, output_paths, profiles, releases, report
+from cells.user_cell import UserCellError
+from conformance import environments, impl_probe, known, output_paths, profiles, releases, report, user_cell_command
 from conformance.backends import UnknownBackend, default_backends, get_backend, register_impl
 from conformance.backends.impl import ImplError
 from conformance.plugin import not_installed_message
@@ -34,8 +35,9 @@ def main(args):
     """Check the input, run the workers; returns the exit status."""
     try:
         check_inputs(args)
-        rows = selected_rows(args, selected_backends(args))
-    except (UsageError, UnknownBackend, ImplError, known.KnownDivergenceError) as error:
+        backends = user_cell_command.check(args) if getattr(args, "cell", None) else selected_backends(args)
+        rows = selected_rows(args, backends)
+    except (UsageError, UnknownBackend, ImplError, known.KnownDivergenceError, UserCellError) as error:
         return usage_error(error)
     return run(args, rows)
 
@@ -120,6 +122,8 @@ def worker_options(args):
         options.append("--ignore-known")
     if args.known_divergences is not None:
         options += ["--known-divergences", str(Path(args.known_divergences).resolve())]
+    if getattr(args, "cell", None):
+        options += user_cell_command.worker_options(args)
     if args.fail_fast:
         options.append("-x")  # pytest stops at the first failing test: shrunk and reported
     return options

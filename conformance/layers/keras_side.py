@@ -26,6 +26,7 @@ import numpy as np
 from cells.build import make_step
 from cells.layer_example import MASK_VALUE
 from cells.ops import KerasOps, get_ops
+from cells.user_cell import UserCellStructure
 
 FLAVORS = ("keras3", "tf_keras", "keras2")
 BUILT_KEPT = 16
@@ -55,7 +56,8 @@ class LayerRunner:
             self.keras, self.ops = keras, KerasOps()
             self.to_numpy = keras.ops.convert_to_numpy
             self.to_tensor = keras.ops.convert_to_tensor
-            if keras.backend.backend() == "openvino":
+            self.openvino = keras.backend.backend() == "openvino"
+            if self.openvino:
                 _request_float32_inference()
         elif flavor == "tf_keras":
             import tf_keras
@@ -76,6 +78,7 @@ class LayerRunner:
         else:
             raise ValueError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
         self.flavor = flavor
+        self.openvino = getattr(self, "openvino", False)
         self.cell_class = _cell_class(self.keras, self.ops)
         _register(self.keras, self.cell_class)
         self._built = OrderedDict()  # least recently used first
@@ -115,11 +118,14 @@ class LayerRunner:
             self.reused += 1
         built = self._built[key]
         self._set_weights(built.layer, example)
-        if built.model is not None and hasattr(built.model, "ov_compiled_model"):
+        if built.model is not None and self.openvino:
             # Keras' OpenVINO trainer compiles the model with the weights' values as
             # constants and reuses that compile whatever `assign` did since: predict would
             # answer with the first example's weights (a finding, tests/test_openvino.py).
-            # Dropping it is the workaround a user has, so predict tests the loop.
+            # Dropping it is the workaround a user has, so predict tests the loop. (Setting
+            # it also restores the attribute after a failed compile: the trainer deletes
+            # it before compiling, so one crash would make every later predict raise
+            # AttributeError instead of the model's own error.)
             built.model.ov_compiled_model = None
         return built
 
@@ -133,7 +139,7 @@ class LayerRunner:
 
     def _layer(self, example):
         k, o, lo = self.keras, example.options, example.layer
-        cells = [self.cell_class(spec.structure, lo.state_size_as_int) for spec in example.specs]
+        cells = [self._cell(spec, lo) for spec in example.specs]
         options = dict(
             return_sequences=o.return_all_outputs,
             return_state=lo.return_state,
@@ -144,6 +150,14 @@ class LayerRunner:
             options["zero_output_for_mask"] = o.zero_output_for_mask
         layer = k.layers.RNN(cells if example.stacked else cells[0], **options)
         return k.layers.Bidirectional(layer) if lo.bidirectional else layer
+
+    def _cell(self, spec, layer_options):
+        """The suite's cell for a spec, or a new instance of the user's (--cell)."""
+        if isinstance(spec.structure, UserCellStructure):
+            from conformance.layers.user_cell_side import make_cell
+
+            return make_cell(spec.structure)
+        return self.cell_class(spec.structure, layer_options.state_size_as_int)
 
     def _build(self, example, mode):
         k, lo = self.keras, example.layer
@@ -218,7 +232,12 @@ class LayerRunner:
         """Every cell weight variable: copy by copy (Bidirectional: forward, backward),
         cell by cell, in each cell's weight order (the reference's order, L7)."""
         halves = [layer.forward_layer, layer.backward_layer] if example.layer.bidirectional else [layer]
-        return [v for half in halves for cell in (half.cell.cells if example.stacked else [half.cell]) for v in cell.w]
+        return [v for half in halves for cell in (half.cell.cells if example.stacked else [half.cell]) for v in self._variables(cell)]
+
+    def _variables(self, cell):
+        """A cell's weight variables in its weight order: the suite's cells keep them in
+        `w`; a user's cell (--cell) has them in `weights`, the order `set_weights` uses."""
+        return cell.w if isinstance(cell, self.cell_class) else cell.weights
 
     def value_of(self, variable):
         """A weight variable's current value as a NumPy copy."""

@@ -14,7 +14,8 @@ under KERAS_BACKEND=openvino, and a native hang that only killing a process can 
 
 Requests: ("describe",), ("run", example, mode), ("gradients", example, mode, loss
 weights) and ("train", example, loss weights, learning rate) (rule L7,
-conformance/layers/keras_gradients.py); each answer but describe's comes with the
+conformance/layers/keras_gradients.py), and for a user's cell ("probe_cell", ...) and
+("reference", example) (conformance/user_cell_reference.py); each answer but describe's comes with the
 runner's (traced, reused) counts. Replies: ("ok", value) or
 ("error", "Type: message", traceback text). A crash inside Keras is a reply, not an exit.
 """
@@ -40,6 +41,8 @@ def serve(flavor, requests, replies):
             elif request[0] == "run":
                 _, example, mode = request
                 reply = ("ok", (runner.run(example, mode), (runner.traced, runner.reused)))
+            elif request[0] in ("probe_cell", "reference"):  # a user's cell (--cell)
+                reply = ("ok", (_user_cell_request(*request), (runner.traced, runner.reused)))
             else:
                 from conformance.layers import keras_gradients
 
@@ -51,6 +54,24 @@ def serve(flavor, requests, replies):
             reply = ("error", crash_text(error), traceback.format_exc())
         pickle.dump(reply, replies)
         replies.flush()
+
+
+def _user_cell_request(kind, *arguments):
+    """("probe_cell", target, args JSON, search path, input shape): the cell's structure,
+    or ("usage", one line) when it cannot be used; ("reference", example): the layer
+    reference of an example of that cell (this worker runs under KERAS_BACKEND=numpy)."""
+    from cells.user_cell import UserCellError
+    from conformance.layers import user_cell_side
+
+    if kind == "probe_cell":
+        try:
+            return ("structure", user_cell_side.probe(*arguments))
+        except UserCellError as error:
+            return ("usage", str(error))
+    from conformance.layer_reference import layer_outputs
+
+    example, cell_weights = arguments
+    return layer_outputs(example, cell_weights=cell_weights)
 
 
 def _runner(flavor):

@@ -1,0 +1,118 @@
+"""A cell someone wrote, as data: where to import it from and what probing it found.
+
+A `UserCellStructure` stands where the suite's own `CellStructure` stands in a layer
+example (cells/layer_example.py): it has the shapes the layer properties, the facts and
+the comparisons read (one input, rank-1 states and output, the weight shapes), but its
+step is the user's `call`, not `cells.build.make_step`. The shapes come from building the
+cell in a worker (conformance/layers/user_cell_side.py), never from trusting the user.
+Weights are drawn like the suite's own (`CellSpec` over this structure) and set with
+`set_weights`, so each backend and the reference run the same numbers.
+"""
+
+import json
+from dataclasses import dataclass
+
+
+class UserCellError(ValueError):
+    """A usage error about `--cell`, `--cell-args` or `--input-shape`: one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A state's or output's per-sample shape (what `CellStructure.states` items carry)."""
+
+    shape: tuple
+    kind: str = "user"  # (facts: a user cell's output is never assumed to be its first state)
+
+
+@dataclass(frozen=True)
+class UserCellStructure:
+    target: str  # "module:Class"
+    args_json: str = "{}"  # keyword arguments of the class, as JSON text (data, never code)
+    search_path: str = ""  # the directory the user ran from: where `module` is imported
+    input_shapes: tuple = ((1,),)
+    states: tuple = ()  # of Shape
+    outputs: tuple = ()  # of Shape (one)
+    weights_shapes: tuple = ()  # of the cell's `weights`, in that order
+    constant_shapes: tuple = ()
+    dtype: str = "float32"
+    input_transform: str = "none"
+    nested_inputs: bool = False
+    nested_output: bool = False
+
+    def weight_shapes(self):
+        return list(self.weights_shapes)
+
+    def families(self):
+        return {"user-cell"}
+
+    @property
+    def kwargs(self):
+        return json.loads(self.args_json)
+
+
+def parse_target(text):
+    """'package.module:Class' -> (module, class name), or a UserCellError."""
+    module, sep, name = (text or "").partition(":")
+    if not sep or not module or not name.isidentifier() or not all(p.isidentifier() for p in module.split(".")):
+        raise UserCellError(f"--cell {text!r}: expected MODULE:CLASS, for example mypackage.cells:PeepholeCell")
+    return module, name
+
+
+def parse_args(text):
+    """--cell-args: a JSON object of keyword arguments (canonical JSON text), or a UserCellError."""
+    if text is None:
+        return "{}"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserCellError(f"--cell-args is not JSON: {error.msg} at character {error.pos}") from None
+    if not isinstance(value, dict):
+        raise UserCellError(f"--cell-args must be a JSON object of keyword arguments, got {type(value).__name__}")
+    return json.dumps(value, sort_keys=True)
+
+
+def parse_input_shape(text):
+    """--input-shape: positive integers separated by commas ('3' or '2,3'), or a UserCellError."""
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or any(size < 1 for size in shape):
+        raise UserCellError(f"--input-shape {text!r}: expected positive integers separated by commas, e.g. 3 or 2,3")
+    return shape
+
+
+def render_user_cell(spec, name):
+    """Script source of a class `name`: the user's cell with the spec's arguments, whose
+    weights are set to the spec's values once built. Only validated parts reach the
+    source: the module and class are identifiers, the arguments a JSON literal."""
+    from cells.render import render_weights
+
+    s = spec.structure
+    module, class_name = parse_target(s.target)
+    arguments = json.loads(parse_args(s.args_json))
+    return f"""sys.path.insert(0, {str(s.search_path)!r})  # where rnn-conformance imported the cell from
+from {module} import {class_name}
+
+{render_weights(spec, f"{name}_W")}
+
+
+@register
+class {name}({class_name}):
+    \"\"\"Your cell, with the arguments of the run and the weights of the example.\"\"\"
+
+    def __init__(self, **kwargs):
+        super().__init__(**{{**{arguments!r}, **kwargs}})
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        for w, v in zip(self.weights, {name}_W):
+            w.assign(v)
+"""
+
+
+def structure_to_dict(s):
+    return {"user_cell": {"target": s.target, "args_json": s.args_json, "search_path": s.search_path,
+                          "input_shape": list(s.input_shapes[0]), "states": [list(x.shape) for x in s.states],
+                          "output": list(s.outputs[0].shape), "weights": [list(w) for w in s.weights_shapes]}}

@@ -1,0 +1,42 @@
+"""Layer examples of a user's cell (--cell): the suite's layer draws around a fixed cell.
+
+Everything but the cell is drawn as for the suite's own cells (cells/layer_strategies.py):
+batch sizes, lengths, every mask family and route, options, initial states,
+Bidirectional. The weights are drawn from the suite's grid of exact binary fractions,
+one value per entry of each of the cell's weights, so every backend and the reference
+compute with the same numbers. A stacked copy is the same cell, which only fits when the
+cell's output has its input's shape.
+"""
+
+from math import prod
+
+from hypothesis import strategies as st
+
+from cells.layer_strategies import layer_examples, layer_options
+from cells.spec import CellSpec
+from cells.strategies import WEIGHT_VALUES
+
+
+def user_cell_specs(structure):
+    """CellSpecs of `structure` with drawn weights."""
+    sizes = [prod(shape) for shape in structure.weight_shapes()]
+    weights = st.tuples(*[st.lists(st.sampled_from(WEIGHT_VALUES), min_size=n, max_size=n).map(tuple) for n in sizes])
+    return st.builds(CellSpec, structure=st.just(structure), weights=weights)
+
+
+def stacks_with_itself(structure):
+    return structure.outputs[0].shape == structure.input_shapes[0]
+
+
+def user_layer_examples(structure, **kwargs):
+    """layer_examples (same keyword arguments) whose every cell is the user's."""
+    specs = user_cell_specs(structure)
+
+    def cell_specs_for(input_shape=None):
+        if input_shape is not None and input_shape != structure.input_shapes[0]:
+            raise ValueError(f"a copy of the cell cannot take inputs of shape {input_shape}")
+        return specs
+
+    # The cell declares its state_size itself: the suite's int-or-list choice is not drawn.
+    kwargs.setdefault("layer_option_strategy", layer_options(state_size_as_int=False))
+    return layer_examples(cell_specs_for=cell_specs_for, **kwargs)

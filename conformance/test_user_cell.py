@@ -1,0 +1,74 @@
+"""The layer contract (L1-L6) on a user's own cell (--cell MODULE:CLASS).
+
+The properties of conformance/test_layer.py, with the cell fixed to the user's and
+everything else drawn: batch sizes, lengths, every mask family and route, options,
+initial states given or not, Bidirectional, and the cell stacked with itself. The
+expected values are the reference loop driven by the user's own `call` under Keras'
+NumPy backend with the same weights (conformance/user_cell_reference.py). Collected
+only with --cell (conformance/user_cell_plugin.py).
+"""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cells.layer_strategies import layer_options, rnn_options_of_the_layer
+from cells.strategies import MASK_FAMILIES
+from cells.user_cell_strategies import stacks_with_itself, user_layer_examples
+from conformance.assertions import assert_agrees_with_reference
+from conformance.backends.base import Result
+from conformance.checks import contract_property
+from conformance.layer_reference import layer_outputs
+from conformance.runs import assert_equivalent_runs, run_backend
+from conformance.user_cell_plugin import structure
+
+CONTRACT_LEVEL = "layer"
+MASKED_FAMILIES = st.sampled_from([f for f in MASK_FAMILIES if f != "none"])
+
+
+def drawn(**kwargs):
+    """Examples of the user's cell, built once the plugin has probed it."""
+    return st.deferred(lambda: user_layer_examples(structure(), **kwargs))
+
+
+def expected_layer_result(example):
+    returned = layer_outputs(example)
+    return Result(last_output=[], outputs=returned[0], new_states=returned[1:])
+
+
+@given(example=drawn())
+@contract_property
+def test_your_cell_agrees_with_reference(target, example):
+    """L1, L2, L4: return_sequences x return_state x go_backwards x unroll x
+    zero_output_for_mask, given or default initial states."""
+    actual = run_backend(target, example, "L1")
+    assert_agrees_with_reference(actual, expected_layer_result(example), example, target)
+
+
+@given(example=drawn(mask_families=MASKED_FAMILIES))
+@contract_property
+def test_your_cell_mask_routes_agree(target, example):
+    """L3: a Masking layer in front gives what the `mask=` argument gives."""
+    by_argument = example.changed(layer={"mask_route": "mask-argument"})
+    by_masking_layer = example.changed(layer={"mask_route": "masking-layer"})
+    relation = "a Masking layer and the mask= argument give different results"
+    assert_equivalent_runs(target, by_argument, by_masking_layer, "L3", relation)
+
+
+@given(example=drawn(option_strategy=rnn_options_of_the_layer(go_backwards=False),
+                     layer_option_strategy=layer_options(bidirectional=True, state_size_as_int=False)))
+@contract_property
+def test_your_cell_in_bidirectional_agrees_with_reference(target, example):
+    """L5: Bidirectional = the layer and its go_backwards copy, flipped back, concatenated."""
+    actual = run_backend(target, example, "L5")
+    assert_agrees_with_reference(actual, expected_layer_result(example), example, target)
+
+
+@pytest.mark.skipif(not stacks_with_itself(structure()),
+                    reason="not applicable: the cell's output shape differs from its input shape, so a copy cannot take another's output")
+@given(example=drawn(min_stacked=1, max_stacked=2))
+@contract_property
+def test_your_cell_stacked_with_itself_agrees_with_reference(target, example):
+    """L6: a list of copies of the cell is their composition."""
+    actual = run_backend(target, example, "L6")
+    assert_agrees_with_reference(actual, expected_layer_result(example), example, target)

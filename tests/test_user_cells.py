@@ -1,0 +1,94 @@
+"""`rnn-conformance --cell MODULE:CLASS` (issue 19): a cell author's own cell, run by the
+real command on the Keras 3 layer rows, and every way a cell can be unusable, each one
+line and exit 2 (the example cells are tests/user_cells/examples.py)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+CELLS = "tests.user_cells.examples"
+ROW = "layer-keras-numpy"  # every Keras 3 layer row runs the same properties; NumPy is the quickest
+
+
+def command(*arguments, timeout=600):
+    """The real command, run from the repository (where `tests.user_cells` imports)."""
+    done = subprocess.run([sys.executable, "-m", "conformance", *arguments], cwd=REPOSITORY, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "CI": "true"})
+    return done.returncode, done.stdout, done.stderr
+
+
+def needs(row):
+    from conformance.backends import get_backend
+
+    missing = get_backend(row).missing_package()
+    if missing:
+        pytest.skip(f"NOT INSTALLED: {row} ({missing})")
+
+
+USAGE_ERRORS = {
+    "not importable": (["--cell", "no_such_package.cells:Cell"], "cannot import no_such_package.cells"),
+    "no such class": (["--cell", f"{CELLS}:Missing"], "has no Missing"),
+    "not MODULE:CLASS": (["--cell", "justaname"], "expected MODULE:CLASS"),
+    "not a layer": (["--cell", f"{CELLS}:NotACell"], "is not a keras.layers.Layer subclass"),
+    "not a cell": (["--cell", f"{CELLS}:NoStateCell"], "has no state_size"),
+    "cell-args not JSON": (["--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", "{units: 2}"], "--cell-args is not JSON"),
+    "cell-args not an object": (["--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", "[2]"], "must be a JSON object"),
+    "cell-args do not fit": (["--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", '{"unit": 2}'], "Unrecognized keyword arguments"),
+    "bad input shape": (["--cell", f"{CELLS}:TwoStatesCell", "--input-shape", "0"], "expected positive integers"),
+    "cannot be built for the shape": (["--cell", f"{CELLS}:FourFeaturesCell", "--input-shape", "3"],
+                                      "cannot be built for input shape (3,)"),
+    "not deterministic": (["--cell", f"{CELLS}:CountingCell"], "is not deterministic"),
+    "depends on the backend's float types": (["--cell", f"{CELLS}:Float64ConstantCell"], "returns float64 for float32 inputs"),
+    "not a Keras 3 layer row": (["--cell", f"{CELLS}:TwoStatesCell", "--backends", "keras-jax"], "keras-jax is not one"),
+    "with --impl": (["--cell", f"{CELLS}:TwoStatesCell", "--impl", "tests.impls.numpy_rnn:rnn"], "cannot be combined"),
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE_ERRORS))
+def test_an_unusable_cell_is_one_line_and_exit_2(case):
+    arguments, text = USAGE_ERRORS[case]
+    status, out, err = command(*arguments, "--backends", ROW) if "--backends" not in arguments else command(*arguments)
+    lines = err.strip().splitlines()
+    assert status == 2, (status, out[-2000:], err[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("rnn-conformance: error: ") and text in lines[0], err
+    assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("cell, arguments", [
+    ("PeepholeLSTMCell", ["--cell-args", '{"units": 2}']),
+    ("OutputUnlikeStateCell", []),
+    ("TwoStatesCell", ["--input-shape", "2"]),
+])
+def test_the_command_runs_each_example_cell(cell, arguments, tmp_path):
+    """Every property on the cell, both modes; what it found is excused by declared entries
+    of the row (which the summary names), so a cell author reads which bugs reach the cell."""
+    needs(ROW)
+    status, out, err = command("--cell", f"{CELLS}:{cell}", *arguments, "--backends", ROW, "--max-examples", "8",
+                               "--repro-dir", str(tmp_path), "--report", str(tmp_path / "report.json"))
+    assert status == 0, out[-4000:] + err[-2000:]
+    assert f"{ROW} [call]: " in out and f"{ROW} [predict]: " in out and "PASSED (exit status 0)" in out
+    ran = (tmp_path / "report.json").read_text()
+    for prop in ("agrees_with_reference", "mask_routes_agree", "in_bidirectional_agrees_with_reference"):
+        assert f"test_your_cell_{prop}" in ran
+
+
+def test_the_2018_bug_reaches_a_cell_whose_output_is_not_its_state(tmp_path):
+    """keras-team/keras#11472, still in Keras 3's NumPy backend (declared as
+    layer-keras-numpy-masked-output-from-states0): a masked step emits states[0], which for
+    a cell whose output (size 3) is not its state (size 2) crashes even under an all-true
+    mask. Without the declared entries the cell's run fails, and the reproducer imports
+    the user's own class."""
+    needs(ROW)
+    status, out, _ = command("--cell", f"{CELLS}:OutputUnlikeStateCell", "--backends", ROW, "--ignore-known",
+                             "--max-examples", "30", "--shrink-seconds", "2", "--repro-dir", str(tmp_path))
+    assert status == 1, out[-3000:]
+    assert "operands could not be broadcast together with shapes (1,1) (1,2) (1,3)" in out, out[-3000:]
+    scripts = [line.split("reproducer: ", 1)[1].strip() for line in out.splitlines() if "reproducer: " in line]
+    script = Path(scripts[0]) if Path(scripts[0]).is_absolute() else REPOSITORY / scripts[0]
+    script = script.read_text()
+    assert f"from {CELLS} import OutputUnlikeStateCell" in script
+
