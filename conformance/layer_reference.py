@@ -20,13 +20,6 @@ def is_user_cell(structure):
     return isinstance(structure, UserCellStructure)
 
 
-def reference_step(spec, weights):
-    """A user cell's own step (--cell), in the NumPy-backend worker only."""
-    from conformance.layers.user_cell_side import reference_step
-
-    return reference_step(spec, weights)
-
-
 def layer_source(example, backend, mode, title=None, expected=None):
     """The standalone script of a layer example for `backend`'s Keras (flavor, and for
     Keras 3 its backend) in `mode`, expecting the contract's values (`expected`, or the
@@ -36,7 +29,7 @@ def layer_source(example, backend, mode, title=None, expected=None):
     return layer_script(example, flavor, mode, expected, title, getattr(backend, "keras_backend", None))
 
 
-def layer_outputs(example, rnn=reference.rnn, cell_weights=None):
+def layer_outputs(example, rnn=reference.rnn, cell_weights=None, user_step=None):
     """What the layer returns, as a flat list of arrays: [output, *states] (L1).
 
     `rnn` is the loop underneath (the reference; the suite's own tests pass faulty ones
@@ -49,28 +42,28 @@ def layer_outputs(example, rnn=reference.rnn, cell_weights=None):
         weights = [spec.weight_arrays() for spec in example.specs]
         cell_weights = [weights, weights]
     with np.errstate(all="ignore"):  # a sigmoid's exp may overflow to inf: 1 / (1 + inf) = 0
-        return _layer_outputs(example, rnn, cell_weights)
+        return _layer_outputs(example, rnn, cell_weights, user_step)
 
 
-def _layer_outputs(example, rnn, cell_weights):
+def _layer_outputs(example, rnn, cell_weights, user_step):
     o = example.options
-    forward = _run(example, o.go_backwards, rnn, cell_weights[0])
+    forward = _run(example, o.go_backwards, rnn, cell_weights[0], user_step)
     if not example.layer.bidirectional:
         output, states = forward
         return [output] + (states if example.layer.return_state else [])
     # L5: a go_backwards copy runs too; with return_sequences its sequence is flipped back
     # to original time order; the halves are concatenated on the last axis.
-    backward_output, backward_states = _run(example, not o.go_backwards, rnn, cell_weights[1])
+    backward_output, backward_states = _run(example, not o.go_backwards, rnn, cell_weights[1], user_step)
     if o.return_all_outputs:
         backward_output = backward_output[:, ::-1]
     output = np.concatenate([forward[0], backward_output], axis=-1)
     return [output] + (forward[1] + backward_states if example.layer.return_state else [])
 
 
-def _run(example, go_backwards, rnn, weights):
+def _run(example, go_backwards, rnn, weights, user_step):
     o = example.options
     last_output, outputs, states = rnn(
-        _stacked_step(example, weights),
+        _stacked_step(example, weights, user_step),
         example.inputs[0],
         example.initial_state_values(),  # L2: given, or zeros of state_size
         go_backwards=go_backwards,
@@ -82,12 +75,12 @@ def _run(example, go_backwards, rnn, weights):
     return (outputs if o.return_all_outputs else last_output), list(states)
 
 
-def _stacked_step(example, weights):
+def _stacked_step(example, weights, user_step=None):
     """One step of every cell in turn (L6): cell k's output is cell k+1's input; the
     states are every cell's, in order; only the last cell's output is emitted."""
     numpy = get_ops("numpy")
     steps = [
-        reference_step(spec, w) if is_user_cell(spec.structure) else make_step(spec.structure, numpy, w)
+        user_step(spec, w) if is_user_cell(spec.structure) else make_step(spec.structure, numpy, w)
         for spec, w in zip(example.specs, weights)
     ]
 

@@ -71,7 +71,7 @@ def _user_cell_request(kind, *arguments):
     from conformance.layer_reference import layer_outputs
 
     example, cell_weights = arguments
-    return layer_outputs(example, cell_weights=cell_weights)
+    return layer_outputs(example, cell_weights=cell_weights, user_step=user_cell_side.reference_step)
 
 
 def _runner(flavor):
