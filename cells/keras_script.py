@@ -20,7 +20,7 @@ import numpy as np
 
 from cells.case_schema import CaseError
 from cells.layer_example import MASK_VALUE
-from cells.user_cell import UserCellStructure, render_user_cell
+from cells.user_cell import is_user_cell, render_user_cell
 from cells.render import array_source, comment_lines, has_non_finite, render_step, render_weights
 
 FLAVORS = ("keras3", "tf_keras", "keras2")
@@ -158,10 +158,10 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
     if has_non_finite([*example.inputs, *example.initial_states, *(expected or [])]):
         lines.append("from numpy import inf, nan  # non-finite values in the data below")
     lines += ["", ""]
-    if any(isinstance(spec.structure, UserCellStructure) for spec in example.specs):
+    if any(is_user_cell(spec.structure) for spec in example.specs):
         lines += ["import sys"]
     for k, spec in enumerate(example.specs):
-        if isinstance(spec.structure, UserCellStructure):  # --cell: the user's own class
+        if is_user_cell(spec.structure):  # --cell: the user's own class
             lines += [render_user_cell(spec, f"Cell{k}"), ""]
         else:
             lines += [render_keras_cell(spec, f"Cell{k}", lo.state_size_as_int, flavor), ""]

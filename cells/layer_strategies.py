@@ -18,6 +18,8 @@ LAYER_INPUT_SHAPES = ((1,), (2,), (3,))
 LAYER_STATE_SHAPES = ((2,), (1,), (3,))
 LAYER_OUTPUT_SHAPES = ((2,), (1,), (3,), (4,))
 BATCH_SIZES = st.integers(1, 3)
+# Every mask family that has a mask: the mask-route property (L3) needs one to route.
+MASKED_FAMILIES = st.sampled_from([f for f in MASK_FAMILIES if f != "none"])
 TIME_STEPS = st.integers(1, 4)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from cells.case_schema import check_example
 from cells.example import Example, Options
 from cells.layer_example import LayerExample, LayerOptions
-from cells.user_cell import UserCellStructure
+from cells.user_cell import is_user_cell
 from cells.user_cell import structure_to_dict as user_structure_to_dict
 from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
 
@@ -21,7 +21,7 @@ def structure_to_dict(s):
     """A CellStructure as a JSON-ready dict; `input_transform` only where it is not "none",
     so the cases saved before it existed and the ones saved now read the same. A user's
     cell (--cell) is saved as where it came from and its probed shapes."""
-    if isinstance(s, UserCellStructure):
+    if is_user_cell(s):
         return user_structure_to_dict(s)
     data = {
         "input_shapes": [list(x) for x in s.input_shapes],

@@ -51,6 +51,11 @@ class UserCellStructure:
         return json.loads(self.args_json)
 
 
+def is_user_cell(structure):
+    """Whether a spec's structure is a user's cell (--cell) rather than one the suite drew."""
+    return isinstance(structure, UserCellStructure)
+
+
 def parse_target(text):
     """'package.module:Class' -> (module, class name), or a UserCellError."""
     module, sep, name = (text or "").partition(":")

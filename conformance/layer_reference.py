@@ -12,12 +12,9 @@ import numpy as np
 from cells.build import make_step
 from cells.keras_script import layer_script
 from cells.ops import get_ops
-from cells.user_cell import UserCellStructure
+from cells.user_cell import is_user_cell
 from conformance import reference, user_cell_reference
-
-
-def is_user_cell(structure):
-    return isinstance(structure, UserCellStructure)
+from conformance.backends.base import Result
 
 
 def layer_source(example, backend, mode, title=None, expected=None):
@@ -27,6 +24,12 @@ def layer_source(example, backend, mode, title=None, expected=None):
     flavor = getattr(backend, "flavor", "keras3")
     expected = layer_outputs(example) if expected is None else expected
     return layer_script(example, flavor, mode, expected, title, getattr(backend, "keras_backend", None))
+
+
+def expected_layer_result(example):
+    """The layer reference as a Result, the shape a layer row's run returns (L1)."""
+    returned = layer_outputs(example)
+    return Result(last_output=[], outputs=returned[0], new_states=returned[1:])
 
 
 def layer_outputs(example, rnn=reference.rnn, cell_weights=None, user_step=None):

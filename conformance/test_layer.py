@@ -8,26 +8,17 @@ function-level reference plus what the layer adds, or two routes of the same lay
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from cells.catalog import report_2018_spec
 from cells.example import Options
 from cells.layer_example import LayerExample, LayerOptions
-from cells.layer_strategies import layer_examples, layer_options, rnn_options_of_the_layer
-from cells.strategies import MASK_FAMILIES
+from cells.layer_strategies import MASKED_FAMILIES, layer_examples, layer_options, rnn_options_of_the_layer
 from conformance.assertions import assert_agrees_with_reference
 from conformance.checks import contract_property
-from conformance.layer_reference import layer_outputs
-from conformance.backends.base import Result
+from conformance.layer_reference import expected_layer_result
 from conformance.runs import assert_equivalent_runs, run_backend
 
 CONTRACT_LEVEL = "layer"
-MASKED_FAMILIES = st.sampled_from([f for f in MASK_FAMILIES if f != "none"])
-
-
-def expected_layer_result(example):
-    returned = layer_outputs(example)
-    return Result(last_output=[], outputs=returned[0], new_states=returned[1:])
 
 
 @given(example=layer_examples())

@@ -12,28 +12,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cells.layer_strategies import layer_options, rnn_options_of_the_layer
-from cells.strategies import MASK_FAMILIES
+from cells.layer_strategies import MASKED_FAMILIES, layer_options, rnn_options_of_the_layer
 from cells.user_cell_strategies import stacks_with_itself, user_layer_examples
 from conformance.assertions import assert_agrees_with_reference
-from conformance.backends.base import Result
 from conformance.checks import contract_property
-from conformance.layer_reference import layer_outputs
+from conformance.layer_reference import expected_layer_result
 from conformance.runs import assert_equivalent_runs, run_backend
 from conformance.user_cell_plugin import structure
 
 CONTRACT_LEVEL = "layer"
-MASKED_FAMILIES = st.sampled_from([f for f in MASK_FAMILIES if f != "none"])
 
 
 def drawn(**kwargs):
     """Examples of the user's cell, built once the plugin has probed it."""
     return st.deferred(lambda: user_layer_examples(structure(), **kwargs))
-
-
-def expected_layer_result(example):
-    returned = layer_outputs(example)
-    return Result(last_output=[], outputs=returned[0], new_states=returned[1:])
 
 
 @given(example=drawn())

@@ -49,9 +49,8 @@ def pytest_configure(config):
     global _STRUCTURE
     target = config.getoption("--cell")
     if target is None:
-        for option in ("--cell-args",):
-            if config.getoption(option) is not None:
-                raise pytest.UsageError(f"{option} needs --cell MODULE:CLASS")
+        if config.getoption("--cell-args") is not None:
+            raise pytest.UsageError("--cell-args needs --cell MODULE:CLASS")
         return
     try:
         parse_target(target)

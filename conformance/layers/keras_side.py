@@ -26,7 +26,7 @@ import numpy as np
 from cells.build import make_step
 from cells.layer_example import MASK_VALUE
 from cells.ops import KerasOps, get_ops
-from cells.user_cell import UserCellStructure
+from cells.user_cell import is_user_cell
 
 FLAVORS = ("keras3", "tf_keras", "keras2")
 BUILT_KEPT = 16
@@ -50,6 +50,7 @@ class Built:
 
 class LayerRunner:
     def __init__(self, flavor):
+        self.openvino = False  # Keras 3 under KERAS_BACKEND=openvino (its trainer needs help, below)
         if flavor == "keras3":
             import keras
 
@@ -78,7 +79,6 @@ class LayerRunner:
         else:
             raise ValueError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
         self.flavor = flavor
-        self.openvino = getattr(self, "openvino", False)
         self.cell_class = _cell_class(self.keras, self.ops)
         _register(self.keras, self.cell_class)
         self._built = OrderedDict()  # least recently used first
@@ -153,7 +153,7 @@ class LayerRunner:
 
     def _cell(self, spec, layer_options):
         """The suite's cell for a spec, or a new instance of the user's (--cell)."""
-        if isinstance(spec.structure, UserCellStructure):
+        if is_user_cell(spec.structure):
             from conformance.layers.user_cell_side import make_cell
 
             return make_cell(spec.structure)

@@ -18,10 +18,6 @@ from cells.user_cell import Shape, UserCellError, UserCellStructure, parse_targe
 from conformance.runs import crash_text
 
 
-def is_user_cell(structure):
-    return isinstance(structure, UserCellStructure)
-
-
 @functools.cache
 def cell_class(target, search_path):
     """The class `target` names, imported with `search_path` first on sys.path."""
