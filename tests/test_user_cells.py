@@ -62,6 +62,7 @@ def test_an_unusable_cell_is_one_line_and_exit_2(case):
     ("PeepholeLSTMCell", ["--cell-args", '{"units": 2}']),
     ("OutputUnlikeStateCell", []),
     ("TwoStatesCell", ["--input-shape", "2"]),
+    ("RankedStatesCell", []),
 ])
 def test_the_command_runs_each_example_cell(cell, arguments, tmp_path):
     """Every property on the cell, both modes; what it found is excused by declared entries
