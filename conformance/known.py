@@ -76,6 +76,21 @@ class KnownDivergence:
         return (installed is not None and Version(installed) not in SpecifierSet(self.versions)
                 and self.describes(divergence) and self.holds_for_any_run(divergence))
 
+    def declared_underneath(self, target, divergence):
+        """The same root cause declared on the function row whose `rnn` this layer row
+        runs (a layer is that function run with the cell's `call`, contract section 2):
+        named, not excused, for a layer failure (a user's cell, --cell, reaches shapes the
+        suite's own layer cells never have) until the layer row has an entry of its own,
+        with a minimal example of its own."""
+        if self.backend != function_row_of(target.backend.name):
+            return False
+        try:
+            installed = metadata.version(self.package)
+        except metadata.PackageNotFoundError:
+            return False
+        return (Version(installed) in SpecifierSet(self.versions) and self.describes(divergence)
+                and self.holds_for_any_run(divergence))
+
     def holds_for_any_run(self, divergence):
         """The condition holds for one of the compared runs (the one that broke the rule)."""
         return any(self.holds_for(example) for example in divergence.runs)
@@ -110,7 +125,15 @@ class Ledger:
         elsewhere = [e for e in self.entries if divergence.example is not None and e.declared_elsewhere(target, divergence)]
         if elsewhere:
             divergence.declared_elsewhere = f"{elsewhere[0].id} ({elsewhere[0].package} {elsewhere[0].versions})"
+        underneath = [e for e in self.entries if divergence.example is not None and e.declared_underneath(target, divergence)]
+        if underneath:  # every candidate: a crash text and a condition can fit more than one cause
+            divergence.declared_underneath = [f"{e.id} (on {e.backend}): {e.reason}" for e in underneath]
         return None
+
+
+def function_row_of(backend_name):
+    """The function row whose `rnn` a layer row runs (layer-keras-jax: keras-jax), or None."""
+    return backend_name.removeprefix("layer-") if backend_name.startswith("layer-") else None
 
 
 def load(path=DEFAULT_FILE):

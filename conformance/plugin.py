@@ -233,7 +233,8 @@ def _record_results(item, call, outcome_report, divergences, saved):
             case, script = saved.get(id(d), (None, None))
             outcome = "crash" if d.crash else "fail"
             results.append(report.result(target, property_id, outcome, d.rule, d.summary, d.example, case=case, reproducer=script,
-                                         declared_elsewhere=getattr(d, "declared_elsewhere", None)))
+                                         declared_elsewhere=getattr(d, "declared_elsewhere", None),
+                                         declared_underneath=getattr(d, "declared_underneath", None)))
     elif outcome_report.failed:  # not a Divergence: the harness or Hypothesis itself failed
         first_line = reason.strip().splitlines()[0] if reason.strip() else type(call.excinfo.value).__name__
         results.append(report.result(target, property_id, "fail", None, f"{type(call.excinfo.value).__name__}: {first_line}"))

@@ -147,6 +147,8 @@ def divergences_text(report):
             into.append(f"{b['name']} [{r['mode']}] {r['property']}: {word} [{r['rule'] or model.UNCLASSIFIED}]{entry} {r['summary']}")
             if r.get("declared_elsewhere"):
                 into.append(f"  declared for other releases: {r['declared_elsewhere']}")
+            for cause in r.get("declared_underneath") or ():
+                into.append(f"  matches a root cause declared on the rnn this layer runs: {cause}")
             if r["example"]:
                 into.append(f"  minimal example: {r['example']['repr']}")
             for key in ("reproducer", "case"):

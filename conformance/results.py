@@ -50,13 +50,16 @@ def example_configuration(example):
 
 
 def result(target, property_id, outcome, rule=None, summary="", example=None, known_divergence=None, case=None,
-           reproducer=None, excused=None, replay=False, declared_elsewhere=None):
+           reproducer=None, excused=None, replay=False, declared_elsewhere=None,
+           declared_underneath=None):
     """One outcome of one property on one target. `covers`: the areas the property ran
     in; `areas`: where the result is shown (a pass: where it ran; a divergence: its
     rule's area). A failure without a rule is "unclassified". `excused`: for a declared
     divergence met while the property ran, how many examples it excused; `replay`: the
     result of re-running a declared divergence's saved case; `declared_elsewhere`: for a
-    new divergence, the entry declaring the same root cause for other releases."""
+    new divergence, the entry declaring the same root cause for other releases;
+    `declared_underneath`: for a new layer divergence, the entries of the function row
+    underneath (known.function_row_of) whose root cause it matches, as "id (on row): reason"."""
     ran = outcome in RAN and not replay
     covers = list(areas_covered(property_id, target.backend.unsupported_options)) if ran else []
     if outcome in ("fail", "crash") and not rule:
@@ -78,6 +81,7 @@ def result(target, property_id, outcome, rule=None, summary="", example=None, kn
         "case": None if case is None else str(case),
         "reproducer": None if reproducer is None else str(reproducer),
         "declared_elsewhere": declared_elsewhere,
+        "declared_underneath": declared_underneath,
     }
 
 

@@ -62,7 +62,6 @@ def test_an_unusable_cell_is_one_line_and_exit_2(case):
     ("PeepholeLSTMCell", ["--cell-args", '{"units": 2}']),
     ("OutputUnlikeStateCell", []),
     ("TwoStatesCell", ["--input-shape", "2"]),
-    ("RankedStatesCell", []),
 ])
 def test_the_command_runs_each_example_cell(cell, arguments, tmp_path):
     """Every property on the cell, both modes; what it found is excused by declared entries
@@ -93,3 +92,23 @@ def test_the_2018_bug_reaches_a_cell_whose_output_is_not_its_state(tmp_path):
     script = script.read_text()
     assert f"from {CELLS} import OutputUnlikeStateCell" in script
 
+
+
+def test_a_matrix_state_meets_the_function_rows_mask_broadcast_crash(tmp_path):
+    """A cell with a (2, 2) state reaches a root cause the suite's own layer cells (rank-1
+    states) never reach: keras-numpy's `rnn` masks with a (B, 1) array that does not
+    broadcast against a (B, 2, 2) state (declared on the function row as
+    keras-numpy-state-mask-rank-crashes). The layer row has no entry of its own, so the
+    run fails, and names the function row's entry as the likely cause; the reproducer
+    crashes on its own."""
+    needs(ROW)
+    status, out, _ = command("--cell", f"{CELLS}:RankedStatesCell", "--backends", ROW, "--max-examples", "8",
+                             "--repro-dir", str(tmp_path))
+    assert status == 1, out[-3000:]
+    assert "CRASH: ValueError: operands could not be broadcast together with shapes (3,1) (3,2,2)" in out, out[-3000:]
+    assert "matches a root cause declared on the rnn this layer runs: keras-numpy-state-mask-rank-crashes (on keras-numpy)" in out
+    scripts = sorted(tmp_path.glob("*.py"))
+    assert scripts, out[-3000:]
+    done = subprocess.run([sys.executable, str(scripts[0])], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "KERAS_BACKEND": "numpy"})
+    assert done.returncode == 1 and "broadcast" in done.stdout + done.stderr, done.stdout[-2000:] + done.stderr[-2000:]
