@@ -2,10 +2,9 @@
 
 These run on the layer rows (conformance/backends/layers.py), each in its Keras' worker.
 The reference's gradients are central differences of the layer reference in float64
-(conformance/layer_gradient_reference.py). Layer examples are float32 (the layer computes
-in its float32 compute dtype), so agreement is judged with GRADIENT_TOLERANCE, derived
-from measurements (below), not with section 5's float64 tolerance; G2's exact zero at
-masked inputs holds in any dtype and is checked exactly.
+(conformance/layer_gradient_reference.py), compared by conformance/layer_gradient_checks.py
+(its GRADIENT_TOLERANCE is measured, not section 5's float64 tolerance; G2's exact zero at
+masked inputs holds in any dtype and is checked exactly).
 """
 
 import numpy as np
@@ -13,12 +12,20 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from cells.layer_example import MASK_ROUTES
 from cells.layer_strategies import layer_examples, layer_options, rnn_options_of_the_layer
-from conformance.assertions import MAX_POSITIONS_SHOWN, Divergence, assert_agrees_with_reference
+from conformance.assertions import Divergence, assert_agrees_with_reference
 from conformance.checks import contract_property
+from conformance.layer_gradient_checks import (
+    LEARNING_RATE,
+    _allowed,
+    _differences,
+    _layer_gradients,
+    _shape_problems,
+    assert_close_to_reference,
+    assert_masked_inputs_get_no_gradient,
+    mask_routes,
+)
 from conformance.layer_gradient_reference import (
-    LayerGradients,
     as_result,
     differentiated,
     layer_loss_weights,
@@ -31,14 +38,6 @@ from conformance.runs import crashes_as_divergences, run_backend
 
 CONTRACT_LEVEL = "layer"
 
-# float32 gradient vs float64 central differences: |got - want| <= rtol * |want| + atol *
-# max(1, max |want| of the leaf). Measured on every Keras 3 row and tf_keras (call and
-# predict, 15-20 examples each, plain, Bidirectional and stacked): the worst honest error
-# was 1.6e-5 of |want| + 1e-3 (torch), 1.6e-7 (TensorFlow); the smallest real divergence
-# 0.2 absolute. 1e-3 / 1e-4 is 60x above the first and 2000x below the second.
-GRADIENT_TOLERANCE = dict(rtol=1e-3, atol=1e-4)
-LEARNING_RATE = 0.25  # a power of two: lr * gradient is exact in float32
-
 # Every layer the forward properties draw: plain, Bidirectional (L5), stacked cells (L6).
 LAYERS = st.one_of(
     layer_examples(),
@@ -48,17 +47,6 @@ LAYERS = st.one_of(
     ),
     layer_examples(min_stacked=1, max_stacked=2),
 )
-
-
-def mask_routes(example):
-    """L3's routes: both for a masked example, the mask= argument alone otherwise."""
-    if example.mask is None:
-        return [example]
-    return [example.changed(layer={"mask_route": route}) for route in MASK_ROUTES]
-
-
-def _layer_gradients(grads):
-    return LayerGradients(*(tuple(grads[part]) for part in ("inputs", "initial_states", "weights")))
 
 
 @gradient_settings()
@@ -112,55 +100,3 @@ def test_training_step_follows_reference_gradient(target, example):
         if found:
             raise Divergence("L7", f"one train_on_batch step (SGD, learning rate {LEARNING_RATE}) does not move the weights "
                              "by -learning rate x the reference gradient (shown: -change / learning rate)", found, routed, target)
-
-
-def assert_masked_inputs_get_no_gradient(grads, example, target):
-    """G2 under L7: where mask[b, t] is false, dL/d x[b, t] is exactly 0 (a NaN is not)."""
-    if example.mask is None or not grads.inputs:
-        return
-    gradient = np.asarray(grads.inputs[0])
-    if gradient.shape != example.inputs[0].shape:
-        return  # reported by assert_close_to_reference
-    masked = ~np.asarray(example.mask, bool)
-    wrong = masked.reshape(masked.shape + (1,) * (gradient.ndim - 2)) & (gradient != 0)
-    if wrong.any():
-        found = _differences("inputs[0]", gradient, np.zeros_like(gradient), wrong)
-        raise Divergence("L7", f"a masked input has a nonzero gradient on the {example.layer.mask_route} route (G2)", found, example, target)
-
-
-def assert_close_to_reference(grads, expected, example, target):
-    found = []
-    for part in ("inputs", "initial_states", "weights"):
-        got, want = getattr(grads, part), getattr(expected, part)
-        problems = _shape_problems(part, got, want)
-        found += problems
-        for i, (g, w) in enumerate(zip(got, want)) if not problems else ():
-            g = np.asarray(g, np.float64)
-            found += _differences(f"{part}[{i}]", g, w, ~np.isfinite(g) | (np.abs(g - w) > _allowed(w)))
-    if found:
-        raise Divergence("L7", f"gradients differ from the layer reference's on the {example.layer.mask_route} route", found, example, target)
-
-
-def _allowed(want):
-    scale = max(1.0, float(np.max(np.abs(want)))) if np.size(want) else 1.0
-    return GRADIENT_TOLERANCE["rtol"] * np.abs(want) + GRADIENT_TOLERANCE["atol"] * scale
-
-
-def _shape_problems(part, got, want):
-    if len(got) != len(want):
-        return [f"{part}: {len(got)} gradients, expected {len(want)}"]
-    return [f"{part}[{i}]: shape {np.shape(g)}, expected {np.shape(w)}" for i, (g, w) in enumerate(zip(got, want)) if np.shape(g) != np.shape(w)]
-
-
-def _differences(name, got, want, wrong):
-    """'name: n of m differ; at (index): got x, expected y; ...' where `wrong` is true."""
-    if not np.any(wrong):
-        return []
-    positions = np.argwhere(wrong)
-    shown = "; ".join(
-        f"at {tuple(int(p) for p in pos)}: got {float(got[tuple(pos)])!r}, expected {float(want[tuple(pos)])!r}"
-        for pos in positions[:MAX_POSITIONS_SHOWN]
-    )
-    more = "" if len(positions) <= MAX_POSITIONS_SHOWN else f" (+{len(positions) - MAX_POSITIONS_SHOWN} more)"
-    axes = {"inputs": "(B, T, F)", "initial_states": "(B, S)"}.get(name.split("[")[0], "(weight axes; copy by copy, cell by cell)")
-    return [f"{name}: {len(positions)} of {np.size(got)} differ; positions {axes}: {shown}{more}"]

@@ -2,8 +2,8 @@
 
 The properties of conformance/test_layer.py, with the cell fixed to the user's and
 everything else drawn: batch sizes, lengths, every mask family and route, options,
-initial states given or not, Bidirectional, and the cell stacked with itself. The
-expected values are the reference loop driven by the user's own `call` under Keras'
+initial states given or not, Bidirectional, and the cell stacked with itself; then L7,
+its weight gradients and one training step, on the rows that train. The expected values are the reference loop driven by the user's own `call` under Keras'
 NumPy backend with the same weights (conformance/user_cell_reference.py). Collected
 only with --cell (conformance/user_cell_plugin.py).
 """
@@ -16,9 +16,12 @@ from cells.layer_strategies import MASKED_FAMILIES, layer_options, rnn_options_o
 from cells.user_cell_strategies import stacks_with_itself, user_layer_examples
 from conformance.assertions import assert_agrees_with_reference
 from conformance.checks import contract_property
+from conformance.layer_gradient_checks import check_layer_gradients, check_training_step
 from conformance.layer_reference import expected_layer_result
+from conformance.profiles import gradient_settings
 from conformance.runs import assert_equivalent_runs, run_backend
 from conformance.user_cell_plugin import structure
+from conformance.user_cell_reference import float64_reference_missing
 
 CONTRACT_LEVEL = "layer"
 
@@ -64,3 +67,38 @@ def test_your_cell_stacked_with_itself_agrees_with_reference(target, example):
     """L6: a list of copies of the cell is their composition."""
     actual = run_backend(target, example, "L6")
     assert_agrees_with_reference(actual, expected_layer_result(example), example, target)
+
+
+def every_layer():
+    """Plain, Bidirectional and (where the cell fits its own output) stacked, as L7 draws them."""
+    layers = [drawn(), drawn(option_strategy=rnn_options_of_the_layer(go_backwards=False),
+                             layer_option_strategy=layer_options(bidirectional=True, state_size_as_int=False))]
+    if stacks_with_itself(structure()):
+        layers.append(drawn(min_stacked=1, max_stacked=2))
+    return st.one_of(layers)
+
+
+@gradient_settings()
+@given(example=st.deferred(every_layer))
+@contract_property(siblings=False)  # Keras' gradients are taken eagerly: nothing to reuse
+def test_your_cell_gradients_agree_with_reference(target, example):
+    """L7 (with G2): dL/d x, the passed initial states and every weight of your cell equal
+    central differences of the reference (your cell's call in float64), on each mask route."""
+    target.require_gradients()
+    if float64_reference_missing():
+        pytest.skip(float64_reference_missing())
+    check_layer_gradients(target, example)
+
+
+@gradient_settings()
+@given(example=st.deferred(every_layer))
+@contract_property
+def test_your_cell_training_step_follows_reference_gradient(target, example):
+    """L7: one train_on_batch (plain SGD) moves each weight of your cell by -learning rate
+    times the reference gradient."""
+    target.require_gradients()
+    if target.mode != "predict":
+        pytest.skip("not applicable: train_on_batch trains a Model, the path of the 'predict' mode (L7)")
+    if float64_reference_missing():
+        pytest.skip(float64_reference_missing())
+    check_training_step(target, example)

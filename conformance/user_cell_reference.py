@@ -3,27 +3,42 @@
 The suite's own cells are NumPy code in this process; a user's cell is Keras code, and
 `keras.ops` is NumPy only under KERAS_BACKEND=numpy, which this process may not have
 (Keras picks its backend once, at import). So the reference loop of a user-cell example
-runs in a worker of its own under the NumPy backend, driven by the same
+runs in a worker of its own under the NumPy backend (and, for L7's float64 central
+differences, under TensorFlow: FLOAT64_BACKEND), driven by the same
 `layer_reference.layer_outputs`; probing the cell's shapes happens there too, so the
 user's module is never imported into the suite's process.
 """
 
+import importlib.util
 import os
+
+import numpy as np
 
 from cells.user_cell import UserCellError
 
 # True in the worker that computes it (started by `worker()` below with this variable set).
 IN_WORKER = os.environ.get("RNN_CONFORMANCE_REFERENCE_WORKER") == "1"
-_worker = None
+# L7's central differences need float64, and Keras 3 computes float64 as float32 on every
+# backend but TensorFlow (keras/src/backend/common/dtypes.py, BIT64_TO_BIT32_DTYPE, "to be
+# aligned with JAX's default"): there the reference steps the cell under TensorFlow.
+FLOAT64_BACKEND = "tensorflow"
+_workers = {}
 
 
-def worker():
-    global _worker
-    if _worker is None:
+def worker(keras_backend="numpy"):
+    if keras_backend not in _workers:
         from conformance.layers.client import Worker
 
-        _worker = Worker("keras3", {"KERAS_BACKEND": "numpy", "RNN_CONFORMANCE_REFERENCE_WORKER": "1"})
-    return _worker
+        _workers[keras_backend] = Worker("keras3", {"KERAS_BACKEND": keras_backend, "RNN_CONFORMANCE_REFERENCE_WORKER": "1"})
+    return _workers[keras_backend]
+
+
+def float64_reference_missing():
+    """Why the float64 reference of a user cell cannot run here, or None."""
+    if importlib.util.find_spec(FLOAT64_BACKEND) is None:
+        return (f"not applicable: the float64 reference of your cell's gradients runs it under {FLOAT64_BACKEND}, "
+                "not installed (Keras 3 computes float64 as float32 on its other backends)")
+    return None
 
 
 def probe(target, args_json, search_path, input_shape):
@@ -38,4 +53,6 @@ def layer_outputs(example, rnn=None, cell_weights=None):
     """conformance.layer_reference.layer_outputs of a user-cell example, from the worker."""
     if rnn is not None and rnn.__module__ != "conformance.reference":
         raise ValueError("a user cell's reference runs the reference loop only")
-    return worker().request("reference", example, cell_weights)[0]
+    float64 = cell_weights is not None and any(
+        np.asarray(w).dtype == np.float64 for copy in cell_weights for cell in copy for w in cell)
+    return worker(FLOAT64_BACKEND if float64 else "numpy").request("reference", example, cell_weights)[0]

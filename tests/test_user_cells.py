@@ -2,6 +2,7 @@
 real command on the Keras 3 layer rows, and every way a cell can be unusable, each one
 line and exit 2 (the example cells are tests/user_cells/examples.py)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -112,3 +113,29 @@ def test_a_matrix_state_meets_the_function_rows_mask_broadcast_crash(tmp_path):
     done = subprocess.run([sys.executable, str(scripts[0])], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "KERAS_BACKEND": "numpy"})
     assert done.returncode == 1 and "broadcast" in done.stdout + done.stderr, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+TRAINING_ROW = "layer-keras-torch"  # the quickest row that trains
+
+
+def test_your_cells_gradients_and_training_step_agree_on_a_row_that_trains(tmp_path):
+    """L7 on a user's cell: dL/d its weights (and inputs, initial states) against central
+    differences of its own call in float64, and one train_on_batch step."""
+    needs(TRAINING_ROW)
+    status, out, err = command("--cell", f"{CELLS}:PeepholeLSTMCell", "--backends", TRAINING_ROW, "--max-examples", "4",
+                               "--report", str(tmp_path / "report.json"))
+    assert status == 0, out[-4000:] + err[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    ran = {(r["mode"], r["property"]) for b in report["backends"] for r in b["results"] if r["outcome"] == "pass"}
+    assert ("call", "test_user_cell::test_your_cell_gradients_agree_with_reference") in ran, sorted(ran)
+    assert ("predict", "test_user_cell::test_your_cell_training_step_follows_reference_gradient") in ran, sorted(ran)
+
+
+def test_a_gradient_the_cell_hides_from_autodiff_fails_L7(tmp_path):
+    """StopGradientCell's backends' gradients of its recurrent weight are 0; the reference's
+    differences are not: the gradient property fires, by rule L7."""
+    needs(TRAINING_ROW)
+    status, out, _ = command("--cell", f"{CELLS}:StopGradientCell", "--backends", TRAINING_ROW, "--max-examples", "4",
+                             "--shrink-seconds", "5", "--repro-dir", str(tmp_path))
+    assert status == 1, out[-3000:]
+    assert "test_your_cell_gradients_agree_with_reference: DIVERGES [L7]" in out, out[-3000:]

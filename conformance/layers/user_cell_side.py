@@ -5,7 +5,8 @@ backend the row names. Importing the user's module runs the user's code, so it h
 here and never in the suite's process; what comes back is data (shapes, arrays, one-line
 errors). The reference of a user cell is computed in a worker under KERAS_BACKEND=numpy,
 where `keras.ops` is NumPy: `reference_step` is the user's own `call` there, driven by
-the reference loop (conformance/layer_reference.py) with the example's weights.
+the reference loop (conformance/layer_reference.py) with the example's weights (for L7's
+float64 differences, under TensorFlow: Keras 3 computes float64 as float32 elsewhere).
 """
 
 import functools
@@ -101,21 +102,32 @@ def _check_deterministic(target, cell, input_shape):
 
 
 @functools.cache
-def _built_cell(structure):
-    """One built instance per structure (the reference reuses it, weights set per example)."""
-    cell = make_cell(structure)
-    cell.build((None,) + structure.input_shapes[0])
+def _built_cell(structure, dtype):
+    """One built instance per structure and dtype (the reference reuses it, weights set per
+    example): float32 for the forward reference, as the layer computes; float64 where L7's
+    central differences perturb the weights and inputs by less than float32 resolves."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype)  # the cell's own __init__ need not take `dtype`
+    try:
+        cell = make_cell(structure)
+        cell.build((None,) + structure.input_shapes[0])
+    finally:
+        keras.config.set_dtype_policy(previous)
     return cell
 
 
 def reference_step(spec, weights):
-    """The user's step with `weights`, under the NumPy backend: (x, states) -> (output, new states)."""
+    """The user's step with `weights`: (x, states) -> (output, new states) as NumPy arrays;
+    float32 under the NumPy backend, float64 (L7's differences) under TensorFlow."""
     import keras
 
-    if keras.backend.backend() != "numpy":
-        raise RuntimeError(f"a user cell's reference runs under KERAS_BACKEND=numpy, not {keras.backend.backend()}")
-    cell = _built_cell(spec.structure)
-    set_weights(cell, weights)
+    dtype = "float64" if any(np.asarray(w).dtype == np.float64 for w in weights) else "float32"
+    expected = "tensorflow" if dtype == "float64" else "numpy"  # (conformance/user_cell_reference.py)
+    if keras.backend.backend() != expected:
+        raise RuntimeError(f"a user cell's {dtype} reference runs under KERAS_BACKEND={expected}, not {keras.backend.backend()}")
+    cell = _built_cell(spec.structure, dtype)
     kwargs = {"training": False} if getattr(cell, "_call_has_training_arg", False) else {}
 
     def step(x, states):
@@ -128,5 +140,10 @@ def reference_step(spec, weights):
 
 
 def set_weights(cell, weights):
+    """Assign `weights` unless they are the ones assigned last (a TensorFlow assign costs
+    as much as a third of a step, and L7's differences step the cell thousands of times)."""
+    if getattr(cell, "_rnn_conformance_weights", None) is weights:
+        return
     for variable, value in zip(cell.weights, weights):
         variable.assign(value)
+    cell._rnn_conformance_weights = weights

@@ -106,6 +106,27 @@ class RankedStatesCell(keras.layers.Layer):
         return vector + ops.sum(matrix, axis=(1, 2))[:, None], [vector, matrix]
 
 
+@keras.saving.register_keras_serializable(package="user_cells")
+class StopGradientCell(keras.layers.Layer):
+    """Its forward pass is a plain tanh cell, but `stop_gradient` hides the recurrent
+    weight from autodiff: the backends' gradients of it are 0 while the reference's
+    central differences are not, so L7 fails on every row that trains (the suite's
+    gradient check can fire on a user's cell)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.state_size = 2
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], 2), name="kernel")
+        self.recurrent = self.add_weight(shape=(2, 2), name="recurrent")
+
+    def call(self, inputs, states):
+        recurrent = ops.stop_gradient(self.recurrent)
+        state = ops.tanh(ops.matmul(inputs, self.kernel) + ops.matmul(states[0], recurrent))
+        return state, [state]
+
+
 class NotACell:
     """Not a Keras layer (a usage error)."""
 
