@@ -44,6 +44,7 @@ USAGE_ERRORS = {
                                       "cannot be built for input shape (3,)"),
     "not deterministic": (["--cell", f"{CELLS}:CountingCell"], "is not deterministic"),
     "depends on the backend's float types": (["--cell", f"{CELLS}:Float64ConstantCell"], "returns float64 for float32 inputs"),
+    "reads constants": (["--cell", f"{CELLS}:ConstantsCell"], "requires constants, and Keras 3's keras.layers.RNN passes"),
     "not a Keras 3 layer row": (["--cell", f"{CELLS}:TwoStatesCell", "--backends", "keras-jax"], "keras-jax is not one"),
     "with --impl": (["--cell", f"{CELLS}:TwoStatesCell", "--impl", "tests.impls.numpy_rnn:rnn"], "cannot be combined"),
 }

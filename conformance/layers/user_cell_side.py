@@ -36,11 +36,28 @@ def cell_class(target, search_path):
         raise UserCellError(f"--cell {target}: {module_name} has no {class_name}")
     if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
         raise UserCellError(f"--cell {target}: {class_name} is not a keras.layers.Layer subclass (a Keras 3 cell is one)")
+    _refuse_required_constants(target, cls)
     try:  # Bidirectional rebuilds its backward copy from the cell's config
         keras.saving.register_keras_serializable(package="rnn_conformance_user")(cls)
     except ValueError:
         pass  # registered already (by the user's own decorator)
     return cls
+
+
+def _refuse_required_constants(target, cls):
+    """Keras 3's `keras.layers.RNN` calls a cell as `cell(inputs, states)` and has no
+    `constants` argument (its docstring still describes one), so a cell whose `call`
+    requires constants cannot run on any Keras 3 row: one line, not a crash per example."""
+    import inspect
+
+    try:
+        parameter = inspect.signature(cls.call).parameters.get("constants")
+    except (TypeError, ValueError):
+        return
+    if parameter is not None and parameter.default is inspect.Parameter.empty:
+        raise UserCellError(f"--cell {target}: {cls.__name__}.call requires constants, and Keras 3's keras.layers.RNN passes "
+                            "a cell none (it has no constants argument): a cell that reads constants runs on tf_keras, "
+                            "which --cell does not cover yet")
 
 
 def make_cell(structure):

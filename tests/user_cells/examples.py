@@ -127,6 +127,23 @@ class StopGradientCell(keras.layers.Layer):
         return state, [state]
 
 
+@keras.saving.register_keras_serializable(package="user_cells")
+class ConstantsCell(keras.layers.Layer):
+    """Reads a constant at every step, as `RNN(cell)(x, constants=c)` once allowed: Keras 3's
+    RNN has no `constants` argument, so this is a usage error on the Keras 3 rows."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.state_size = 2
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], 2), name="kernel")
+
+    def call(self, inputs, states, constants):
+        state = ops.tanh(ops.matmul(inputs, self.kernel) + states[0] + constants[0])
+        return state, [state]
+
+
 class NotACell:
     """Not a Keras layer (a usage error)."""
 
