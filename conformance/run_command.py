@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cells.user_cell import UserCellError
-from conformance import environments, impl_probe, known, output_paths, profiles, releases, report, user_cell_command
+from conformance import cell_author_notes, environments, impl_probe, known, output_paths, profiles, releases, report, user_cell_command
 from conformance.backends import UnknownBackend, default_backends, get_backend, register_impl
 from conformance.backends.impl import ImplError
 from conformance.plugin import not_installed_message
@@ -256,5 +256,9 @@ def show_and_write(args, run_report):
     if args.markdown:
         report.write_markdown(run_report, args.markdown)
         print(f"markdown written to {args.markdown}")
+    if getattr(args, "cell", None):
+        notes = cell_author_notes.notes_text(run_report)
+        if notes:
+            print("\n" + notes)
     print()
     print(report.summary_text(run_report), flush=True)

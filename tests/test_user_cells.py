@@ -73,6 +73,12 @@ def test_the_command_runs_each_example_cell(cell, arguments, tmp_path):
                                "--repro-dir", str(tmp_path), "--report", str(tmp_path / "report.json"))
     assert status == 0, out[-4000:] + err[-2000:]
     assert f"{ROW} [call]: " in out and f"{ROW} [predict]: " in out and "PASSED (exit status 0)" in out
+    met = {line.split()[0] for line in out.split("declared divergences met (examples excused per mode):\n")[-1].splitlines()
+           if line.startswith("  ")}
+    if met:  # each root cause that reached the cell is explained once, before the verdict
+        notes = out.split("what they mean for your cell:\n")[1].split("\n\n")[0]
+        for entry in met:
+            assert f"  {entry.removeprefix(ROW + '-')} ({ROW}): " in notes, notes
     ran = (tmp_path / "report.json").read_text()
     for prop in ("agrees_with_reference", "mask_routes_agree", "in_bidirectional_agrees_with_reference"):
         assert f"test_your_cell_{prop}" in ran
@@ -140,3 +146,13 @@ def test_a_gradient_the_cell_hides_from_autodiff_fails_L7(tmp_path):
                              "--shrink-seconds", "5", "--repro-dir", str(tmp_path))
     assert status == 1, out[-3000:]
     assert "test_your_cell_gradients_agree_with_reference: DIVERGES [L7]" in out, out[-3000:]
+
+
+def test_every_cell_author_note_explains_a_declared_root_cause():
+    """A note whose key names no declared entry (a typo, a renamed entry) would never print."""
+    from conformance import cell_author_notes, known
+
+    causes = {cell_author_notes.root_cause_of(e.id, e.backend) for e in known.load()}
+    notes = cell_author_notes.load_notes()
+    assert set(notes) <= causes, sorted(set(notes) - causes)
+    assert all(note.get("meaning") and note.get("workaround") for note in notes.values())
