@@ -63,6 +63,9 @@ class KnownDivergence:
         """The version of `package` here, where the entry's backend and mode are the target's."""
         if target.backend.name != self.backend or target.mode not in self.modes:
             return None
+        return self._package_version()
+
+    def _package_version(self):
         try:
             return metadata.version(self.package)
         except metadata.PackageNotFoundError:
@@ -82,14 +85,9 @@ class KnownDivergence:
         named, not excused, for a layer failure (a user's cell, --cell, reaches shapes the
         suite's own layer cells never have) until the layer row has an entry of its own,
         with a minimal example of its own."""
-        if self.backend != function_row_of(target.backend.name):
-            return False
-        try:
-            installed = metadata.version(self.package)
-        except metadata.PackageNotFoundError:
-            return False
-        return (Version(installed) in SpecifierSet(self.versions) and self.describes(divergence)
-                and self.holds_for_any_run(divergence))
+        installed = self._package_version() if self.backend == function_row_of(target.backend.name) else None
+        return (installed is not None and Version(installed) in SpecifierSet(self.versions)
+                and self.describes(divergence) and self.holds_for_any_run(divergence))
 
     def holds_for_any_run(self, divergence):
         """The condition holds for one of the compared runs (the one that broke the rule)."""

@@ -31,15 +31,12 @@ from conformance.runs import crashes_as_divergences, run_backend
 GRADIENT_TOLERANCE = dict(rtol=1e-3, atol=1e-4)
 LEARNING_RATE = 0.25  # a power of two: lr * gradient is exact in float32
 
+
 def mask_routes(example):
     """L3's routes: both for a masked example, the mask= argument alone otherwise."""
     if example.mask is None:
         return [example]
     return [example.changed(layer={"mask_route": route}) for route in MASK_ROUTES]
-
-
-def _layer_gradients(grads):
-    return LayerGradients(*(tuple(grads[part]) for part in ("inputs", "initial_states", "weights")))
 
 
 def _layer_gradients(grads):
@@ -76,6 +73,8 @@ def check_training_step(target, example):
 
 
 def training_step_problems(deltas, reference_weights, start):
+    """Where a train_on_batch step's weight changes are not -LEARNING_RATE x the reference
+    gradient (test_layer_gradients.py keeps this loop in its property's own text)."""
     found = _shape_problems("weights", deltas, reference_weights)
     for i, (delta, want, w) in enumerate(zip(deltas, reference_weights, start)) if not found else ():
         delta = np.asarray(delta, np.float64)

@@ -3,9 +3,10 @@
 The properties of conformance/test_layer.py, with the cell fixed to the user's and
 everything else drawn: batch sizes, lengths, every mask family and route, options,
 initial states given or not, Bidirectional, and the cell stacked with itself; then L7,
-its weight gradients and one training step, on the rows that train. The expected values are the reference loop driven by the user's own `call` under Keras'
-NumPy backend with the same weights (conformance/user_cell_reference.py). Collected
-only with --cell (conformance/user_cell_plugin.py).
+its weight gradients and one training step, on the rows that train. The expected values
+are the reference loop driven by the user's own `call` under Keras' NumPy backend with
+the same weights (conformance/user_cell_reference.py). Collected only with --cell
+(conformance/user_cell_plugin.py).
 """
 
 import pytest
@@ -85,8 +86,8 @@ def test_your_cell_gradients_agree_with_reference(target, example):
     """L7 (with G2): dL/d x, the passed initial states and every weight of your cell equal
     central differences of the reference (your cell's call in float64), on each mask route."""
     target.require_gradients()
-    if float64_reference_missing():
-        pytest.skip(float64_reference_missing())
+    if (missing := float64_reference_missing()) is not None:
+        pytest.skip(missing)
     check_layer_gradients(target, example)
 
 
@@ -99,6 +100,6 @@ def test_your_cell_training_step_follows_reference_gradient(target, example):
     target.require_gradients()
     if target.mode != "predict":
         pytest.skip("not applicable: train_on_batch trains a Model, the path of the 'predict' mode (L7)")
-    if float64_reference_missing():
-        pytest.skip(float64_reference_missing())
+    if (missing := float64_reference_missing()) is not None:
+        pytest.skip(missing)
     check_training_step(target, example)

@@ -9,6 +9,7 @@ differences, under TensorFlow: FLOAT64_BACKEND), driven by the same
 user's module is never imported into the suite's process.
 """
 
+import functools
 import importlib.util
 import os
 
@@ -33,6 +34,15 @@ def worker(keras_backend="numpy"):
     return _workers[keras_backend]
 
 
+def reference_backend(arrays):
+    """(dtype, KERAS_BACKEND) the reference steps a user cell in, given the weights (or
+    inputs) it is asked about: float64 ones are L7's differences."""
+    if any(np.asarray(a).dtype == np.float64 for a in arrays):
+        return "float64", FLOAT64_BACKEND
+    return "float32", "numpy"
+
+
+@functools.cache  # asked for every gradient example; the answer cannot change in a run
 def float64_reference_missing():
     """Why the float64 reference of a user cell cannot run here, or None."""
     if importlib.util.find_spec(FLOAT64_BACKEND) is None:
@@ -53,6 +63,5 @@ def layer_outputs(example, rnn=None, cell_weights=None):
     """conformance.layer_reference.layer_outputs of a user-cell example, from the worker."""
     if rnn is not None and rnn.__module__ != "conformance.reference":
         raise ValueError("a user cell's reference runs the reference loop only")
-    float64 = cell_weights is not None and any(
-        np.asarray(w).dtype == np.float64 for copy in cell_weights for cell in copy for w in cell)
-    return worker(FLOAT64_BACKEND if float64 else "numpy").request("reference", example, cell_weights)[0]
+    _, keras_backend = reference_backend(w for copy in cell_weights or () for cell in copy for w in cell)
+    return worker(keras_backend).request("reference", example, cell_weights)[0]

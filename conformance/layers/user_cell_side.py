@@ -17,6 +17,7 @@ import numpy as np
 
 from cells.user_cell import Shape, UserCellError, UserCellStructure, parse_target
 from conformance.runs import crash_text
+from conformance.user_cell_reference import reference_backend
 
 
 @functools.cache
@@ -140,8 +141,7 @@ def reference_step(spec, weights):
     float32 under the NumPy backend, float64 (L7's differences) under TensorFlow."""
     import keras
 
-    dtype = "float64" if any(np.asarray(w).dtype == np.float64 for w in weights) else "float32"
-    expected = "tensorflow" if dtype == "float64" else "numpy"  # (conformance/user_cell_reference.py)
+    dtype, expected = reference_backend(weights)
     if keras.backend.backend() != expected:
         raise RuntimeError(f"a user cell's {dtype} reference runs under KERAS_BACKEND={expected}, not {keras.backend.backend()}")
     cell = _built_cell(spec.structure, dtype)
