@@ -155,7 +155,7 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
     lines += [_HEADERS[flavor]]
     if flavor == "keras3" and keras_backend == "openvino" and mode == "predict":
         lines += ["", "", OPENVINO_FLOAT32]
-    if has_non_finite([*example.inputs, *example.initial_states, *(expected or [])]):
+    if has_non_finite([*example.inputs, *example.initial_states, *example.constants, *(expected or [])]):
         lines.append("from numpy import inf, nan  # non-finite values in the data below")
     lines += ["", ""]
     if any(is_user_cell(spec.structure) for spec in example.specs):
@@ -170,6 +170,8 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
     lines.append(f"mask = {'None' if example.mask is None else array_source(example.mask)}")
     states = example.initial_state_values()
     lines.append(f"initial_state = [{', '.join(array_source(s) for s in states)}]" if lo.initial_state else "initial_state = None")
+    if example.constants:  # a tf_keras user cell's (--cell-framework tf-keras)
+        lines.append(f"constants = [{', '.join(array_source(c) for c in example.constants)}]")
     returned_states = len(states) * (2 if lo.bidirectional else 1) if lo.return_state else 0
     if expected is None:
         lines.append("expected = None  # no contract values given: only the routes are compared")
@@ -233,9 +235,10 @@ def _run_lines(example, flavor, mode):
             "    if initial_state is not None:",
             f"        states = [to_tensor(s) for s in initial_state]{' * 2' if lo.bidirectional else ''}",
             f"        kwargs['initial_state'] = {_initial_state_expression(example, flavor, 'states')}",
-            "    return layer(h, **kwargs)",
         ]
-        return lines
+        if example.constants:
+            lines.append("    kwargs['constants'] = [to_tensor(c) for c in constants]")
+        return lines + ["    return layer(h, **kwargs)"]
     steps = example.steps if o.unroll else None
     return [
         "def run(route):",
@@ -254,5 +257,10 @@ def _run_lines(example, flavor, mode):
         "        inputs += s_in",
         f"        data += list(initial_state){' * 2' if lo.bidirectional else ''}",
         f"        kwargs['initial_state'] = {_initial_state_expression(example, flavor, 's_in')}",
+    ] + ([
+        "    kwargs['constants'] = [keras.Input(shape=c.shape[1:]) for c in constants]",
+        "    inputs += kwargs['constants']",
+        "    data += constants",
+    ] if example.constants else []) + [
         "    return keras.Model(inputs, layer(h, **kwargs)).predict_on_batch(data)",
     ]

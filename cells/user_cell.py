@@ -34,11 +34,12 @@ class UserCellStructure:
     states: tuple = ()  # of Shape
     outputs: tuple = ()  # of Shape (one)
     weights_shapes: tuple = ()  # of the cell's `weights`, in that order
-    constant_shapes: tuple = ()
+    constant_shapes: tuple = ()  # per-sample shapes of the constants its call reads (tf_keras)
     dtype: str = "float32"
     input_transform: str = "none"
     nested_inputs: bool = False
     nested_output: bool = False
+    framework: str = "keras3"  # the Keras the cell is written for: a key of FRAMEWORKS
 
     def weight_shapes(self):
         return list(self.weights_shapes)
@@ -49,6 +50,13 @@ class UserCellStructure:
     @property
     def kwargs(self):
         return json.loads(self.args_json)
+
+
+# --cell-framework: the Keras a cell is written for -> (its layer flavor, the rows it runs on
+# as a description). A tf_keras cell runs on layer-tf-keras only; a Keras 3 cell on every
+# Keras 3 layer row.
+FRAMEWORKS = {"keras3": "keras3", "tf-keras": "tf_keras"}
+DEFAULT_FRAMEWORK = "keras3"
 
 
 def is_user_cell(structure):
@@ -88,6 +96,25 @@ def parse_input_shape(text):
     return shape
 
 
+def parse_framework(text):
+    """--cell-framework: 'keras3' or 'tf-keras' -> the layer flavor ("keras3", "tf_keras")."""
+    name = DEFAULT_FRAMEWORK if text is None else text
+    if name not in FRAMEWORKS:
+        raise UserCellError(f"--cell-framework {text!r}: expected one of {', '.join(FRAMEWORKS)}")
+    return FRAMEWORKS[name]
+
+
+def parse_constant_shapes(texts):
+    """--constant-shape, once per constant the cell's call reads: a tuple of shapes."""
+    shapes = []
+    for text in texts or ():
+        try:
+            shapes.append(parse_input_shape(text))
+        except UserCellError:
+            raise UserCellError(f"--constant-shape {text!r}: expected positive integers separated by commas, e.g. 2 or 2,3") from None
+    return tuple(shapes)
+
+
 def render_user_cell(spec, name):
     """Script source of a class `name`: the user's cell with the spec's arguments, whose
     weights are set to the spec's values once built. Only validated parts reach the
@@ -120,4 +147,5 @@ class {name}({class_name}):
 def structure_to_dict(s):
     return {"user_cell": {"target": s.target, "args_json": s.args_json, "search_path": s.search_path,
                           "input_shape": list(s.input_shapes[0]), "states": [list(x.shape) for x in s.states],
-                          "output": list(s.outputs[0].shape), "weights": [list(w) for w in s.weights_shapes]}}
+                          "output": list(s.outputs[0].shape), "weights": [list(w) for w in s.weights_shapes],
+                          "framework": s.framework, "constants": [list(c) for c in s.constant_shapes]}}

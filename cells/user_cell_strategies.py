@@ -5,7 +5,8 @@ batch sizes, lengths, every mask family and route, options, initial states,
 Bidirectional. The weights are drawn from the suite's grid of exact binary fractions,
 one value per entry of each of the cell's weights, so every backend and the reference
 compute with the same numbers. A stacked copy is the same cell, which only fits when the
-cell's output has its input's shape.
+cell's output has its input's shape. A tf_keras cell that reads constants gets them drawn
+like the inputs; every copy of the cell (stacked, Bidirectional) reads the same ones.
 """
 
 from math import prod
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from cells.layer_strategies import layer_examples, layer_options
 from cells.spec import CellSpec
-from cells.strategies import WEIGHT_VALUES
+from cells.strategies import WEIGHT_VALUES, data_arrays
 
 
 def user_cell_specs(structure):
@@ -39,4 +40,14 @@ def user_layer_examples(structure, **kwargs):
 
     # The cell declares its state_size itself: the suite's int-or-list choice is not drawn.
     kwargs.setdefault("layer_option_strategy", layer_options(state_size_as_int=False))
-    return layer_examples(cell_specs_for=cell_specs_for, **kwargs)
+    examples = layer_examples(cell_specs_for=cell_specs_for, **kwargs)
+    if not structure.constant_shapes:
+        return examples
+    return examples.flatmap(lambda example: _with_constants(example, structure.constant_shapes))
+
+
+def _with_constants(example, constant_shapes):
+    """The example with drawn constants, one (B, *shape) array per --constant-shape (a
+    tf_keras cell's; the suite's layer cells have none, so their draws are unchanged)."""
+    arrays = [data_arrays("float32", (example.batch,) + tuple(shape), nonzero=True) for shape in constant_shapes]
+    return st.tuples(*arrays).map(lambda constants: example.changed(constants=tuple(constants)))

@@ -1,7 +1,8 @@
 """`rnn-conformance`: does my loop conform, and if not, where exactly?
 
     rnn-conformance [run] [--backends a,b] [--impl MODULE:FUNC [--impl-ops OPS]]
-                    [--cell MODULE:CLASS [--cell-args JSON] [--input-shape N[,N]]]
+                    [--cell MODULE:CLASS [--cell-args JSON] [--input-shape N[,N]]
+                     [--cell-framework keras3|tf-keras] [--constant-shape N[,N]]...]
                     [--profile ci|dev|thorough] [--max-examples N] [--seed N] [--jobs N]
                     [--report PATH.json] [--markdown PATH.md] [--repro-dir DIR]
                     [--ignore-known | --known-divergences FILE] [--example-timeout SECONDS]
@@ -122,6 +123,10 @@ def _run_options(parser):
                         "state_size) through keras.layers.RNN on the Keras 3 layer rows, instead of the suite's cells")
     parser.add_argument("--cell-args", metavar="JSON", help="keyword arguments of the --cell class, a JSON object")
     parser.add_argument("--input-shape", metavar="N[,N...]", help="the per-step input shape --cell is built for (default: 3)")
+    parser.add_argument("--cell-framework", metavar="keras3|tf-keras", help="the Keras --cell is written for: keras3 "
+                        "(default; the Keras 3 layer rows) or tf-keras (a tf_keras.layers.Layer, on layer-tf-keras)")
+    parser.add_argument("--constant-shape", action="append", metavar="N[,N...]", help="per-sample shape of a constant "
+                        "the --cell cell's call reads (tf-keras), once per constant")
     parser.add_argument("--seed", type=whole_number, metavar="N", help="Hypothesis seed (ci is derandomized already)")
     parser.add_argument("--jobs", type=count, default=os.cpu_count() or 1, metavar="N",
                         help=f"backends tested at once (default: the number of CPUs, here {os.cpu_count() or 1})")

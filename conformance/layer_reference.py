@@ -71,6 +71,7 @@ def _run(example, go_backwards, rnn, weights, user_step):
         example.initial_state_values(),  # L2: given, or zeros of state_size
         go_backwards=go_backwards,
         mask=example.mask,  # L3: the same mask whatever route it took
+        constants=example.constants,  # a tf_keras user cell's (--cell-framework tf-keras); else none
         zero_output_for_mask=o.zero_output_for_mask,
         return_all_outputs=o.return_all_outputs,
     )
@@ -80,17 +81,23 @@ def _run(example, go_backwards, rnn, weights, user_step):
 
 def _stacked_step(example, weights, user_step=None):
     """One step of every cell in turn (L6): cell k's output is cell k+1's input; the
-    states are every cell's, in order; only the last cell's output is emitted."""
+    states are every cell's, in order; only the last cell's output is emitted. The loop
+    passes the constants after the states (R2); every user cell that reads them gets them
+    all, as tf_keras' RNN and StackedRNNCells pass them."""
     numpy = get_ops("numpy")
     steps = [
         user_step(spec, w) if is_user_cell(spec.structure) else make_step(spec.structure, numpy, w)
         for spec, w in zip(example.specs, weights)
     ]
 
-    def step(x, states):
+    n_states = sum(len(spec.structure.states) for spec in example.specs)
+
+    def step(x, states_and_constants):
+        states, constants = list(states_and_constants[:n_states]), tuple(states_and_constants[n_states:])
         new_states = []
-        for cell_step, cell_states in zip(steps, example.states_per_cell(list(states))):
-            x, cell_new_states = cell_step(x, tuple(cell_states))
+        for spec, cell_step, cell_states in zip(example.specs, steps, example.states_per_cell(states)):
+            reads = constants if spec.structure.constant_shapes else ()
+            x, cell_new_states = cell_step(x, tuple(cell_states), *([reads] if reads else []))
             new_states += list(cell_new_states)
         return x, new_states
 

@@ -45,6 +45,10 @@ def main(args):
 def check_inputs(args):
     """Everything but the backends: output paths, the known-divergence file."""
     output_paths.check_distinct({"--report": args.report, "--markdown": args.markdown})
+    if not getattr(args, "cell", None):
+        for option in ("cell_args", "input_shape", "cell_framework", "constant_shape"):
+            if getattr(args, option, None) is not None:
+                raise UsageError(f"--{option.replace('_', '-')} needs --cell MODULE:CLASS")
     for option in ("report", "markdown"):
         if getattr(args, option):
             output_paths.check_file(f"--{option}", getattr(args, option))

@@ -1,39 +1,29 @@
 """What `rnn-conformance run --cell MODULE:CLASS` checks before any worker starts.
 
-The cell is probed once here, in a NumPy-backend worker process (the command never
-imports the user's module), so a cell that cannot be used costs one line and exit 2;
+The cell is probed once here, in a worker process (NumPy-backend Keras 3, or tf_keras
+for --cell-framework tf-keras; the command never imports the user's module), so a cell that cannot be used costs one line and exit 2;
 each pytest worker then probes it again for itself (conformance/user_cell_plugin.py).
 """
 
-import os
-
-from cells.user_cell import UserCellError, parse_args, parse_input_shape, parse_target
+from cells.user_cell import (UserCellError, parse_args, parse_constant_shapes, parse_framework, parse_input_shape,
+                             parse_target)
 from conformance.backends import get_backend
-from conformance.user_cell_plugin import DEFAULT_INPUT_SHAPE, keras3_layer_rows
+from conformance.user_cell_plugin import DEFAULT_INPUT_SHAPE, cell_rows, probe_cell
 
 
 def check(args):
-    """The Keras 3 layer backends to run the cell on; a UserCellError for bad input."""
+    """The layer backends to run the cell on; a UserCellError for bad input."""
     parse_target(args.cell)
-    args_json = parse_args(args.cell_args)
-    input_shape = parse_input_shape(args.input_shape or DEFAULT_INPUT_SHAPE)
+    parse_args(args.cell_args)
+    parse_input_shape(args.input_shape or DEFAULT_INPUT_SHAPE)
+    parse_constant_shapes(args.constant_shape)
+    framework = parse_framework(args.cell_framework)
     for option in ("impl", "keras", "tf_keras"):
         if getattr(args, option, None):
             raise UserCellError(f"--cell and --{option.replace('_', '-')} cannot be combined: --cell tests your cell on "
-                                "the installed Keras 3 layer rows")
-    if args.backends is None:
-        names = keras3_layer_rows()
-        if not names:
-            raise UserCellError("--cell: no Keras 3 layer row is installed (pip install -e '.[keras]')")
-    else:
-        names = [n.strip() for n in args.backends.split(",") if n.strip()]
-        for name in names:
-            backend = get_backend(name)
-            if getattr(backend, "flavor", None) != "keras3" or backend.level != "layer":
-                raise UserCellError(f"--cell runs on the Keras 3 layer rows (layer-keras-*); {name} is not one")
-    from conformance import user_cell_reference
-
-    user_cell_reference.probe(args.cell, args_json, os.getcwd(), input_shape)
+                                "the installed layer rows of its Keras")
+    names = cell_rows(framework, args.backends)
+    probe_cell(args.cell, args.cell_args, args.input_shape or DEFAULT_INPUT_SHAPE, framework, args.constant_shape)
     return [get_backend(name) for name in names]
 
 
@@ -43,4 +33,8 @@ def worker_options(args):
         options += ["--cell-args", args.cell_args]
     if args.input_shape is not None:
         options += ["--input-shape", args.input_shape]
+    if args.cell_framework is not None:
+        options += ["--cell-framework", args.cell_framework]
+    for shape in args.constant_shape or ():
+        options += ["--constant-shape", shape]
     return options

@@ -1,11 +1,11 @@
 """`--cell MODULE:CLASS`: the layer properties run on a user's own cell (a pytest plugin).
 
 With `--cell`, the cell is probed first (imported and built inside `keras.layers.RNN`
-in a NumPy-backend worker, conformance/user_cell_reference.py): a module that does not
+in a NumPy-backend worker, or with `--cell-framework tf-keras` inside `tf_keras.layers.RNN`, conformance/user_cell_reference.py): a module that does not
 import, a class that is not a cell, `--cell-args` that are not a JSON object or do not
 fit the class, a cell that cannot be built for `--input-shape`, each is one line and a
 usage error. Then only conformance/test_user_cell.py is collected, on the Keras 3 layer
-rows (every installed one unless `--backends` names some); without `--cell` that module
+rows (every installed one unless `--backends` names some; layer-tf-keras for a tf_keras cell); without `--cell` that module
 is not collected at all.
 """
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cells.user_cell import UserCellError, parse_args, parse_input_shape, parse_target
+from cells.user_cell import (UserCellError, parse_args, parse_constant_shapes, parse_framework, parse_input_shape,
+                             parse_target)
 
 USER_CELL_PATH = Path(__file__).resolve().with_name("test_user_cell.py")
 DEFAULT_INPUT_SHAPE = "3"
@@ -34,6 +35,10 @@ def pytest_addoption(parser):
     group.addoption("--cell-args", default=None, metavar="JSON", help="keyword arguments of the --cell class, a JSON object")
     group.addoption("--input-shape", default=DEFAULT_INPUT_SHAPE, metavar="N[,N...]",
                     help=f"per-step input shape the --cell cell is built for (default: {DEFAULT_INPUT_SHAPE})")
+    group.addoption("--cell-framework", default=None, metavar="keras3|tf-keras",
+                    help="the Keras the --cell cell is written for (default keras3; tf-keras runs on layer-tf-keras)")
+    group.addoption("--constant-shape", action="append", default=None, metavar="N[,N...]",
+                    help="per-sample shape of a constant the --cell cell's call reads (tf-keras), once per constant")
 
 
 def keras3_layer_rows():
@@ -44,26 +49,56 @@ def keras3_layer_rows():
             if getattr(b, "flavor", None) == "keras3" and b.level == "layer" and b.missing_package() is None]
 
 
+def cell_rows(framework, backends_option):
+    """The layer rows a cell of `framework` runs on: those `--backends` names (each must
+    be a row of that framework), or every installed one; a UserCellError otherwise."""
+    from conformance.backends import get_backend
+
+    if backends_option is None:
+        if framework == "tf_keras":
+            missing = get_backend("layer-tf-keras").missing_package()
+            if missing is not None:
+                raise UserCellError(f"--cell-framework tf-keras: layer-tf-keras is not installed ({missing} missing; "
+                                    "pip install -e '.[tfkeras]')")
+            return ["layer-tf-keras"]
+        rows = keras3_layer_rows()
+        if not rows:
+            raise UserCellError("--cell: no Keras 3 layer row is installed (pip install -e '.[keras]')")
+        return rows
+    names = [n.strip() for n in backends_option.split(",") if n.strip()]
+    for name in names:
+        backend = get_backend(name)
+        if backend.level != "layer" or getattr(backend, "flavor", None) != framework:
+            rows = "layer-tf-keras" if framework == "tf_keras" else "the Keras 3 layer rows (layer-keras-*)"
+            raise UserCellError(f"--cell with --cell-framework {'tf-keras' if framework == 'tf_keras' else 'keras3'} "
+                                f"runs on {rows}; {name} is not one")
+    return names
+
+
+def probe_cell(target, cell_args, input_shape, framework, constant_shapes):
+    """Parse the --cell options and probe the cell: its UserCellStructure, or a UserCellError."""
+    parse_target(target)
+    from conformance import user_cell_reference
+
+    return user_cell_reference.probe(target, parse_args(cell_args), os.getcwd(), parse_input_shape(input_shape),
+                                     framework, parse_constant_shapes(constant_shapes))
+
+
 @pytest.hookimpl(tryfirst=True)  # before conformance.plugin reads --backends
 def pytest_configure(config):
     global _STRUCTURE
     target = config.getoption("--cell")
     if target is None:
-        if config.getoption("--cell-args") is not None:
-            raise pytest.UsageError("--cell-args needs --cell MODULE:CLASS")
+        for option in ("--cell-args", "--cell-framework", "--constant-shape"):
+            if config.getoption(option) is not None:
+                raise pytest.UsageError(f"{option} needs --cell MODULE:CLASS")
         return
     try:
+        framework = parse_framework(config.getoption("--cell-framework"))
         parse_target(target)
-        args_json = parse_args(config.getoption("--cell-args"))
-        input_shape = parse_input_shape(config.getoption("--input-shape"))
-        if config.getoption("--backends") is None:
-            rows = keras3_layer_rows()
-            if not rows:
-                raise UserCellError("--cell: no Keras 3 layer row is installed (pip install -e '.[keras]')")
-            config.option.backends = ",".join(rows)
-        from conformance import user_cell_reference
-
-        _STRUCTURE = user_cell_reference.probe(target, args_json, os.getcwd(), input_shape)
+        config.option.backends = ",".join(cell_rows(framework, config.getoption("--backends")))
+        _STRUCTURE = probe_cell(target, config.getoption("--cell-args"), config.getoption("--input-shape"), framework,
+                                config.getoption("--constant-shape"))
     except UserCellError as error:
         raise pytest.UsageError(str(error)) from None
 

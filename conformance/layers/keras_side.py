@@ -177,6 +177,8 @@ class LayerRunner:
                     kwargs["mask"] = self.to_tensor(ex.mask)
                 if lo.initial_state:
                     kwargs["initial_state"] = self._initial_state_argument(ex, list(states)) * copies
+                if ex.constants:  # a tf_keras user cell's (--cell-framework tf-keras)
+                    kwargs["constants"] = [self.to_tensor(c) for c in ex.constants]
                 return layer(x, **kwargs)
 
             def call(ex):
@@ -204,17 +206,21 @@ class LayerRunner:
                 for c in range(copies)
                 for item in self._initial_state_argument(example, state_inputs[c * per_copy : (c + 1) * per_copy])
             ]
+        if example.constants:  # one input per constant, shared by both copies (as Bidirectional does)
+            constant_inputs = [k.Input(shape=c.shape[1:], dtype="float32") for c in example.constants]
+            inputs += constant_inputs
+            kwargs["constants"] = constant_inputs
         model = k.Model(inputs, layer(h, **kwargs))
 
         def model_data(ex, x, states, mask=None):
             """The model's inputs: `x`, the mask (as given, or the example's) when it is
-            an input, and `states` once per copy of the layer."""
+            an input, `states` once per copy of the layer, and the constants."""
             data = [x]
             if mask_argument:
                 data.append(ex.mask if mask is None else mask)
             if lo.initial_state:
                 data += list(states) * copies
-            return data
+            return data + list(ex.constants)
 
         def predict(ex):
             return model.predict_on_batch(model_data(ex, ex.inputs[0], ex.initial_state_values()))

@@ -20,11 +20,21 @@ from conformance.runs import crash_text
 from conformance.user_cell_reference import reference_backend
 
 
-@functools.cache
-def cell_class(target, search_path):
-    """The class `target` names, imported with `search_path` first on sys.path."""
+def keras_of(framework):
+    """The Keras module a cell of `framework` ("keras3", "tf_keras") is written for."""
+    if framework == "tf_keras":
+        import tf_keras
+
+        return tf_keras
     import keras
 
+    return keras
+
+
+@functools.cache
+def cell_class(target, search_path, framework="keras3"):
+    """The class `target` names, imported with `search_path` first on sys.path."""
+    keras = keras_of(framework)
     module_name, class_name = parse_target(target)
     if search_path and search_path not in sys.path:
         sys.path.insert(0, search_path)
@@ -36,13 +46,31 @@ def cell_class(target, search_path):
     if cls is None:
         raise UserCellError(f"--cell {target}: {module_name} has no {class_name}")
     if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
-        raise UserCellError(f"--cell {target}: {class_name} is not a keras.layers.Layer subclass (a Keras 3 cell is one)")
-    _refuse_required_constants(target, cls)
+        expected = "a tf_keras.layers.Layer subclass (--cell-framework tf-keras)" if framework == "tf_keras" else \
+            "a keras.layers.Layer subclass (a Keras 3 cell is one; a tf_keras cell needs --cell-framework tf-keras)"
+        raise UserCellError(f"--cell {target}: {class_name} is not {expected}")
+    if framework == "keras3":
+        _refuse_required_constants(target, cls)
+    register = keras.saving.register_keras_serializable if framework == "keras3" else keras.utils.register_keras_serializable
     try:  # Bidirectional rebuilds its backward copy from the cell's config
-        keras.saving.register_keras_serializable(package="rnn_conformance_user")(cls)
+        register(package="rnn_conformance_user")(cls)
     except ValueError:
         pass  # registered already (by the user's own decorator)
     return cls
+
+
+def reads_constants(cls):
+    """Whether the cell's `call` takes `constants` (tf_keras' RNN then passes them)."""
+    return _call_parameter(cls, "constants") is not None
+
+
+def _call_parameter(cls, name):
+    import inspect
+
+    try:
+        return inspect.signature(cls.call).parameters.get(name)
+    except (TypeError, ValueError):
+        return None
 
 
 def _refuse_required_constants(target, cls):
@@ -51,19 +79,16 @@ def _refuse_required_constants(target, cls):
     requires constants cannot run on any Keras 3 row: one line, not a crash per example."""
     import inspect
 
-    try:
-        parameter = inspect.signature(cls.call).parameters.get("constants")
-    except (TypeError, ValueError):
-        return
+    parameter = _call_parameter(cls, "constants")
     if parameter is not None and parameter.default is inspect.Parameter.empty:
         raise UserCellError(f"--cell {target}: {cls.__name__}.call requires constants, and Keras 3's keras.layers.RNN passes "
-                            "a cell none (it has no constants argument): a cell that reads constants runs on tf_keras, "
-                            "which --cell does not cover yet")
+                            "a cell none (it has no constants argument): a cell that reads constants runs on tf_keras "
+                            "(--cell-framework tf-keras --constant-shape N)")
 
 
 def make_cell(structure):
     """A new instance of the user's cell with the structure's keyword arguments."""
-    cls = cell_class(structure.target, structure.search_path)
+    cls = cell_class(structure.target, structure.search_path, structure.framework)
     try:
         cell = cls(**structure.kwargs)
     except Exception as error:  # noqa: BLE001
@@ -73,47 +98,71 @@ def make_cell(structure):
     return cell
 
 
-def probe(target, args_json, search_path, input_shape):
-    """The cell's structure for `input_shape`: built inside `keras.layers.RNN` and run once
-    on zeros, so the shapes are what the layer sees, whatever the cell declares."""
-    import keras
+def _to_numpy(keras, value):
+    return np.asarray(keras.ops.convert_to_numpy(value) if hasattr(keras, "ops") else value)
 
-    structure = UserCellStructure(target, args_json, search_path, input_shapes=(tuple(input_shape),))
+
+def probe(target, args_json, search_path, input_shape, framework="keras3", constant_shapes=()):
+    """The cell's structure for `input_shape` (and the constants of `constant_shapes`):
+    built inside the framework's `RNN` and run once on zeros, so the shapes are what the
+    layer sees, whatever the cell declares."""
+    keras = keras_of(framework)
+    structure = UserCellStructure(target, args_json, search_path, input_shapes=(tuple(input_shape),), framework=framework)
     cell = make_cell(structure)
+    _check_constants(target, type(cell), constant_shapes)
+    tensor = keras.ops.convert_to_tensor if framework == "keras3" else _tensorflow().convert_to_tensor
+    constants = [tensor(np.zeros((1,) + tuple(c), "float32")) for c in constant_shapes]
+    extra = {"constants": constants} if constants else {}
     try:
-        returned = keras.layers.RNN(cell, return_state=True)(np.zeros((1, 2) + tuple(input_shape), "float32"))
+        returned = keras.layers.RNN(cell, return_state=True)(tensor(np.zeros((1, 2) + tuple(input_shape), "float32")), **extra)
     except Exception as error:  # noqa: BLE001
-        raise UserCellError(f"--cell {target} cannot be built for input shape {tuple(input_shape)}: {crash_text(error)}") from None
-    output, *states = [np.asarray(keras.ops.convert_to_numpy(r)) for r in returned]
+        raise UserCellError(f"--cell {target} cannot be built for input shape {tuple(input_shape)}"
+                            f"{f' and constants of shapes {list(constant_shapes)}' if constants else ''}: {crash_text(error)}") from None
+    output, *states = [_to_numpy(keras, r) for r in returned]
     if not states:
         raise UserCellError(f"--cell {target}: the cell has no state (state_size is empty)")
     # What one step returns, as the layer's loop receives it (the layer may cast it back).
     step_output, step_states = cell(np.zeros((1,) + tuple(input_shape), "float32"),
-                                    [np.zeros((1,) + s.shape[1:], "float32") for s in states])
+                                    [np.zeros((1,) + s.shape[1:], "float32") for s in states], **extra)
     step_states = step_states if isinstance(step_states, (list, tuple)) else [step_states]
-    dtypes = sorted({str(np.asarray(a).dtype) for a in [output, *states, step_output, *step_states]} - {"float32"})
+    dtypes = sorted({str(_to_numpy(keras, a).dtype) for a in [output, *states, step_output, *step_states]} - {"float32"})
     if dtypes:
         raise UserCellError(f"--cell {target} returns {', '.join(dtypes)} for float32 inputs: its result depends on "
                             "the backend's own float types (e.g. a float64 constant), not on its inputs")
-    _check_deterministic(target, cell, input_shape)
+    _check_deterministic(target, keras, cell, input_shape, extra)
     return UserCellStructure(
         target, args_json, search_path,
         input_shapes=(tuple(input_shape),),
         states=tuple(Shape(s.shape[1:]) for s in states),
         outputs=(Shape(output.shape[1:]),),
         weights_shapes=tuple(tuple(w.shape) for w in cell.weights),
+        constant_shapes=tuple(tuple(c) for c in constant_shapes),
+        framework=framework,
     )
 
 
-def _check_deterministic(target, cell, input_shape):
+def _tensorflow():
+    import tensorflow
+
+    return tensorflow
+
+
+def _check_constants(target, cls, constant_shapes):
+    """A cell that reads constants needs their shapes, and only such a cell takes any."""
+    if reads_constants(cls) and not constant_shapes:
+        raise UserCellError(f"--cell {target}: {cls.__name__}.call reads constants: give each one's per-sample shape "
+                            "with --constant-shape N[,N...] (tf_keras builds a cell without them, so they cannot be probed)")
+    if constant_shapes and not reads_constants(cls):
+        raise UserCellError(f"--cell {target}: --constant-shape given, but {cls.__name__}.call takes no constants argument")
+
+
+def _check_deterministic(target, keras, cell, input_shape, extra):
     """Two runs of one built cell on the same data agree, or the cell is reported, not the
     backends: a cell that draws random numbers or keeps Python-side state between calls
-    would make every backend look wrong."""
-    import keras
-
-    x = np.linspace(-1.0, 1.0, 3 * 4 * int(np.prod(input_shape)), dtype="float32").reshape((3, 4) + tuple(input_shape))
+    would make every backend look wrong. (`extra`: the probe's constants, batch 1.)"""
+    x = np.linspace(-1.0, 1.0, 4 * int(np.prod(input_shape)), dtype="float32").reshape((1, 4) + tuple(input_shape))
     layer = keras.layers.RNN(cell, return_sequences=True, return_state=True)
-    runs = [[np.asarray(keras.ops.convert_to_numpy(r)) for r in layer(x)] for _ in range(2)]
+    runs = [[_to_numpy(keras, r) for r in layer(x, **extra)] for _ in range(2)]
     if not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*runs)):
         raise UserCellError(f"--cell {target} is not deterministic: two runs of one layer on the same input differ "
                             "(random numbers or state kept between calls), so no backend can be held to one result")
@@ -123,33 +172,44 @@ def _check_deterministic(target, cell, input_shape):
 def _built_cell(structure, dtype):
     """One built instance per structure and dtype (the reference reuses it, weights set per
     example): float32 for the forward reference, as the layer computes; float64 where L7's
-    central differences perturb the weights and inputs by less than float32 resolves."""
-    import keras
-
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype)  # the cell's own __init__ need not take `dtype`
+    central differences perturb the weights and inputs by less than float32 resolves.
+    The cell's own __init__ need not take `dtype`: the default policy (Keras 3) or floatx
+    (tf_keras) is set around building it."""
+    keras = keras_of(structure.framework)
+    if structure.framework == "tf_keras":
+        previous, set_default = keras.backend.floatx(), keras.backend.set_floatx
+    else:
+        previous, set_default = keras.config.dtype_policy(), keras.config.set_dtype_policy
+    set_default(dtype)
     try:
         cell = make_cell(structure)
-        cell.build((None,) + structure.input_shapes[0])
+        cell.build((None,) + structure.input_shapes[0])  # (tf_keras builds a cell without its constants)
+        cell.built = True  # tf_keras' build() does not say so, and its first call would build it again, anew
     finally:
-        keras.config.set_dtype_policy(previous)
+        set_default(previous)
     return cell
 
 
 def reference_step(spec, weights):
-    """The user's step with `weights`: (x, states) -> (output, new states) as NumPy arrays;
-    float32 under the NumPy backend, float64 (L7's differences) under TensorFlow."""
-    import keras
+    """The user's step with `weights`: (x, states, constants) -> (output, new states) as
+    NumPy arrays. A Keras 3 cell: float32 under the NumPy backend, float64 (L7's
+    differences) under TensorFlow; a tf_keras cell: eagerly, in either dtype."""
+    dtype, worker_name = reference_backend(spec.structure, weights)
+    if spec.structure.framework == "keras3":
+        import keras
 
-    dtype, expected = reference_backend(weights)
-    if keras.backend.backend() != expected:
-        raise RuntimeError(f"a user cell's {dtype} reference runs under KERAS_BACKEND={expected}, not {keras.backend.backend()}")
+        if keras.backend.backend() != worker_name:
+            raise RuntimeError(f"a user cell's {dtype} reference runs under KERAS_BACKEND={worker_name}, not {keras.backend.backend()}")
     cell = _built_cell(spec.structure, dtype)
-    kwargs = {"training": False} if getattr(cell, "_call_has_training_arg", False) else {}
+    takes_training = getattr(cell, "_call_has_training_arg", False) or getattr(cell, "_expects_training_arg", False)
+    kwargs = {"training": False} if takes_training else {}
 
-    def step(x, states):
+    def step(x, states, constants=()):
         set_weights(cell, weights)  # (stacked copies of one structure share the instance)
-        output, new_states = cell(x, list(states), **kwargs)
+        # All in the step's dtype: TensorFlow ops do not promote float32 to float64, and the
+        # default initial states (zeros) stay float32 in L7's float64 differences.
+        extra = {"constants": [np.asarray(c, dtype) for c in constants]} if constants else {}
+        output, new_states = cell(np.asarray(x, dtype), [np.asarray(s, dtype) for s in states], **kwargs, **extra)
         new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
         return np.asarray(output), [np.asarray(s) for s in new_states]
 
