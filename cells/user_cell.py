@@ -115,6 +115,29 @@ def parse_constant_shapes(texts):
     return tuple(shapes)
 
 
+@dataclass(frozen=True)
+class CellOptions:
+    """The --cell options, parsed once (the command checks them, the plugin probes with them)."""
+
+    target: str
+    args_json: str
+    input_shape: tuple
+    framework: str  # a layer flavor: "keras3" or "tf_keras"
+    constant_shapes: tuple
+
+
+def parse_cell_options(target, cell_args, input_shape, framework, constant_shapes):
+    """The --cell options as given on the command line -> CellOptions, or a UserCellError."""
+    parse_target(target)
+    return CellOptions(target, parse_args(cell_args), parse_input_shape(input_shape), parse_framework(framework),
+                       parse_constant_shapes(constant_shapes))
+
+
+def framework_option(framework):
+    """The --cell-framework spelling of a layer flavor ("tf_keras" -> "tf-keras")."""
+    return {flavor: name for name, flavor in FRAMEWORKS.items()}[framework]
+
+
 def render_user_cell(spec, name):
     """Script source of a class `name`: the user's cell with the spec's arguments, whose
     weights are set to the spec's values once built. Only validated parts reach the

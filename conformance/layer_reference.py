@@ -96,8 +96,8 @@ def _stacked_step(example, weights, user_step=None):
         states, constants = list(states_and_constants[:n_states]), tuple(states_and_constants[n_states:])
         new_states = []
         for spec, cell_step, cell_states in zip(example.specs, steps, example.states_per_cell(states)):
-            reads = constants if spec.structure.constant_shapes else ()
-            x, cell_new_states = cell_step(x, tuple(cell_states), *([reads] if reads else []))
+            reads = (constants,) if spec.structure.constant_shapes else ()  # (the suite's steps take none)
+            x, cell_new_states = cell_step(x, tuple(cell_states), *reads)
             new_states += list(cell_new_states)
         return x, new_states
 

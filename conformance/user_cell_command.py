@@ -1,29 +1,25 @@
 """What `rnn-conformance run --cell MODULE:CLASS` checks before any worker starts.
 
 The cell is probed once here, in a worker process (NumPy-backend Keras 3, or tf_keras
-for --cell-framework tf-keras; the command never imports the user's module), so a cell that cannot be used costs one line and exit 2;
-each pytest worker then probes it again for itself (conformance/user_cell_plugin.py).
+for --cell-framework tf-keras; the command never imports the user's module), so a cell
+that cannot be used costs one line and exit 2; each pytest worker then probes it again for itself (conformance/user_cell_plugin.py).
 """
 
-from cells.user_cell import (UserCellError, parse_args, parse_constant_shapes, parse_framework, parse_input_shape,
-                             parse_target)
+from cells.user_cell import UserCellError, parse_cell_options
 from conformance.backends import get_backend
 from conformance.user_cell_plugin import DEFAULT_INPUT_SHAPE, cell_rows, probe_cell
 
 
 def check(args):
     """The layer backends to run the cell on; a UserCellError for bad input."""
-    parse_target(args.cell)
-    parse_args(args.cell_args)
-    parse_input_shape(args.input_shape or DEFAULT_INPUT_SHAPE)
-    parse_constant_shapes(args.constant_shape)
-    framework = parse_framework(args.cell_framework)
+    options = parse_cell_options(args.cell, args.cell_args, args.input_shape or DEFAULT_INPUT_SHAPE, args.cell_framework,
+                                 args.constant_shape)
     for option in ("impl", "keras", "tf_keras"):
         if getattr(args, option, None):
             raise UserCellError(f"--cell and --{option.replace('_', '-')} cannot be combined: --cell tests your cell on "
                                 "the installed layer rows of its Keras")
-    names = cell_rows(framework, args.backends)
-    probe_cell(args.cell, args.cell_args, args.input_shape or DEFAULT_INPUT_SHAPE, framework, args.constant_shape)
+    names = cell_rows(options.framework, args.backends)
+    probe_cell(options)
     return [get_backend(name) for name in names]
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cells.user_cell import (UserCellError, parse_args, parse_constant_shapes, parse_framework, parse_input_shape,
-                             parse_target)
+from cells.user_cell import UserCellError, framework_option, parse_cell_options
 
 USER_CELL_PATH = Path(__file__).resolve().with_name("test_user_cell.py")
 DEFAULT_INPUT_SHAPE = "3"
@@ -70,18 +69,16 @@ def cell_rows(framework, backends_option):
         backend = get_backend(name)
         if backend.level != "layer" or getattr(backend, "flavor", None) != framework:
             rows = "layer-tf-keras" if framework == "tf_keras" else "the Keras 3 layer rows (layer-keras-*)"
-            raise UserCellError(f"--cell with --cell-framework {'tf-keras' if framework == 'tf_keras' else 'keras3'} "
-                                f"runs on {rows}; {name} is not one")
+            raise UserCellError(f"--cell with --cell-framework {framework_option(framework)} runs on {rows}; {name} is not one")
     return names
 
 
-def probe_cell(target, cell_args, input_shape, framework, constant_shapes):
-    """Parse the --cell options and probe the cell: its UserCellStructure, or a UserCellError."""
-    parse_target(target)
+def probe_cell(options):
+    """The UserCellStructure of the cell the CellOptions name, or a UserCellError."""
     from conformance import user_cell_reference
 
-    return user_cell_reference.probe(target, parse_args(cell_args), os.getcwd(), parse_input_shape(input_shape),
-                                     framework, parse_constant_shapes(constant_shapes))
+    return user_cell_reference.probe(options.target, options.args_json, os.getcwd(), options.input_shape,
+                                     options.framework, options.constant_shapes)
 
 
 @pytest.hookimpl(tryfirst=True)  # before conformance.plugin reads --backends
@@ -94,11 +91,10 @@ def pytest_configure(config):
                 raise pytest.UsageError(f"{option} needs --cell MODULE:CLASS")
         return
     try:
-        framework = parse_framework(config.getoption("--cell-framework"))
-        parse_target(target)
-        config.option.backends = ",".join(cell_rows(framework, config.getoption("--backends")))
-        _STRUCTURE = probe_cell(target, config.getoption("--cell-args"), config.getoption("--input-shape"), framework,
-                                config.getoption("--constant-shape"))
+        options = parse_cell_options(target, config.getoption("--cell-args"), config.getoption("--input-shape"),
+                                     config.getoption("--cell-framework"), config.getoption("--constant-shape"))
+        config.option.backends = ",".join(cell_rows(options.framework, config.getoption("--backends")))
+        _STRUCTURE = probe_cell(options)
     except UserCellError as error:
         raise pytest.UsageError(str(error)) from None
 

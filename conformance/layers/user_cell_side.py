@@ -98,8 +98,16 @@ def make_cell(structure):
     return cell
 
 
-def _to_numpy(keras, value):
-    return np.asarray(keras.ops.convert_to_numpy(value) if hasattr(keras, "ops") else value)
+def _conversions(framework):
+    """(to_tensor, to_numpy) for a cell of `framework`, as the layer worker converts
+    (conformance/layers/keras_side.py): tf_keras wants TensorFlow tensors for constants."""
+    if framework == "tf_keras":
+        import tensorflow
+
+        return tensorflow.convert_to_tensor, np.asarray
+    import keras
+
+    return keras.ops.convert_to_tensor, lambda value: np.asarray(keras.ops.convert_to_numpy(value))
 
 
 def probe(target, args_json, search_path, input_shape, framework="keras3", constant_shapes=()):
@@ -110,7 +118,7 @@ def probe(target, args_json, search_path, input_shape, framework="keras3", const
     structure = UserCellStructure(target, args_json, search_path, input_shapes=(tuple(input_shape),), framework=framework)
     cell = make_cell(structure)
     _check_constants(target, type(cell), constant_shapes)
-    tensor = keras.ops.convert_to_tensor if framework == "keras3" else _tensorflow().convert_to_tensor
+    tensor, to_numpy = _conversions(framework)
     constants = [tensor(np.zeros((1,) + tuple(c), "float32")) for c in constant_shapes]
     extra = {"constants": constants} if constants else {}
     try:
@@ -118,18 +126,18 @@ def probe(target, args_json, search_path, input_shape, framework="keras3", const
     except Exception as error:  # noqa: BLE001
         raise UserCellError(f"--cell {target} cannot be built for input shape {tuple(input_shape)}"
                             f"{f' and constants of shapes {list(constant_shapes)}' if constants else ''}: {crash_text(error)}") from None
-    output, *states = [_to_numpy(keras, r) for r in returned]
+    output, *states = [to_numpy(r) for r in returned]
     if not states:
         raise UserCellError(f"--cell {target}: the cell has no state (state_size is empty)")
     # What one step returns, as the layer's loop receives it (the layer may cast it back).
     step_output, step_states = cell(np.zeros((1,) + tuple(input_shape), "float32"),
                                     [np.zeros((1,) + s.shape[1:], "float32") for s in states], **extra)
     step_states = step_states if isinstance(step_states, (list, tuple)) else [step_states]
-    dtypes = sorted({str(_to_numpy(keras, a).dtype) for a in [output, *states, step_output, *step_states]} - {"float32"})
+    dtypes = sorted({str(to_numpy(a).dtype) for a in [output, *states, step_output, *step_states]} - {"float32"})
     if dtypes:
         raise UserCellError(f"--cell {target} returns {', '.join(dtypes)} for float32 inputs: its result depends on "
                             "the backend's own float types (e.g. a float64 constant), not on its inputs")
-    _check_deterministic(target, keras, cell, input_shape, extra)
+    _check_deterministic(target, keras, cell, input_shape, constant_shapes, (tensor, to_numpy))
     return UserCellStructure(
         target, args_json, search_path,
         input_shapes=(tuple(input_shape),),
@@ -141,12 +149,6 @@ def probe(target, args_json, search_path, input_shape, framework="keras3", const
     )
 
 
-def _tensorflow():
-    import tensorflow
-
-    return tensorflow
-
-
 def _check_constants(target, cls, constant_shapes):
     """A cell that reads constants needs their shapes, and only such a cell takes any."""
     if reads_constants(cls) and not constant_shapes:
@@ -156,13 +158,16 @@ def _check_constants(target, cls, constant_shapes):
         raise UserCellError(f"--cell {target}: --constant-shape given, but {cls.__name__}.call takes no constants argument")
 
 
-def _check_deterministic(target, keras, cell, input_shape, extra):
+def _check_deterministic(target, keras, cell, input_shape, constant_shapes, conversions):
     """Two runs of one built cell on the same data agree, or the cell is reported, not the
     backends: a cell that draws random numbers or keeps Python-side state between calls
-    would make every backend look wrong. (`extra`: the probe's constants, batch 1.)"""
-    x = np.linspace(-1.0, 1.0, 4 * int(np.prod(input_shape)), dtype="float32").reshape((1, 4) + tuple(input_shape))
+    would make every backend look wrong."""
+    tensor, to_numpy = conversions
+    x = np.linspace(-1.0, 1.0, 3 * 4 * int(np.prod(input_shape)), dtype="float32").reshape((3, 4) + tuple(input_shape))
+    constants = [tensor(np.linspace(-1.0, 1.0, 3 * int(np.prod(c)), dtype="float32").reshape((3,) + tuple(c)))
+                 for c in constant_shapes]
     layer = keras.layers.RNN(cell, return_sequences=True, return_state=True)
-    runs = [[_to_numpy(keras, r) for r in layer(x, **extra)] for _ in range(2)]
+    runs = [[to_numpy(r) for r in layer(x, **({"constants": constants} if constants else {}))] for _ in range(2)]
     if not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*runs)):
         raise UserCellError(f"--cell {target} is not deterministic: two runs of one layer on the same input differ "
                             "(random numbers or state kept between calls), so no backend can be held to one result")
