@@ -9,17 +9,17 @@ validated bools, ints, floats and strings as literals.
 """
 
 import json
-import math
 import re
 from math import prod
 from pathlib import Path
 
-import numpy as np
-
+from cells.case_fields import (MAX_DIM, MAX_ELEMENTS, MAX_RANK, CaseError, check_bool, check_int, check_keys, check_list,
+                               check_match, check_number, check_one_of, check_text, per_sample_shape, short)
 from cells.example import MASK_FORMATS
 from cells.layer_example import MASK_ROUTES
 from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, OUTPUT_KINDS, STATE_KINDS
 from cells.strategies import MASK_FAMILIES
+from cells.user_cell_schema import check_user_cell, is_user_cell_dict
 
 DTYPES = ("float32", "float64")  # of a cell and of its data arrays
 MASK_DTYPE = "bool"
@@ -27,11 +27,7 @@ MODES = ("eager", "function", "xla", "jit", "compiled", "loop", "call", "predict
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
 IMPL_PREFIX = "impl:"
 MAX_COUNT = 8  # inputs, states, outputs, constants, stacked cells
-MAX_DIM = 256  # any per-sample dimension, the hidden size
-MAX_RANK = 3
 MAX_BATCH = MAX_STEPS = 1024
-MAX_ELEMENTS = 10**6  # of one array
-MAX_TEXT = 10_000
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*")
@@ -49,10 +45,6 @@ LAYER_FIXED_OPTIONS = {"time_major": False, "pass_input_length": False, "mask_fo
 # Every name a valid case may hold that a script uses as a name (an attribute such as
 # np.float32 or np.tanh): the suite's tests allow exactly these in a script's code.
 FIXED_NAMES = frozenset(DTYPES + (MASK_DTYPE,) + ACTIVATIONS + IMPL_OPS + INPUT_TRANSFORMS)
-
-
-class CaseError(ValueError):
-    """A case file that is not a valid case (reported in one line, never executed)."""
 
 
 def read_case(path):
@@ -75,17 +67,17 @@ def parse_case(text):
 
 def check_case(case):
     """`case` if it is a valid case dict, else CaseError naming the first bad field."""
-    _keys(case, CASE_KEYS, OPTIONAL_CASE_KEYS, "case")
+    check_keys(case, CASE_KEYS, OPTIONAL_CASE_KEYS, "case")
     if isinstance(case["backend"], str) and case["backend"].startswith(IMPL_PREFIX):
         check_impl_target(case["backend"][len(IMPL_PREFIX):], "backend")
         if "impl_ops" not in case:
             raise CaseError("impl_ops: missing (an --impl case says which array library its loop takes)")
     else:
-        _match(case["backend"], _BACKEND, "backend", "a backend name")
-    _one_of(case["mode"], MODES, "mode")
-    _match(case["property"], _PROPERTY, "property", '"test_module::test_function"')
-    _match(case["rule"], _RULE, "rule", "a rule id such as R4, L1 or G3")
-    _text(case["summary"], "summary")
+        check_match(case["backend"], _BACKEND, "backend", "a backend name")
+    check_one_of(case["mode"], MODES, "mode")
+    check_match(case["property"], _PROPERTY, "property", '"test_module::test_function"')
+    check_match(case["rule"], _RULE, "rule", "a rule id such as R4, L1 or G3")
+    check_text(case["summary"], "summary")
     _drawn(case["drawn"])
     check_example(case["example"], "example")
     if "diverging_example" in case:
@@ -93,17 +85,17 @@ def check_case(case):
         if ("layer" in case["example"]) != ("layer" in case["diverging_example"]):
             raise CaseError("diverging_example: not the same kind of example as example")
     if "impl_ops" in case:
-        _one_of(case["impl_ops"], IMPL_OPS, "impl_ops")
+        check_one_of(case["impl_ops"], IMPL_OPS, "impl_ops")
     return case
 
 
 def check_impl_target(target, where="impl_target"):
     """"module.name:function" as (module, function): a dotted identifier and an identifier."""
     if not isinstance(target, str) or target.count(":") != 1:
-        raise CaseError(f"{where}: {_short(target)} is not MODULE:FUNCTION")
+        raise CaseError(f"{where}: {short(target)} is not MODULE:FUNCTION")
     module, function = target.split(":")
     if not _DOTTED.fullmatch(module) or not re.fullmatch(_IDENTIFIER, function):
-        raise CaseError(f"{where}: {_short(target)} is not MODULE:FUNCTION (a dotted module name and a function name)")
+        raise CaseError(f"{where}: {short(target)} is not MODULE:FUNCTION (a dotted module name and a function name)")
     return module, function
 
 
@@ -111,12 +103,14 @@ def check_example(data, where="example"):
     """A serialized Example or LayerExample (cells/serialize.py), consistent in every part."""
     layer = isinstance(data, dict) and "layer" in data
     keys = ("structure", "weights", "options", "inputs", "initial_states", "constants", "mask", "mask_family")
-    _keys(data, keys + (("layer", "stacked") if layer else ()), (), where)
+    check_keys(data, keys + (("layer", "stacked") if layer else ()), (), where)
     structure = _structure(data["structure"], f"{where}.structure")
+    if "identity" in structure and not layer:
+        raise CaseError(f"{where}.structure: a user's cell (--cell) runs only in a layer example")
     _weights(data["weights"], structure, f"{where}.weights")
     _options(data["options"], layer, f"{where}.options")
-    _one_of(data["mask_family"], MASK_FAMILIES, f"{where}.mask_family")
-    inputs = _list(data["inputs"], f"{where}.inputs", len(structure["input_shapes"]))
+    check_one_of(data["mask_family"], MASK_FAMILIES, f"{where}.mask_family")
+    inputs = check_list(data["inputs"], f"{where}.inputs", len(structure["input_shapes"]))
     first = _array(inputs[0], structure["dtype"], f"{where}.inputs[0]", min_rank=2)
     batch, steps = first[:2]
     if batch > MAX_BATCH or steps > MAX_STEPS:
@@ -131,7 +125,7 @@ def check_example(data, where="example"):
         ("constants", [(batch,) + s for s in structure["constant_shapes"]]),
     )
     for name, shapes in groups:
-        for i, (array, shape) in enumerate(zip(_list(data[name], f"{where}.{name}", len(shapes)), shapes)):
+        for i, (array, shape) in enumerate(zip(check_list(data[name], f"{where}.{name}", len(shapes)), shapes)):
             if _array(array, structure["dtype"], f"{where}.{name}[{i}]") != shape:
                 raise CaseError(f"{where}.{name}[{i}]: shape {array['shape']}, expected {list(shape)}")
     if data["mask"] is not None and _array(data["mask"], MASK_DTYPE, f"{where}.mask") != (batch, steps):
@@ -141,14 +135,16 @@ def check_example(data, where="example"):
 def _layer(data, structure, where):
     """The layer's options and stacked cells; the specs of the further cells."""
     options = data["layer"]
-    _keys(options, LAYER_OPTION_KEYS + ("mask_route",), (), f"{where}.layer")
+    check_keys(options, LAYER_OPTION_KEYS + ("mask_route",), (), f"{where}.layer")
     for key in LAYER_OPTION_KEYS:
-        _bool(options[key], f"{where}.layer.{key}")
-    _one_of(options["mask_route"], MASK_ROUTES, f"{where}.layer.mask_route")
+        check_bool(options[key], f"{where}.layer.{key}")
+    check_one_of(options["mask_route"], MASK_ROUTES, f"{where}.layer.mask_route")
     specs, previous = [], structure
-    for k, spec in enumerate(_list(data["stacked"], f"{where}.stacked", max_length=MAX_COUNT)):
-        _keys(spec, ("structure", "weights"), (), f"{where}.stacked[{k}]")
+    for k, spec in enumerate(check_list(data["stacked"], f"{where}.stacked", max_length=MAX_COUNT)):
+        check_keys(spec, ("structure", "weights"), (), f"{where}.stacked[{k}]")
         cell = _structure(spec["structure"], f"{where}.stacked[{k}].structure")
+        if cell.get("identity") != structure.get("identity"):
+            raise CaseError(f"{where}.stacked[{k}].structure: not the same cell as the first (a user's cell stacks with itself only)")
         _weights(spec["weights"], cell, f"{where}.stacked[{k}].weights")
         if cell["input_shapes"] != [previous["outputs"][0]["shape"]]:
             raise CaseError(f"{where}.stacked[{k}]: its input is not the previous cell's output shape")
@@ -162,7 +158,10 @@ def _layer(data, structure, where):
 
 
 def _layer_cell(cell, where):
-    """What `keras.layers.RNN` accepts (L4): one rank-1 input and output, rank-1 states, no constants, float32."""
+    """What `keras.layers.RNN` accepts (L4) of the suite's own cells: one rank-1 input and
+    output, rank-1 states, no constants, float32 (a user's cell has the shapes probing found)."""
+    if "identity" in cell:
+        return
     if len(cell["input_shapes"]) != 1 or len(cell["input_shapes"][0]) != 1:
         raise CaseError(f"{where}.input_shapes: a layer cell has one rank-1 input")
     if len(cell["outputs"]) != 1 or len(cell["outputs"][0]["shape"]) != 1:
@@ -179,17 +178,19 @@ def _layer_cell(cell, where):
 
 def _structure(s, where):
     """A CellStructure dict, with its shapes as tuples in the returned copy."""
+    if is_user_cell_dict(s):
+        return check_user_cell(s, where)
     keys = ("input_shapes", "states", "outputs", "constant_shapes", "hidden", "hidden_activation", "dtype")
-    _keys(s, keys, ("input_transform",), where)  # optional: cases saved before it read as "none"
+    check_keys(s, keys, ("input_transform",), where)  # optional: cases saved before it read as "none"
     checked = dict(s)
-    checked["input_transform"] = _one_of(s.get("input_transform", "none"), INPUT_TRANSFORMS, f"{where}.input_transform")
-    checked["input_shapes"] = [_shape(x, f"{where}.input_shapes[{i}]") for i, x in enumerate(_list(s["input_shapes"], f"{where}.input_shapes", min_length=1, max_length=MAX_COUNT))]
-    checked["constant_shapes"] = [_shape(x, f"{where}.constant_shapes[{i}]") for i, x in enumerate(_list(s["constant_shapes"], f"{where}.constant_shapes", max_length=MAX_COUNT))]
-    checked["states"] = [_part(p, STATE_KINDS, f"{where}.states[{i}]") for i, p in enumerate(_list(s["states"], f"{where}.states", max_length=MAX_COUNT))]
-    checked["outputs"] = [_part(p, OUTPUT_KINDS, f"{where}.outputs[{i}]") for i, p in enumerate(_list(s["outputs"], f"{where}.outputs", min_length=1, max_length=MAX_COUNT))]
-    _int(s["hidden"], f"{where}.hidden", 1, MAX_DIM)
-    _one_of(s["hidden_activation"], ACTIVATIONS, f"{where}.hidden_activation")
-    _one_of(s["dtype"], DTYPES, f"{where}.dtype")
+    checked["input_transform"] = check_one_of(s.get("input_transform", "none"), INPUT_TRANSFORMS, f"{where}.input_transform")
+    checked["input_shapes"] = [per_sample_shape(x, f"{where}.input_shapes[{i}]") for i, x in enumerate(check_list(s["input_shapes"], f"{where}.input_shapes", min_length=1, max_length=MAX_COUNT))]
+    checked["constant_shapes"] = [per_sample_shape(x, f"{where}.constant_shapes[{i}]") for i, x in enumerate(check_list(s["constant_shapes"], f"{where}.constant_shapes", max_length=MAX_COUNT))]
+    checked["states"] = [_part(p, STATE_KINDS, f"{where}.states[{i}]") for i, p in enumerate(check_list(s["states"], f"{where}.states", max_length=MAX_COUNT))]
+    checked["outputs"] = [_part(p, OUTPUT_KINDS, f"{where}.outputs[{i}]") for i, p in enumerate(check_list(s["outputs"], f"{where}.outputs", min_length=1, max_length=MAX_COUNT))]
+    check_int(s["hidden"], f"{where}.hidden", 1, MAX_DIM)
+    check_one_of(s["hidden_activation"], ACTIVATIONS, f"{where}.hidden_activation")
+    check_one_of(s["dtype"], DTYPES, f"{where}.dtype")
     input_size = sum(prod(x) for x in checked["input_shapes"])
     for i, out in enumerate(checked["outputs"]):
         if out["kind"] == "state0" and (not checked["states"] or out["shape"] != checked["states"][0]["shape"]):
@@ -200,28 +201,36 @@ def _structure(s, where):
 
 
 def _part(p, kinds, where):
-    _keys(p, ("shape", "kind", "activation"), (), where)
-    _one_of(p["kind"], kinds, f"{where}.kind")
-    _one_of(p["activation"], ACTIVATIONS, f"{where}.activation")
-    return dict(p, shape=_shape(p["shape"], f"{where}.shape"))
+    check_keys(p, ("shape", "kind", "activation"), (), where)
+    check_one_of(p["kind"], kinds, f"{where}.kind")
+    check_one_of(p["activation"], ACTIVATIONS, f"{where}.activation")
+    return dict(p, shape=per_sample_shape(p["shape"], f"{where}.shape"))
 
 
 def _weights(weights, structure, where):
     """One list of finite numbers per weight array, each of its array's size."""
-    shapes = [(sum(prod(x) for x in structure["input_shapes"] + [s["shape"] for s in structure["states"]] + structure["constant_shapes"]), structure["hidden"]), (structure["hidden"],)]
-    shapes += [(structure["hidden"], prod(p["shape"])) for p in structure["states"] + structure["outputs"] if p["kind"] == "dense"]
-    for i, (values, shape) in enumerate(zip(_list(weights, where, len(shapes)), shapes)):
+    shapes = _weight_shapes(structure)
+    for i, (values, shape) in enumerate(zip(check_list(weights, where, len(shapes)), shapes)):
         if prod(shape) > MAX_ELEMENTS:
             raise CaseError(f"{where}[{i}]: more than {MAX_ELEMENTS} weights")
-        for value in _list(values, f"{where}[{i}]", prod(shape)):
-            _number(value, structure["dtype"], f"{where}[{i}]", finite=True)
+        for value in check_list(values, f"{where}[{i}]", prod(shape)):
+            check_number(value, structure["dtype"], f"{where}[{i}]", finite=True)
+
+
+def _weight_shapes(structure):
+    """The suite's cell's arrays (cells/build.py), or a user's cell's `weights` as probed."""
+    if "weight_shapes" in structure:
+        return structure["weight_shapes"]
+    inputs = sum(prod(x) for x in structure["input_shapes"] + [s["shape"] for s in structure["states"]] + structure["constant_shapes"])
+    shapes = [(inputs, structure["hidden"]), (structure["hidden"],)]
+    return shapes + [(structure["hidden"], prod(p["shape"])) for p in structure["states"] + structure["outputs"] if p["kind"] == "dense"]
 
 
 def _options(options, layer, where):
-    _keys(options, OPTION_KEYS + ("mask_format",), (), where)
+    check_keys(options, OPTION_KEYS + ("mask_format",), (), where)
     for key in OPTION_KEYS:
-        _bool(options[key], f"{where}.{key}")
-    _one_of(options["mask_format"], MASK_FORMATS, f"{where}.mask_format")
+        check_bool(options[key], f"{where}.{key}")
+    check_one_of(options["mask_format"], MASK_FORMATS, f"{where}.mask_format")
     if layer:
         for key, value in LAYER_FIXED_OPTIONS.items():
             if options[key] != value:
@@ -230,31 +239,21 @@ def _options(options, layer, where):
 
 def _array(a, dtype, where, min_rank=1):
     """A serialized array ({dtype, shape, values}) of `dtype`; its shape as a tuple."""
-    _keys(a, ("dtype", "shape", "values"), (), where)
+    check_keys(a, ("dtype", "shape", "values"), (), where)
     if a["dtype"] != dtype:
-        raise CaseError(f"{where}.dtype: {_short(a['dtype'])}, expected {dtype!r}")
-    shape = _list(a["shape"], f"{where}.shape", min_length=min_rank, max_length=MAX_RANK + 2)
+        raise CaseError(f"{where}.dtype: {short(a['dtype'])}, expected {dtype!r}")
+    shape = check_list(a["shape"], f"{where}.shape", min_length=min_rank, max_length=MAX_RANK + 2)
     for n in shape:
-        _int(n, f"{where}.shape", 1, max(MAX_BATCH, MAX_DIM))
+        check_int(n, f"{where}.shape", 1, max(MAX_BATCH, MAX_DIM))
     if prod(shape) > MAX_ELEMENTS:
         raise CaseError(f"{where}: more than {MAX_ELEMENTS} values")
-    values = _list(a["values"], f"{where}.values", prod(shape))
+    values = check_list(a["values"], f"{where}.values", prod(shape))
     for value in values:
         if dtype == MASK_DTYPE:
-            _bool(value, f"{where}.values")
+            check_bool(value, f"{where}.values")
         else:
-            _number(value, dtype, f"{where}.values", finite=False)
+            check_number(value, dtype, f"{where}.values", finite=False)
     return tuple(shape)
-
-
-def _shape(shape, where):
-    """A per-sample shape: a list of 1..3 positive ints."""
-    dims = _list(shape, where, min_length=1, max_length=MAX_RANK)
-    for n in dims:
-        _int(n, where, 1, MAX_DIM)
-    if prod(dims) > MAX_ELEMENTS:
-        raise CaseError(f"{where}: more than {MAX_ELEMENTS} values")
-    return tuple(dims)
 
 
 def _drawn(drawn):
@@ -263,84 +262,10 @@ def _drawn(drawn):
         raise CaseError("drawn: expected a mapping of at most 8 names to values")
     for key, value in drawn.items():
         if not re.fullmatch(_IDENTIFIER, key) or key in ("target", "example"):
-            raise CaseError(f"drawn: {_short(key)} is not a name a property draws")
+            raise CaseError(f"drawn: {short(key)} is not a name a property draws")
         if isinstance(value, str):
-            _text(value, f"drawn.{key}")
+            check_text(value, f"drawn.{key}")
         elif value is not None and not isinstance(value, (bool, int, float)):
             raise CaseError(f"drawn.{key}: expected a number, a bool, a string or null, got {type(value).__name__}")
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
-            raise CaseError(f"drawn.{key}: {_short(value)} is out of range")
-
-
-def _keys(d, required, optional, where):
-    if not isinstance(d, dict):
-        raise CaseError(f"{where}: expected a JSON object, got {_kind(d)}")
-    missing = [k for k in required if k not in d]
-    if missing:
-        raise CaseError(f"{where}: missing {', '.join(missing)}")
-    unknown = [k for k in d if k not in required + optional]
-    if unknown:
-        raise CaseError(f"{where}: unknown keys {', '.join(_short(k) for k in unknown)}")
-
-
-def _list(value, where, length=None, min_length=0, max_length=None):
-    if not isinstance(value, list):
-        raise CaseError(f"{where}: expected a list, got {_kind(value)}")
-    if length is not None and len(value) != length:
-        raise CaseError(f"{where}: {len(value)} entries, expected {length}")
-    if len(value) < min_length or (max_length is not None and len(value) > max_length):
-        raise CaseError(f"{where}: {len(value)} entries, expected {min_length} to {max_length}")
-    return value
-
-
-def _bool(value, where):
-    if not isinstance(value, bool):
-        raise CaseError(f"{where}: expected true or false, got {_short(value)}")
-
-
-def _int(value, where, low, high):
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise CaseError(f"{where}: expected an integer from {low} to {high}, got {_short(value)}")
-
-
-def _number(value, dtype, where, finite):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CaseError(f"{where}: expected a number, got {_short(value)}")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise CaseError(f"{where}: {_short(value)} is out of range") from None
-    if math.isfinite(number) and abs(number) > float(np.finfo(dtype).max):
-        raise CaseError(f"{where}: {_short(value)} is out of the range of {dtype}")
-    if finite and not math.isfinite(number):
-        raise CaseError(f"{where}: expected a finite number, got {number!r}")
-
-
-def _one_of(value, choices, where):
-    if not isinstance(value, str) or value not in choices:
-        raise CaseError(f"{where}: {_short(value)} is not one of {', '.join(choices)}")
-    return value
-
-
-def _match(value, pattern, where, what):
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise CaseError(f"{where}: {_short(value)} is not {what}")
-    return value
-
-
-def _text(value, where):
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise CaseError(f"{where}: expected a string of at most {MAX_TEXT} characters, got {_short(value)}")
-
-
-def _kind(value):
-    return {dict: "an object", list: "a list", str: "a string", bool: "a bool", type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _short(value):
-    """A bad value as it appears in a one-line message (repr, cut, one line)."""
-    try:
-        text = ascii(value)
-    except (RecursionError, ValueError):  # deep junk, an int of more digits than Python prints
-        text = _kind(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+            raise CaseError(f"drawn.{key}: {short(value)} is out of range")

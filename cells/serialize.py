@@ -13,6 +13,7 @@ from cells.case_schema import check_example
 from cells.example import Example, Options
 from cells.layer_example import LayerExample, LayerOptions
 from cells.user_cell import is_user_cell
+from cells.user_cell import structure_from_dict as user_structure_from_dict
 from cells.user_cell import structure_to_dict as user_structure_to_dict
 from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
 
@@ -38,6 +39,8 @@ def structure_to_dict(s):
 
 
 def structure_from_dict(s):
+    if "user_cell" in s:
+        return user_structure_from_dict(s)
     return CellStructure(
         input_shapes=tuple(tuple(x) for x in s["input_shapes"]),
         states=tuple(StateSpec(tuple(st["shape"]), st["kind"], st["activation"]) for st in s["states"]),

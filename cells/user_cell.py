@@ -172,3 +172,12 @@ def structure_to_dict(s):
                           "input_shape": list(s.input_shapes[0]), "states": [list(x.shape) for x in s.states],
                           "output": list(s.outputs[0].shape), "weights": [list(w) for w in s.weights_shapes],
                           "framework": s.framework, "constants": [list(c) for c in s.constant_shapes]}}
+
+
+def structure_from_dict(d):
+    """The UserCellStructure of a validated case's structure (cells/user_cell_schema.py)."""
+    c = d["user_cell"]
+    return UserCellStructure(target=c["target"], args_json=c["args_json"], search_path=c["search_path"],
+                             input_shapes=(tuple(c["input_shape"]),), states=tuple(Shape(tuple(s)) for s in c["states"]),
+                             outputs=(Shape(tuple(c["output"])),), weights_shapes=tuple(tuple(w) for w in c["weights"]),
+                             constant_shapes=tuple(tuple(x) for x in c["constants"]), framework=c["framework"])

@@ -21,6 +21,7 @@ from packaging.version import Version
 
 from cells.case_schema import CaseError, read_case
 from conformance.facts import FACT_NAMES, example_facts
+from conformance.known_cells import KNOWN_CELL_MODULES
 
 DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
 REQUIRED = ("id", "backend", "package", "versions", "modes", "condition", "rule", "property", "reason", "example")
@@ -183,10 +184,24 @@ def _case_file(path, name, example):
         raise KnownDivergenceError(f"{path}: entry {name!r}: example must be the path of a case file")
     case = path.parent / example
     try:
-        read_case(case)
+        _check_known_cell(read_case(case)["example"])
     except CaseError as error:
         raise KnownDivergenceError(f"{path}: entry {name!r}: cannot read its case {case}: {error}") from None
     return case
+
+
+def _check_known_cell(example):
+    """A user-cell case (--cell) names one of the suite's own cells (conformance/known_cells),
+    imported from the suite, not from the directory it was found in: replaying it runs
+    only the suite's code."""
+    cell = example["structure"].get("user_cell")
+    if cell is None:
+        return
+    if cell["target"].split(":")[0] not in KNOWN_CELL_MODULES:
+        raise CaseError(f"its cell {cell['target']!r} is not one of the suite's ({', '.join(KNOWN_CELL_MODULES)}): "
+                        "a declared divergence's case never imports other code")
+    if cell["search_path"]:
+        raise CaseError(f"its cell's search_path is {cell['search_path'][:80]!r}: a declared divergence's cell is imported from the suite, so it is empty")
 
 
 def _surfaces_as(item, divergence):

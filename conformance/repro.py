@@ -7,9 +7,11 @@ diverged may be a variant of it, saved as "diverging_example" for reading. A cas
 read back only through cells/case_schema.py: it is data, never code.
 """
 
+import copy
 import hashlib
 import importlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -20,9 +22,11 @@ from conformance.assertions import compare
 from conformance.backends import UnknownBackend, get_backend
 from conformance.backends.impl import ImplBackend, ImplError
 from conformance.function_script import function_script
+from conformance.known_cells import KNOWN_CELL_MODULES
 from conformance.gradient_script import gradient_script, is_gradient_property
 from conformance.layer_reference import layer_source
 from conformance.runs import expected
+from conformance.user_cell_plugin import case_cell
 
 DEFAULT_DIR = Path("rnn-conformance-repros")
 _SAVED = {}  # case path -> the text save_case wrote there in this run
@@ -101,7 +105,10 @@ def divergence_source(example, backend, mode, title=None, contract=None):
 def load_case(path):
     """(property body, example, drawn) of a saved case; CaseError when it is not one."""
     case = read_case(path)
-    return property_body(case["property"]), example_from_dict(case["example"]), case["drawn"]
+    example = example_from_dict(case["example"])
+    with case_cell(example):  # a user-cell case: the properties' module reads its cell on import
+        body = property_body(case["property"])
+    return body, example, case["drawn"]
 
 
 def property_body(property_id):
@@ -135,9 +142,11 @@ def case_source(path, contract=None):
     return case_script(read_case(path), contract)
 
 
-def case_script(case, contract=None):
-    """The reproducer script of a validated case (cells/case_schema.py)."""
+def case_script(case, contract=None, cell=None):
+    """The reproducer script of a validated case (cells/case_schema.py). A user-cell case
+    (--cell) needs `cell` naming its class, unless that is one of the suite's own."""
     backend = case_backend(case)
+    case = user_cell_consent(case, cell)
     example = example_from_dict(case.get("diverging_example", case["example"]))
     if (getattr(backend, "level", None) == "layer") != hasattr(example, "layer"):
         raise CaseError(f"example: not an example of a {getattr(backend, 'level', 'function')} backend such as {case['backend']}")
@@ -147,17 +156,40 @@ def case_script(case, contract=None):
     return divergence_source(example, backend, case["mode"], title, contract)
 
 
+def user_cell_consent(case, cell):
+    """The case, for a user-cell case only when `cell` (--cell) names its class: the
+    expected values come from running that cell's `call`, and a case is data, so its own
+    word is never enough to import anything. The class is then imported from the current
+    directory, as a --cell run does, not from the directory the case records. The
+    suite's own cells (conformance/known_cells: declared divergences) need no --cell."""
+    target = case["example"]["structure"].get("user_cell", {}).get("target")
+    if target is None or (target.split(":")[0] in KNOWN_CELL_MODULES and cell is None):
+        return case
+    if cell != target:
+        raise CaseError(f"this is a case of a user's cell, {target}, and its expected values come from running that cell: "
+                        f"to allow it, name it: python -m conformance.repro CASE.json --cell {target}")
+    case = copy.deepcopy(case)
+    for example in (case["example"], case.get("diverging_example", case["example"])):
+        for structure in [example["structure"]] + [spec["structure"] for spec in example["stacked"]]:
+            structure["user_cell"]["search_path"] = os.getcwd()
+    return case
+
+
 def main(argv=None):
-    """python -m conformance.repro CASE.json: print the case's reproducer script.
+    """python -m conformance.repro CASE.json [--cell MODULE:CLASS]: print the case's reproducer script.
 
     Exit 2 with one line when the case cannot be read (not JSON, not a valid case, an
-    unknown backend, an option the backend lacks)."""
-    paths = sys.argv[1:] if argv is None else argv
-    if len(paths) != 1:
-        print("usage: python -m conformance.repro CASE.json", file=sys.stderr)
+    unknown backend, an option the backend lacks, a user's cell not named by --cell)."""
+    arguments = sys.argv[1:] if argv is None else argv
+    cell = None
+    if len(arguments) == 3 and arguments[1] == "--cell":
+        arguments, cell = arguments[:1], arguments[2]
+    if len(arguments) != 1 or arguments[0].startswith("-"):
+        print("usage: python -m conformance.repro CASE.json [--cell MODULE:CLASS]", file=sys.stderr)
         return 2
+    paths = arguments
     try:
-        source = case_source(paths[0])
+        source = case_script(read_case(paths[0]), cell=cell)
     except (OSError, ValueError) as error:  # CaseError is a ValueError; so are a script's refusals
         print(f"rnn-conformance: cannot read case {paths[0]}: {' '.join(str(error).split())}", file=sys.stderr)
         return 2

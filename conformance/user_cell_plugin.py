@@ -10,11 +10,12 @@ is not collected at all.
 """
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from cells.user_cell import UserCellError, framework_option, parse_cell_options
+from cells.user_cell import UserCellError, framework_option, is_user_cell, parse_cell_options
 
 USER_CELL_PATH = Path(__file__).resolve().with_name("test_user_cell.py")
 DEFAULT_INPUT_SHAPE = "3"
@@ -25,6 +26,21 @@ def structure():
     if _STRUCTURE is None:
         raise RuntimeError("conformance/test_user_cell.py runs only with --cell MODULE:CLASS")
     return _STRUCTURE
+
+
+@contextmanager
+def case_cell(example):
+    """While importing the properties' module to replay a saved case (conformance/repro.py):
+    the module reads the run's cell as it is imported, so outside a --cell run that is the
+    case's cell (a declared divergence's, conformance/known_cells)."""
+    global _STRUCTURE
+    before = _STRUCTURE
+    if before is None and is_user_cell(example.spec.structure):
+        _STRUCTURE = example.spec.structure
+    try:
+        yield
+    finally:
+        _STRUCTURE = before
 
 
 def pytest_addoption(parser):

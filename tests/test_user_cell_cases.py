@@ -1,0 +1,129 @@
+"""A user-cell case (--cell) is data like every saved case (issue 19): it reads back
+into the same example, a malformed field is one CaseError line, printing its reproducer
+never imports the cell, and a declared entry's case may name only the suite's own cells
+(conformance/known_cells)."""
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cells.case_schema import CaseError, check_case
+from cells.serialize import example_from_dict, example_to_dict
+from cells.user_cell import is_user_cell
+from conformance import repro
+from conformance.known import KnownDivergenceError, load
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+KNOWN = REPOSITORY / "conformance" / "known"
+CASE = KNOWN / "layer-keras-numpy-state-mask-rank-crashes.json"  # RankedStatesCell, Bidirectional
+STACKED = KNOWN / "layer-tf-keras-stacked-constants-per-cell-initial-state-crashes.json"  # two copies, constants
+
+
+def saved(path=CASE):
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("path", [CASE, STACKED])
+def test_a_user_cell_case_reads_back_into_the_example_it_was_saved_from(path):
+    case = saved(path)
+    example = example_from_dict(check_case(case)["example"])
+    assert is_user_cell(example.spec.structure)
+    assert example_to_dict(example) == case["example"]
+
+
+def _cell(case):
+    return case["example"]["structure"]["user_cell"]
+
+
+HOSTILE = {
+    "code as the target": (lambda c: _cell(c).update(target="os:system('x')"), "is not MODULE:CLASS"),
+    "a path as the module": (lambda c: _cell(c).update(target="../evil:Cell"), "is not MODULE:CLASS"),
+    "arguments that are not JSON": (lambda c: _cell(c).update(args_json="{units: 2}"), "args_json: not JSON"),
+    "arguments that are a list": (lambda c: _cell(c).update(args_json="[2]"), "expected the JSON text of an object"),
+    "deeply nested arguments": (lambda c: _cell(c).update(args_json="[" * 100_000), "args_json"),
+    "a search path that is not text": (lambda c: _cell(c).update(search_path=["/"]), "search_path"),
+    "an unknown framework": (lambda c: _cell(c).update(framework="keras2"), "framework"),
+    "no state": (lambda c: _cell(c).update(states=[]), "states"),
+    "a weight of the wrong size": (lambda c: c["example"]["weights"][0].pop(), "weights[0]"),
+    "a weight that is not a number": (lambda c: c["example"]["weights"][1].__setitem__(0, "1"), "weights[1]"),
+    "a weight shape of rank 5": (lambda c: _cell(c).update(weights=[[1, 1, 1, 1, 1]]), "weights[0]"),
+    "a state that does not match its initial state": (lambda c: _cell(c).update(states=[[3], [2, 3]]), "initial_states[1]"),
+    "an unknown key": (lambda c: _cell(c).update(module="os"), "unknown keys"),
+    "a user cell outside a layer example": (lambda c: [c["example"].pop(k) for k in ("layer", "stacked")], "only in a layer example"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_malformed_user_cell_case_is_one_case_error_line(name):
+    case = copy.deepcopy(saved())
+    spoil, message = HOSTILE[name]
+    spoil(case)
+    with pytest.raises(CaseError) as raised:
+        check_case(case)
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_stacked_copy_must_be_the_same_cell():
+    case = copy.deepcopy(saved(STACKED))
+    case["example"]["stacked"][0]["structure"]["user_cell"]["target"] = "other.module:Cell"
+    with pytest.raises(CaseError, match="not the same cell as the first"):
+        check_case(case)
+
+
+def test_a_user_cell_reproducer_needs_cell_naming_its_class(tmp_path, capsys):
+    """Its expected values come from running the cell: the case's word is not enough."""
+    case = saved()
+    _cell(case).update(target="no_such_cell_module_anywhere.cells:MyCell", search_path="/where/it/ran")
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    for cell in ([], ["--cell", "other.cells:MyCell"]):
+        assert repro.main([str(path), *cell]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--cell no_such_cell_module_anywhere.cells:MyCell" in err[0], err
+    assert "no_such_cell_module_anywhere" not in sys.modules
+
+
+def test_with_cell_a_user_cell_case_prints_a_script_importing_it_from_here(tmp_path):
+    case = saved()
+    _cell(case).update(target="tests.user_cells.examples:RankedStatesCell", search_path="/where/it/ran")
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    printed = subprocess.run([sys.executable, "-m", "conformance.repro", str(path), "--cell", _cell(case)["target"]],
+                             capture_output=True, text=True, cwd=REPOSITORY, timeout=300)
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    assert "from tests.user_cells.examples import RankedStatesCell" in printed.stdout
+    assert f"sys.path.insert(0, {str(REPOSITORY)!r})" in printed.stdout and "/where/it/ran" not in printed.stdout
+
+
+def _known_file(tmp_path, case):
+    (tmp_path / "case.json").write_text(json.dumps(case))
+    (tmp_path / "known.toml").write_text(
+        '[[divergence]]\nid = "x"\nbackend = "layer-keras-numpy"\npackage = "keras"\nversions = ">=3"\n'
+        'modes = ["call"]\ncondition = "mask"\nrule = "L5"\n'
+        'property = "test_user_cell::test_your_cell_in_bidirectional_agrees_with_reference"\nreason = "r"\n'
+        'example = "case.json"\n')
+    return tmp_path / "known.toml"
+
+
+def test_a_declared_entry_names_only_the_suites_own_cells(tmp_path):
+    case = saved()
+    _cell(case)["target"] = "tests.user_cells.examples:RankedStatesCell"  # the same class, from elsewhere
+    with pytest.raises(KnownDivergenceError, match="is not one of the suite's"):
+        load(_known_file(tmp_path, case))
+
+
+def test_a_declared_entrys_cell_is_imported_from_the_suite_not_a_saved_path(tmp_path):
+    case = saved()
+    _cell(case)["search_path"] = str(tmp_path)  # where a planted conformance/known_cells could wait
+    with pytest.raises(KnownDivergenceError, match="search_path"):
+        load(_known_file(tmp_path, case))
+
+
+def test_the_shipped_user_cell_entries_load():
+    entries = {e.id: e for e in load()}
+    assert "layer-keras-numpy-state-mask-rank-crashes" in entries
+    assert "layer-tf-keras-stacked-constants-per-cell-initial-state-crashes" in entries
