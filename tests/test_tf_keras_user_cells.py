@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.test_user_cells import CELLS as KERAS3_CELLS
-from tests.test_user_cells import command, needs
+from tests.test_user_cells import command, needs, without_entries
 
 CELLS = "tests.user_cells.tf_keras_examples"
 ROW = "layer-tf-keras"
@@ -48,22 +48,30 @@ def test_a_cell_that_reads_constants_runs_on_tf_keras_and_meets_a_stacked_crash(
     own call, stepped eagerly); stacked copies crash in tf_keras itself when the layer has
     constants, a mask and per-cell initial states together (not unrolled: tf.while_loop
     gets the nested states back flat), which the derandomized sample meets in L6 or in
-    L7's stacked draws; the suite's own stacked cells, without constants, run. A new
-    finding, so exit 1, every new divergence is that crash, and its reproducer crashes on
-    its own."""
+    L7's stacked draws; the suite's own stacked cells, without constants, run. Declared
+    (layer-tf-keras-stacked-constants-per-cell-initial-state-crashes, a case of this very
+    cell), so exit 0 with the entry met and its workaround; without that entry every new
+    divergence is that crash, and its reproducer crashes on its own."""
     needs(ROW)
     status, out, err = command("--cell", f"{CELLS}:ConstantsCell", *TF_KERAS, "--constant-shape", "2", "--max-examples", "5",
-                               "--repro-dir", str(tmp_path), "--report", str(tmp_path / "report.json"))
-    assert status == 1, out[-4000:] + err[-2000:]
-    found = out.split("New divergences:\n")[1].split("\n\n")[0].split("\nlayer-tf-keras [")
-    assert found and all("CRASH: ValueError: The two structures don't have the same nested structure" in f and
-                         "stacked cells=" in f for f in found), out[-4000:]
+                               "--report", str(tmp_path / "report.json"))
+    assert status == 0, out[-4000:] + err[-2000:]
+    assert "layer-tf-keras-stacked-constants-per-cell-initial-state-crashes on layer-tf-keras: call" in out, out[-4000:]
+    assert "workaround: pass initial_state flat" in out, out[-4000:]
     report = json.loads((tmp_path / "report.json").read_text())
     outcomes = {(r["mode"], r["property"].split("::")[1]): r["outcome"] for b in report["backends"] for r in b["results"]}
     for mode in ("call", "predict"):
         for prop in ("agrees_with_reference", "mask_routes_agree", "in_bidirectional_agrees_with_reference"):
             assert outcomes[(mode, f"test_your_cell_{prop}")] in ("pass", "known"), outcomes
     assert outcomes[("predict", "test_your_cell_training_step_follows_reference_gradient")] in ("pass", "known"), outcomes
+
+    known = without_entries(tmp_path, "layer-tf-keras-stacked-constants")
+    status, out, err = command("--cell", f"{CELLS}:ConstantsCell", *TF_KERAS, "--constant-shape", "2", "--max-examples", "5",
+                               "--repro-dir", str(tmp_path), "--known-divergences", str(known))
+    assert status == 1, out[-4000:] + err[-2000:]
+    found = out.split("New divergences:\n")[1].split("\n\n")[0].split("\nlayer-tf-keras [")
+    assert found and all("CRASH: ValueError: The two structures don't have the same nested structure" in f and
+                         "stacked cells=" in f for f in found), out[-4000:]
     script = sorted(tmp_path.glob("*-crash.py"))[0]
     text = script.read_text()
     assert f"from {CELLS} import ConstantsCell" in text and "kwargs['constants']" in text

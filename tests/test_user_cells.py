@@ -12,6 +12,7 @@ import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 CELLS = "tests.user_cells.examples"
+KNOWN_FILE = REPOSITORY / "conformance" / "known_divergences.toml"
 ROW = "layer-keras-numpy"  # every Keras 3 layer row runs the same properties; NumPy is the quickest
 
 
@@ -102,20 +103,42 @@ def test_the_2018_bug_reaches_a_cell_whose_output_is_not_its_state(tmp_path):
 
 
 
-def test_a_matrix_state_meets_the_function_rows_mask_broadcast_crash(tmp_path):
+def test_a_matrix_state_meets_a_declared_mask_broadcast_crash(tmp_path):
     """A cell with a (2, 2) state reaches a root cause the suite's own layer cells (rank-1
     states) never reach: keras-numpy's `rnn` masks with a (B, 1) array that does not
-    broadcast against a (B, 2, 2) state (declared on the function row as
-    keras-numpy-state-mask-rank-crashes). The layer row has no entry of its own, so the
-    run fails, and names the function row's entry as the likely cause; the reproducer
-    crashes on its own."""
+    broadcast against a (B, 2, 2) state. The layer row declares it (its case is of the
+    same cell, conformance/known_cells), so the run passes and the author reads what it
+    means for the cell."""
     needs(ROW)
     status, out, _ = command("--cell", f"{CELLS}:RankedStatesCell", "--backends", ROW, "--max-examples", "8",
                              "--repro-dir", str(tmp_path))
+    assert status == 0, out[-3000:]
+    assert "layer-keras-numpy-state-mask-rank-crashes on layer-keras-numpy: call" in out, out[-3000:]
+    assert "state-mask-rank-crashes (layer-keras-numpy): a state of rank 2 or more" in out, out[-3000:]
+
+
+def without_entries(tmp_path, prefix):
+    """The shipped known-divergence file less the entries whose id starts with `prefix`
+    (their cases found from anywhere: the examples as absolute paths)."""
+    blocks = KNOWN_FILE.read_text().split("[[divergence]]")
+    kept = [b for b in blocks[1:] if not b.lstrip().startswith(f'id = "{prefix}')]
+    text = "[[divergence]]".join([blocks[0], *kept]).replace('example = "known/', f'example = "{KNOWN_FILE.parent}/known/')
+    path = tmp_path / "known.toml"
+    path.write_text(text)
+    return path
+
+
+def test_undeclared_on_the_layer_row_it_names_the_function_rows_entry(tmp_path):
+    """Without the layer row's entries the crash is new, and names the root cause declared
+    on the rnn underneath; its reproducer crashes on its own."""
+    needs(ROW)
+    known = without_entries(tmp_path, "layer-keras-numpy-state-mask-rank")
+    status, out, _ = command("--cell", f"{CELLS}:RankedStatesCell", "--backends", ROW, "--max-examples", "8",
+                             "--repro-dir", str(tmp_path), "--known-divergences", str(known))
     assert status == 1, out[-3000:]
     assert "CRASH: ValueError: operands could not be broadcast together with shapes (3,1) (3,2,2)" in out, out[-3000:]
     assert "matches a root cause declared on the rnn this layer runs: keras-numpy-state-mask-rank-crashes (on keras-numpy)" in out
-    scripts = sorted(tmp_path.glob("*.py"))
+    scripts = sorted(tmp_path.glob("*-crash.py"))
     assert scripts, out[-3000:]
     done = subprocess.run([sys.executable, str(scripts[0])], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "KERAS_BACKEND": "numpy"})
