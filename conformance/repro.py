@@ -22,8 +22,8 @@ from conformance.assertions import compare
 from conformance.backends import UnknownBackend, get_backend
 from conformance.backends.impl import ImplBackend, ImplError
 from conformance.function_script import function_script
-from conformance.known_cells import KNOWN_CELL_MODULES
 from conformance.gradient_script import gradient_script, is_gradient_property
+from conformance.known_cells import KNOWN_CELL_MODULES
 from conformance.layer_reference import layer_source
 from conformance.runs import expected
 from conformance.user_cell_plugin import case_cell
@@ -160,18 +160,23 @@ def user_cell_consent(case, cell):
     """The case, for a user-cell case only when `cell` (--cell) names its class: the
     expected values come from running that cell's `call`, and a case is data, so its own
     word is never enough to import anything. The class is then imported from the current
-    directory, as a --cell run does, not from the directory the case records. The
-    suite's own cells (conformance/known_cells: declared divergences) need no --cell."""
+    directory, as a --cell run does, never from the directory the case records. The
+    suite's own cells (conformance/known_cells: declared divergences) need no --cell and
+    are imported from the suite."""
     target = case["example"]["structure"].get("user_cell", {}).get("target")
-    if target is None or (target.split(":")[0] in KNOWN_CELL_MODULES and cell is None):
+    if target is None:
         return case
-    if cell != target:
+    if cell is None and target.split(":")[0] in KNOWN_CELL_MODULES:
+        search_path = ""
+    elif cell == target:
+        search_path = os.getcwd()
+    else:
         raise CaseError(f"this is a case of a user's cell, {target}, and its expected values come from running that cell: "
                         f"to allow it, name it: python -m conformance.repro CASE.json --cell {target}")
     case = copy.deepcopy(case)
     for example in (case["example"], case.get("diverging_example", case["example"])):
         for structure in [example["structure"]] + [spec["structure"] for spec in example["stacked"]]:
-            structure["user_cell"]["search_path"] = os.getcwd()
+            structure["user_cell"]["search_path"] = search_path
     return case
 
 
@@ -187,11 +192,10 @@ def main(argv=None):
     if len(arguments) != 1 or arguments[0].startswith("-"):
         print("usage: python -m conformance.repro CASE.json [--cell MODULE:CLASS]", file=sys.stderr)
         return 2
-    paths = arguments
     try:
-        source = case_script(read_case(paths[0]), cell=cell)
+        source = case_script(read_case(arguments[0]), cell=cell)
     except (OSError, ValueError) as error:  # CaseError is a ValueError; so are a script's refusals
-        print(f"rnn-conformance: cannot read case {paths[0]}: {' '.join(str(error).split())}", file=sys.stderr)
+        print(f"rnn-conformance: cannot read case {arguments[0]}: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     print(source, end="")
     return 0

@@ -127,3 +127,12 @@ def test_the_shipped_user_cell_entries_load():
     entries = {e.id: e for e in load()}
     assert "layer-keras-numpy-state-mask-rank-crashes" in entries
     assert "layer-tf-keras-stacked-constants-per-cell-initial-state-crashes" in entries
+
+
+def test_a_suite_cell_case_is_printed_without_its_recorded_search_path():
+    """A case naming the suite's own cell needs no --cell, and the directory it records
+    never reaches sys.path (a planted module there would be imported first)."""
+    case = saved()
+    _cell(case)["search_path"] = "/planted/here"
+    consented = repro.user_cell_consent(case, None)
+    assert _cell(consented)["search_path"] == "" and _cell(case)["search_path"] == "/planted/here"
