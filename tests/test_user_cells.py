@@ -179,3 +179,16 @@ def test_every_cell_author_note_explains_a_declared_root_cause():
     notes = cell_author_notes.load_notes()
     assert set(notes) <= causes, sorted(set(notes) - causes)
     assert all(note.get("meaning") and note.get("workaround") for note in notes.values())
+
+
+def test_every_root_cause_a_cell_run_can_meet_has_a_note():
+    """--cell runs the Keras 3 layer rows and layer-tf-keras: each root cause declared
+    there prints its meaning and a workaround, not only the entry's reason."""
+    from conformance import cell_author_notes, known
+    from conformance.backends import get_backend
+
+    rows = {"layer-tf-keras"} | {e.backend for e in known.load()
+                                 if getattr(get_backend(e.backend), "flavor", None) == "keras3" and e.backend.startswith("layer-")}
+    notes = cell_author_notes.load_notes()
+    missing = sorted({cell_author_notes.root_cause_of(e.id, e.backend) for e in known.load() if e.backend in rows} - set(notes))
+    assert not missing, missing
