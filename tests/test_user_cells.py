@@ -192,3 +192,14 @@ def test_every_root_cause_a_cell_run_can_meet_has_a_note():
     notes = cell_author_notes.load_notes()
     missing = sorted({cell_author_notes.root_cause_of(e.id, e.backend) for e in known.load() if e.backend in rows} - set(notes))
     assert not missing, missing
+
+
+def test_a_cell_that_indexes_a_weight_meets_openvinos_predict_crash(tmp_path):
+    """PeepholeLSTMCell reads self.peephole[0]: OpenVINO's Variable.__getitem__ converts
+    the weight to NumPy, which a compiled predict cannot (declared, with the workaround)."""
+    needs("layer-keras-openvino")
+    status, out, _ = command("--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", '{"units": 2}', "--backends",
+                             "layer-keras-openvino", "--max-examples", "8", "--repro-dir", str(tmp_path))
+    assert status == 0, out[-3000:]
+    assert "layer-keras-openvino-indexed-weight-in-predict-crashes on layer-keras-openvino: predict" in out, out[-3000:]
+    assert "workaround: index through an op: ops.take(self.w, 0, axis=0)" in out, out[-3000:]
