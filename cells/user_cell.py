@@ -40,6 +40,10 @@ class UserCellStructure:
     nested_inputs: bool = False
     nested_output: bool = False
     framework: str = "keras3"  # the Keras the cell is written for: a key of FRAMEWORKS
+    # Where the output is not the input's shape: the same cell probed for the input a
+    # stacked copy gets (copies[0] takes this one's output, copies[1] copies[0]'s, ...), up
+    # to one whose output is an input already probed. Empty: copies cannot stack, or need not.
+    copies: tuple = ()
 
     def weight_shapes(self):
         return list(self.weights_shapes)

@@ -4,8 +4,8 @@ Everything but the cell is drawn as for the suite's own cells (cells/layer_strat
 batch sizes, lengths, every mask family and route, options, initial states,
 Bidirectional. The weights are drawn from the suite's grid of exact binary fractions,
 one value per entry of each of the cell's weights, so every backend and the reference
-compute with the same numbers. A stacked copy is the same cell, which only fits when the
-cell's output has its input's shape. A tf_keras cell that reads constants gets them drawn
+compute with the same numbers. A stacked copy is the same cell, built for the previous
+copy's output (cells/user_cell.py, `copies`). A tf_keras cell that reads constants gets them drawn
 like the inputs; every copy of the cell (stacked, Bidirectional) reads the same ones.
 """
 
@@ -26,17 +26,22 @@ def user_cell_specs(structure):
 
 
 def stacks_with_itself(structure):
-    return structure.outputs[0].shape == structure.input_shapes[0]
+    """Whether copies of the cell can take each other's output: it keeps its input's
+    shape, or probing built it for the shapes its copies get (`structure.copies`)."""
+    return structure.outputs[0].shape == structure.input_shapes[0] or bool(structure.copies)
 
 
 def user_layer_examples(structure, **kwargs):
-    """layer_examples (same keyword arguments) whose every cell is the user's."""
-    specs = user_cell_specs(structure)
+    """layer_examples (same keyword arguments) whose every cell is the user's; a stacked
+    copy is the cell as built for the previous one's output."""
+    by_input = {s.input_shapes[0]: user_cell_specs(s) for s in (*structure.copies[::-1], structure)}
 
     def cell_specs_for(input_shape=None):
-        if input_shape is not None and input_shape != structure.input_shapes[0]:
+        if input_shape is None:
+            return by_input[structure.input_shapes[0]]
+        if input_shape not in by_input:
             raise ValueError(f"a copy of the cell cannot take inputs of shape {input_shape}")
-        return specs
+        return by_input[input_shape]
 
     # The cell declares its state_size itself: the suite's int-or-list choice is not drawn.
     kwargs.setdefault("layer_option_strategy", layer_options(state_size_as_int=False))

@@ -7,6 +7,7 @@ import copy
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,26 @@ def test_a_suite_cell_case_is_printed_without_its_recorded_search_path():
     _cell(case)["search_path"] = "/planted/here"
     consented = repro.user_cell_consent(case, None)
     assert _cell(consented)["search_path"] == "" and _cell(case)["search_path"] == "/planted/here"
+
+
+def test_a_stacked_copy_is_the_cell_built_for_the_previous_output():
+    """A cell whose output (2,) is not its input (3,) stacks as the cell built for (2,):
+    the copy's structure, weights included, is that probe's (cells/user_cell_strategies.py)."""
+    from hypothesis import find
+
+    from cells.user_cell import Shape, UserCellStructure
+    from cells.user_cell_strategies import stacks_with_itself, user_layer_examples
+
+    def cell(n):
+        return UserCellStructure("m:C", input_shapes=((n,),), states=(Shape((2,)),), outputs=(Shape((2,)),),
+                                 weights_shapes=((n, 2),))
+
+    lone = cell(3)
+    assert not stacks_with_itself(lone)
+    structure = replace(lone, copies=(cell(2),))
+    assert stacks_with_itself(structure)
+    example = find(user_layer_examples(structure, min_stacked=2, max_stacked=2), lambda e: True)
+    assert [s.structure.input_shapes for s in example.specs] == [((3,),), ((2,),), ((2,),)]
+    assert [len(s.weights[0]) for s in example.specs] == [6, 4, 4]
+    case = check_case({**saved(), "example": example_to_dict(example)})  # and it saves as a valid case
+    assert [s["structure"]["user_cell"]["input_shape"] for s in case["example"]["stacked"]] == [[2], [2]]
