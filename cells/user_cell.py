@@ -68,6 +68,18 @@ def is_user_cell(structure):
     return isinstance(structure, UserCellStructure)
 
 
+def cannot_run_at_all(divergence):
+    """Whether a crash of a user's cell came on the plainest layer example (B = 1, T = 1,
+    no mask, every option at its default, one cell): the cell cannot run on that row at
+    all, which is the cell author's first thing to know, before any divergence."""
+    from cells.example import changed_fields
+
+    example = divergence.example
+    return (divergence.crash is not None and example is not None and is_user_cell(example.structure)
+            and example.batch == 1 and example.steps == 1 and example.mask is None and not example.stacked
+            and not changed_fields(example.options) and not changed_fields(example.layer))
+
+
 def parse_target(text):
     """'package.module:Class' -> (module, class name), or a UserCellError."""
     module, sep, name = (text or "").partition(":")

@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
+from cells.user_cell import cannot_run_at_all  # noqa: E402
 from conformance import checks, known, matrix, profiles, repro, report  # noqa: E402
 from conformance.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
@@ -234,7 +235,8 @@ def _record_results(item, call, outcome_report, divergences, saved):
             outcome = "crash" if d.crash else "fail"
             results.append(report.result(target, property_id, outcome, d.rule, d.summary, d.example, case=case, reproducer=script,
                                          declared_elsewhere=getattr(d, "declared_elsewhere", None),
-                                         declared_underneath=getattr(d, "declared_underneath", None)))
+                                         declared_underneath=getattr(d, "declared_underneath", None),
+                                         cannot_run=cannot_run_at_all(d)))
     elif outcome_report.failed:  # not a Divergence: the harness or Hypothesis itself failed
         first_line = reason.strip().splitlines()[0] if reason.strip() else type(call.excinfo.value).__name__
         results.append(report.result(target, property_id, "fail", None, f"{type(call.excinfo.value).__name__}: {first_line}"))

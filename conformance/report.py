@@ -128,7 +128,7 @@ def matrix_markdown(report):
 def divergences_text(report):
     """Under the matrix: each new divergence, its rule, minimal example, case and reproducer;
     a backend that could not be called at all, once."""
-    lines, elsewhere = [], []
+    lines, elsewhere, cannot_run = [], [], []
     for b in report["backends"]:
         if b["status"] == "error":
             lines.append(f"{b['name']}: ERROR: {b['reason']}")
@@ -143,7 +143,7 @@ def divergences_text(report):
                 continue
             entry = f" {r['known_divergence']}:" if r["known_divergence"] else ""
             word = model.CELL_OF_OUTCOME[r["outcome"]]
-            into = elsewhere if r.get("declared_elsewhere") else lines
+            into = cannot_run if r.get("cannot_run") else elsewhere if r.get("declared_elsewhere") else lines
             into.append(f"{b['name']} [{r['mode']}] {r['property']}: {word} [{r['rule'] or model.UNCLASSIFIED}]{entry} {r['summary']}")
             if r.get("declared_elsewhere"):
                 into.append(f"  declared for other releases: {r['declared_elsewhere']}")
@@ -154,6 +154,10 @@ def divergences_text(report):
             for key in ("reproducer", "case"):
                 if r.get(key):
                     into.append(f"  {key}: {r[key]}")
+    if cannot_run:
+        lines += ["Where your cell cannot run at all (it crashes on the plainest example, B=1, T=1, no mask, every "
+                  "option at its default: an operation this row cannot run, yours or the backend's; the reproducer "
+                  "shows which):", *cannot_run]
     if elsewhere:
         lines += ["Declared for other releases (the same backend, mode, rule and condition as an entry whose "
                   "version range leaves this release out; not excused):", *elsewhere]
@@ -223,8 +227,10 @@ def verdict_line(run_report):
         if new:
             crashes = sum(r["outcome"] == "crash" for r in new)
             elsewhere = sum(bool(r.get("declared_elsewhere")) for r in new)
+            cannot_run = sum(bool(r.get("cannot_run")) for r in new)
             parts.append(f"{b['name']}: {len(new)} new divergence{'s' * (len(new) != 1)}" + (f" ({crashes} CRASH)" if crashes else "")
-                         + (f", {elsewhere} of them declared for other releases" if elsewhere else ""))
+                         + (f", {elsewhere} of them declared for other releases" if elsewhere else "")
+                         + (f", {cannot_run} where your cell cannot run at all" if cannot_run else ""))
     if not parts and backends:
         parts.append("no new divergences")
     reproduced = {m[0] for m in model.matched_known(run_report)}

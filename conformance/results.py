@@ -51,7 +51,7 @@ def example_configuration(example):
 
 def result(target, property_id, outcome, rule=None, summary="", example=None, known_divergence=None, case=None,
            reproducer=None, excused=None, replay=False, declared_elsewhere=None,
-           declared_underneath=None):
+           declared_underneath=None, cannot_run=False):
     """One outcome of one property on one target. `covers`: the areas the property ran
     in; `areas`: where the result is shown (a pass: where it ran; a divergence: its
     rule's area). A failure without a rule is "unclassified". `excused`: for a declared
@@ -59,7 +59,8 @@ def result(target, property_id, outcome, rule=None, summary="", example=None, kn
     result of re-running a declared divergence's saved case; `declared_elsewhere`: for a
     new divergence, the entry declaring the same root cause for other releases;
     `declared_underneath`: for a new layer divergence, the entries of the function row
-    underneath (known.function_row_of) whose root cause it matches, as "id (on row): reason"."""
+    underneath (known.function_row_of) whose root cause it matches, as "id (on row): reason";
+    `cannot_run`: a user's cell crashed on the plainest example (cells/user_cell.py)."""
     ran = outcome in RAN and not replay
     covers = list(areas_covered(property_id, target.backend.unsupported_options)) if ran else []
     if outcome in ("fail", "crash") and not rule:
@@ -82,6 +83,7 @@ def result(target, property_id, outcome, rule=None, summary="", example=None, kn
         "reproducer": None if reproducer is None else str(reproducer),
         "declared_elsewhere": declared_elsewhere,
         "declared_underneath": declared_underneath,
+        "cannot_run": cannot_run,
     }
 
 

@@ -196,10 +196,23 @@ def test_every_root_cause_a_cell_run_can_meet_has_a_note():
 
 def test_a_cell_that_indexes_a_weight_meets_openvinos_predict_crash(tmp_path):
     """PeepholeLSTMCell reads self.peephole[0]: OpenVINO's Variable.__getitem__ converts
-    the weight to NumPy, which a compiled predict cannot (declared, with the workaround)."""
+    the weight to NumPy, which a compiled predict cannot (declared, with the workaround).
+    Without the entry the run fails, and lists the row first as one where the cell cannot
+    run at all (it crashes on the plainest example), apart from the divergences."""
     needs("layer-keras-openvino")
     status, out, _ = command("--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", '{"units": 2}', "--backends",
                              "layer-keras-openvino", "--max-examples", "8", "--repro-dir", str(tmp_path))
     assert status == 0, out[-3000:]
     assert "layer-keras-openvino-indexed-weight-in-predict-crashes on layer-keras-openvino: predict" in out, out[-3000:]
     assert "workaround: index through an op: ops.take(self.w, 0, axis=0)" in out, out[-3000:]
+
+    # Undeclared, it is first of all a row where the cell cannot run: the plainest example crashes.
+    known = without_entries(tmp_path, "layer-keras-openvino-indexed-weight")
+    status, out, _ = command("--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", '{"units": 2}', "--backends",
+                             "layer-keras-openvino", "--max-examples", "8", "--repro-dir", str(tmp_path),
+                             "--known-divergences", str(known))
+    assert status == 1, out[-3000:]
+    heading, listed = out.split("Where your cell cannot run at all")[1].split(":\n", 1)
+    assert "B=1, T=1, no mask" in heading
+    assert listed.startswith("layer-keras-openvino [predict] test_user_cell::test_your_cell_agrees_with_reference: CRASH"), listed[:500]
+    assert "1 where your cell cannot run at all" in out.splitlines()[-1]
