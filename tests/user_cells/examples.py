@@ -2,8 +2,11 @@
 
 Each stands for a kind of cell where the suite's findings bite cell authors: an output
 that is not the first state (wrong under masks on some backends), states of different
-sizes, a peephole LSTM. `PrecisionDependentCell` is deliberately broken: it computes in
-the backend's default float type rather than its inputs' dtype.
+sizes, a peephole LSTM and a matrix state (those two in conformance/known_cells, as
+declared divergences' cells). Three are deliberately broken: `Float64ConstantCell`
+computes with a float64 constant (its result depends on the backend's float types),
+`CountingCell` keeps Python-side state, `ConstantsCell` requires constants Keras 3
+cannot pass.
 """
 
 import keras
