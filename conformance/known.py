@@ -21,7 +21,7 @@ from packaging.version import Version
 
 from cells.case_schema import CaseError, read_case
 from conformance.facts import FACT_NAMES, example_facts
-from conformance.known_cells import KNOWN_CELL_MODULES
+from conformance.known_cells import KNOWN_CELL_MODULES, is_known_cell
 
 DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
 REQUIRED = ("id", "backend", "package", "versions", "modes", "condition", "rule", "property", "reason", "example")
@@ -197,7 +197,7 @@ def _check_known_cell(example):
     cell = example["structure"].get("user_cell")
     if cell is None:
         return
-    if cell["target"].split(":")[0] not in KNOWN_CELL_MODULES:
+    if not is_known_cell(cell["target"]):
         raise CaseError(f"its cell {cell['target']!r} is not one of the suite's ({', '.join(KNOWN_CELL_MODULES)}): "
                         "a declared divergence's case never imports other code")
     if cell["search_path"]:

@@ -23,7 +23,7 @@ from conformance.backends import UnknownBackend, get_backend
 from conformance.backends.impl import ImplBackend, ImplError
 from conformance.function_script import function_script
 from conformance.gradient_script import gradient_script, is_gradient_property
-from conformance.known_cells import KNOWN_CELL_MODULES
+from conformance.known_cells import is_known_cell
 from conformance.layer_reference import layer_source
 from conformance.runs import expected
 from conformance.user_cell_plugin import case_cell
@@ -166,7 +166,7 @@ def user_cell_consent(case, cell):
     target = case["example"]["structure"].get("user_cell", {}).get("target")
     if target is None:
         return case
-    if cell is None and target.split(":")[0] in KNOWN_CELL_MODULES:
+    if cell is None and is_known_cell(target):
         search_path = ""
     elif cell == target:
         search_path = os.getcwd()

@@ -9,3 +9,9 @@ imports the suite's own code. tests/user_cells re-exports them as example cells.
 """
 
 KNOWN_CELL_MODULES = ("conformance.known_cells.keras3", "conformance.known_cells.tf_keras")
+
+
+def is_known_cell(target):
+    """Whether "module:Class" names a class of these modules (the only cells a declared
+    entry's case, or a reproducer printed without --cell, may import)."""
+    return target.split(":")[0] in KNOWN_CELL_MODULES
