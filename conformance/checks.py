@@ -40,8 +40,10 @@ shrink_skipped = Counter()
 shrink_cut_short = Counter()
 _budget = ShrinkBudget()
 
-# Called after every example as observer(target, failed): how `rnn-conformance mutants`
-# counts the examples and seconds until a property first fails, and the shrinking after.
+# Called after every example as observer(target, failed, property_id=, example=, excused=):
+# how `rnn-conformance mutants` counts the examples and seconds until a property first
+# fails, and the shrinking after, and how `soak` records the facts of the passing examples
+# (conformance/seen.py). `excused`: a declared divergence excused one of its data sets.
 example_observers = []
 
 
@@ -108,11 +110,13 @@ def contract_property(test=None, *, siblings=True):
             return
         example = target.applicable(example)
         data_sets = [example] + (resampled(example) if target.compiles and siblings else [])
-        started, failed, fired = time.perf_counter(), False, []
+        started, failed, fired, excused = time.perf_counter(), False, [], False
         try:
             for number, data_set in enumerate(data_sets):
                 data_sets_run[target.id] += 1
-                if _check_one(test, property_id, target, data_set, drawn, number, len(data_sets), fired) == "excused crash":
+                checked = _check_one(test, property_id, target, data_set, drawn, number, len(data_sets), fired)
+                excused = excused or checked is not None
+                if checked == "excused crash":
                     break  # a declared crash of this configuration: its siblings would repeat it
         except Divergence as divergence:
             failed = True
@@ -127,14 +131,15 @@ def contract_property(test=None, *, siblings=True):
             (shrink_run if call.shrinking else drawn_run)[target.id] += 1
             seconds_spent[target.id] += time.perf_counter() - started
             for observe in example_observers:
-                observe(target, failed)
+                observe(target, failed, property_id=property_id, example=example, excused=excused)
 
     return run
 
 
 def _check_one(test, property_id, target, example, drawn, number, count, fired):
     """One data set; a divergence the ledger does not excuse is raised, ready to replay.
-    Returns "excused crash" after a declared divergence that is a crash."""
+    Returns "excused" after a declared divergence, "excused crash" when it is a crash,
+    None when the data set conforms."""
     try:
         with _bounded(example_timeout, fired):
             test(target=target, example=example, **drawn)
@@ -177,6 +182,4 @@ def _raise_unexcused(divergence, property_id, target, example, drawn, number, co
                 "structure, options, B, T and mask; values from cells/resample.py), shown above."
             )
         raise divergence
-    if divergence.crash is not None:
-        return "excused crash"
-    return None
+    return "excused" if divergence.crash is None else "excused crash"

@@ -52,7 +52,7 @@ class FirstFailureClock:
         self.target, self.started = target, time.perf_counter()
         self.examples, self.first_failure = 0, None
 
-    def __call__(self, target, failed):
+    def __call__(self, target, failed, **details):
         if target is not self.target:
             return
         self.examples += 1

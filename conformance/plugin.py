@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 from cells.user_cell import cannot_run_at_all  # noqa: E402
-from conformance import checks, known, matrix, profiles, repro, report  # noqa: E402
+from conformance import checks, known, matrix, profiles, repro, report, seen  # noqa: E402
 from conformance.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
 from conformance.backends.base import gradient_mode  # noqa: E402
@@ -32,7 +32,9 @@ _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
 # The command's live progress (--progress), the run limits (shrinking, timeouts) and the
 # compiled modes' example budget (conformance/budgets.py) and --cell (a user's own cell,
 # conformance/user_cell_plugin.py) are plugins of their own, loaded with this one.
-pytest_plugins = ("conformance.progress", "conformance.limits", "conformance.budgets", "conformance.user_cell_plugin")
+# The facts of every example run, for `soak` (--record-examples), is one too.
+pytest_plugins = ("conformance.progress", "conformance.limits", "conformance.budgets", "conformance.user_cell_plugin",
+                  "conformance.seen")
 
 
 def pytest_addoption(parser):
@@ -69,6 +71,9 @@ def pytest_addoption(parser):
         "--example-timeout", type=float, default=None, help="seconds one example may run before it counts as a hang (a crash)"
     )
     group.addoption("--report", default=None, metavar="PATH.json", help="write the run's results as a JSON report")
+    group.addoption("--no-example-database", action="store_true",
+                    help="replay no failure an earlier run saved in Hypothesis' example database: the seed alone decides "
+                    "what runs (soak)")
     group.addoption("--env-dir", default=None, metavar="DIR",
                     help="where managed environments are created and reused (default: ~/.cache/rnn-conformance/envs)")
     group.addoption("--markdown", default=None, metavar="PATH.md", help="write the divergence matrix as Markdown")
@@ -86,6 +91,9 @@ def pytest_configure(config):
     if config.getoption("--max-examples"):
         settings.register_profile("rnn-conformance-max-examples", parent=settings.default, max_examples=config.getoption("--max-examples"))
         settings.load_profile("rnn-conformance-max-examples")
+    if config.getoption("--no-example-database"):
+        settings.register_profile("rnn-conformance-no-database", parent=settings.default, database=None)
+        settings.load_profile("rnn-conformance-no-database")
     checks.example_timeout = config.getoption("--example-timeout")
     names = config.getoption("--backends")
     impl = None
@@ -321,6 +329,10 @@ def _run_report(config):
     backends = [get_backend(name) for name in config.stash[_SELECTED]]
     run_report = report.build_report(backends, results, _profile_name(config), speed=_speed(backends))
     run_report["max_examples"] = settings.default.max_examples
+    recorder = seen.recorder_of(config)
+    if recorder is not None:
+        for entry in run_report["backends"]:
+            entry["seen"] = recorder.entries(entry["name"])
     return run_report
 
 
