@@ -12,9 +12,13 @@
     rnn-conformance mutants [--mutants a,b] [--profile P] [--max-examples N]
                             [--example-timeout SECONDS] [--report PATH.json] [--markdown PATH.md]
     rnn-conformance merge A.json B.json ... [--report PATH.json] [--markdown PATH.md]
+    rnn-conformance soak [--backends a,b | --impl MODULE:FUNC] [--seeds N] [--first-seed N]
+                         [--profile dev|thorough] [--max-examples N] [--report PATH.json]
+                         [--markdown PATH.md] [--repro-dir DIR] [...]
 
 This module only parses the command line and dispatches: each subcommand is a module of
-its own (conformance/run_command.py, list_command.py, mutants_command.py, merge_command.py), which says
+its own (conformance/run_command.py, list_command.py, mutants_command.py, merge_command.py,
+soak_command.py), which says
 what it does and what its exit statuses mean. Bad input is one line on stderr and exit
 status 2 (conformance/usage.py), for every subcommand.
 """
@@ -27,7 +31,8 @@ from conformance.usage import usage_error
 
 PROG = "rnn-conformance"
 DEFAULT_SHRINK_SECONDS = 5  # conformance.limits.DEFAULT_SHRINK_SECONDS (tests check they agree)
-COMMANDS = ("run", "list", "mutants", "merge")
+COMMANDS = ("run", "list", "mutants", "merge", "soak")
+SOAK_PROFILES = ("dev", "thorough")  # random profiles: `ci` is derandomized, a seed changes nothing
 PROFILES = ("ci", "dev", "thorough")
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")  # conformance.backends.impl.IMPL_OPS (tests check they agree)
 PROFILE_HELP = "Hypothesis profile (default: ci when the environment variable CI is set, else dev)"
@@ -39,7 +44,21 @@ print progress per backend, then the divergence matrix, the new divergences and 
 verdict. rnn-conformance without a command is rnn-conformance run. Other commands:
   rnn-conformance list      every backend: installed or not, version, modes
   rnn-conformance mutants   the mutation score of the suite (rnn-conformance mutants --help)
-  rnn-conformance merge     join the JSON reports of several runs into one report and matrix"""
+  rnn-conformance merge     join the JSON reports of several runs into one report and matrix
+  rnn-conformance soak      many random seeds, the undeclared failures grouped by root cause"""
+
+SOAK_DESCRIPTION = """Run the backends once per seed (seeds FIRST..FIRST+N-1, a random profile, no example
+database), then group every failure no declared divergence excuses by suspected root
+cause (backend, rule or crash text), each with its smallest example, its reproducer, the
+seeds that hit it, and the tightest condition over the facts (conformance/facts.py) that
+covers its members and no example seen to pass. It proposes; a person declares."""
+
+SOAK_EPILOG = f"""exit status: 0 no undeclared failure on any seed; 1 a group of undeclared failures, a
+declared divergence that did not reproduce, or a worker without a usable report; 2 bad
+input (one line on stderr); 3 a selected backend is not installed; 130/143 interrupted
+(the seeds that finished are triaged and written).
+
+{RULES}"""
 
 RUN_EPILOG = f"""\
 exit status: 0 every backend tested conforms (declared divergences reproduced as declared);
@@ -93,6 +112,10 @@ def shrink_seconds(text):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # soak's --seeds must not take run's --seed by prefix
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         """One line, not argparse's usage block (exit status 2)."""
         usage_error(f"{message} (see {PROG} --help)")
@@ -113,12 +136,20 @@ def _shared_options(parser, profile_default=None, profile_help=PROFILE_HELP):
     parser.add_argument("--markdown", metavar="PATH.md", help="write the table as Markdown")
 
 
-def _run_options(parser):
+def _run_options(parser, run_only=True):
+    """run's options; soak takes those without `run_only` (it sets the seed itself, runs
+    the suite's cells on the installed releases, and never stops a backend early)."""
     parser.add_argument("--backends", metavar="a,b", help="comma-separated backend names, each tested once "
                         "(default: every installed default backend; rnn-conformance list names them)")
     parser.add_argument("--impl", metavar="MODULE:FUNC", help="also test this function with the rnn signature "
                         "(imported from the current directory, in the workers only)")
     parser.add_argument("--impl-ops", default="numpy", choices=IMPL_OPS, help="the array library of --impl's step functions (default: numpy)")
+    if run_only:
+        _user_cell_options(parser)
+    _worker_options(parser, run_only)
+
+
+def _user_cell_options(parser):
     parser.add_argument("--cell", metavar="MODULE:CLASS", help="test your own Keras 3 cell (a keras.layers.Layer with "
                         "state_size) through keras.layers.RNN on the Keras 3 layer rows, instead of the suite's cells")
     parser.add_argument("--cell-args", metavar="JSON", help="keyword arguments of the --cell class, a JSON object")
@@ -127,7 +158,11 @@ def _run_options(parser):
                         "(default; the Keras 3 layer rows) or tf-keras (a tf_keras.layers.Layer, on layer-tf-keras)")
     parser.add_argument("--constant-shape", action="append", metavar="N[,N...]", help="per-sample shape of a constant "
                         "the --cell cell's call reads (tf-keras), once per constant")
-    parser.add_argument("--seed", type=whole_number, metavar="N", help="Hypothesis seed (ci is derandomized already)")
+
+
+def _worker_options(parser, run_only):
+    if run_only:
+        parser.add_argument("--seed", type=whole_number, metavar="N", help="Hypothesis seed (ci is derandomized already)")
     parser.add_argument("--jobs", type=count, default=os.cpu_count() or 1, metavar="N",
                         help=f"backends tested at once (default: the number of CPUs, here {os.cpu_count() or 1})")
     parser.add_argument("--repro-dir", default="rnn-conformance-repros", metavar="DIR",
@@ -138,15 +173,21 @@ def _run_options(parser):
     parser.add_argument("--backend-timeout", type=seconds, default=3600, metavar="SECONDS",
                         help="seconds before a backend's worker is killed and reported as an error, whatever its "
                         "code catches (default: 3600)")
+    if run_only:
+        _release_options(parser)
+    parser.add_argument("--env-dir", metavar="DIR", help="where the managed environments of backends that need "
+                        "their own (Keras 2 on Theano) are created on first use and reused (default: "
+                        "$RNN_CONFORMANCE_ENV_DIR, else ~/.cache/rnn-conformance/envs)")
+    if run_only:
+        parser.add_argument("--fail-fast", action="store_true",
+                            help="stop each backend at its first new divergence (shrunk and reported; declared ones do not stop it)")
+
+
+def _release_options(parser):
     parser.add_argument("--keras", metavar="VERSION[,VERSION]", help="run the Keras 3 rows (those of --backends, "
                         "else all) on these Keras releases instead, each in a managed overlay environment")
     parser.add_argument("--tf-keras", metavar="VERSION[,VERSION]", help="run the tf_keras rows on these tf-keras releases "
                         "instead, each in a managed environment (with the TensorFlow of its release)")
-    parser.add_argument("--env-dir", metavar="DIR", help="where the managed environments of backends that need "
-                        "their own (Keras 2 on Theano) are created on first use and reused (default: "
-                        "$RNN_CONFORMANCE_ENV_DIR, else ~/.cache/rnn-conformance/envs)")
-    parser.add_argument("--fail-fast", action="store_true",
-                        help="stop each backend at its first new divergence (shrunk and reported; declared ones do not stop it)")
 
 
 def build_parsers():
@@ -169,7 +210,16 @@ def build_parsers():
     merge.add_argument("reports", nargs="+", metavar="REPORT.json", help="the reports to join, in the order their rows are shown")
     merge.add_argument("--report", metavar="PATH.json", help="write the joined JSON report")
     merge.add_argument("--markdown", metavar="PATH.md", help="write the joined table as Markdown")
-    return parser, {"run": run, "list": listing, "mutants": mutants, "merge": merge}
+    soak = commands.add_parser("soak", help="many random seeds, undeclared failures grouped by root cause",
+                               description=SOAK_DESCRIPTION, epilog=SOAK_EPILOG, formatter_class=raw)
+    _shared_options(soak, "dev", "Hypothesis profile, a random one (default: dev)")
+    soak._option_string_actions["--profile"].choices = SOAK_PROFILES
+    _run_options(soak, run_only=False)
+    soak.set_defaults(repro_dir="rnn-conformance-soak")
+    soak._option_string_actions["--repro-dir"].help = "where each seed's report, cases, reproducers and logs go (DIR/seed-S; default: rnn-conformance-soak)"
+    soak.add_argument("--seeds", type=count, default=20, metavar="N", help="how many seeds (default: 20)")
+    soak.add_argument("--first-seed", type=whole_number, metavar="N", help="the first seed (default: a random one, printed)")
+    return parser, {"run": run, "list": listing, "mutants": mutants, "merge": merge, "soak": soak}
 
 
 def parse_arguments(argv):
@@ -218,6 +268,10 @@ def main(argv=None):
             from conformance import merge_command
 
             return merge_command.main(args)
+        if args.command == "soak":
+            from conformance import soak_command
+
+            return soak_command.main(args)
         from conformance import run_command
 
         return run_command.main(args)

@@ -130,6 +130,7 @@ def worker_options(args):
         options += user_cell_command.worker_options(args)
     if args.fail_fast:
         options.append("-x")  # pytest stops at the first failing test: shrunk and reported
+    options += getattr(args, "extra_worker_options", [])  # soak's (conformance/soak_command.py)
     return options
 
 
@@ -148,6 +149,15 @@ def split_by_module(args):
 
 
 def run(args, rows):
+    """Run the workers, show the verdict, write the reports; returns the exit status."""
+    run_report = execute(args, rows)
+    show_and_write(args, run_report)
+    return run_report["exit_status"]
+
+
+def execute(args, rows):
+    """Run the workers: the merged report (interrupted ones marked so, with their exit
+    status). `soak` calls this once per seed."""
     repro_dir = Path(args.repro_dir)
     repro_dir.mkdir(parents=True, exist_ok=True)
     places, failed = prepare_environments(args, rows)
@@ -177,8 +187,7 @@ def run(args, rows):
             run_report["exit_status"] = INTERRUPTED_EXIT_STATUS[stopped_by]
             print(f"\nrnn-conformance: {'interrupted' if stopped_by is KeyboardInterrupt else 'terminated'}: "
                   "every worker is ended; the report covers the backends that finished", flush=True)
-        show_and_write(args, run_report)
-        return run_report["exit_status"]
+        return run_report
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
