@@ -89,7 +89,10 @@ def assert_same_gradients(first, second, example, target, rule, relation):
     for (name, got), (_, want) in zip(first.leaves(), second.leaves()):
         found += _differences(name, got, want, SAME_GRADIENT_TOLERANCES[example.dtype])
     if found:
-        raise Divergence(rule, relation, found, example, target)
+        divergence = Divergence(rule, relation, found, example, target)
+        runs = tuple(g.taken_on for g in (first, second) if g.taken_on is not None)
+        divergence.runs = runs or divergence.runs  # either run may be the one that broke the rule
+        raise divergence
 
 
 def _assert_matches_arguments(grads, example, target, rule="G1"):

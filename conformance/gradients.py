@@ -14,7 +14,7 @@ reference's finite differences live.
 
 import numbers
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import optree
@@ -37,6 +37,10 @@ class Gradients:
     initial_states: tuple
     constants: tuple
     weights: tuple
+    # The example they were taken on (set by the properties' gradients_of): a divergence
+    # between two gradient sets (G3, G4) names both runs, and a declared entry's condition
+    # is asked of each, as for the forward relations (assertions.assert_same_results).
+    taken_on: object = field(default=None, compare=False, repr=False)
 
     def leaves(self):
         """(name, array) for every array, named as messages show them ("inputs[0]")."""
@@ -127,7 +131,7 @@ def batch_major(gradients, example):
     if not example.options.time_major:
         return gradients
     inputs = tuple(np.swapaxes(np.asarray(g), 0, 1) for g in gradients.inputs)
-    return Gradients(inputs, gradients.initial_states, gradients.constants, gradients.weights)
+    return Gradients(inputs, gradients.initial_states, gradients.constants, gradients.weights, gradients.taken_on)
 
 
 def zeros_for_unconnected(gradient, like):

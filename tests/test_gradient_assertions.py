@@ -177,3 +177,18 @@ def test_a_time_major_run_is_weighed_as_the_same_loss_as_its_batch_major_twin():
     for part in ("last_output", "new_states"):
         for a, b in zip(optree.tree_leaves(getattr(w_batch, part)), optree.tree_leaves(getattr(w_time, part))):
             np.testing.assert_array_equal(a, b)
+
+
+def test_two_gradient_sets_that_differ_name_both_runs(case):
+    """G4 compares the drawn example with a variant (unroll flipped, say): a declared
+    entry's condition (`unroll and ...`) must be asked of both runs, as for the forward
+    relations, or whether it is excused depends on which of the two Hypothesis drew."""
+    example, _, grads = case
+    unrolled = example.changed(options={"unroll": True})
+    other = replace(changed(grads, "weights", 1, (0,), grads.weights[1][0] + 1), taken_on=unrolled)
+    with pytest.raises(Divergence) as info:
+        assert_same_gradients(other, replace(grads, taken_on=example), unrolled, "target", "G4", "relation")
+    assert info.value.runs == (unrolled, example)
+    with pytest.raises(Divergence) as info:  # gradients that do not say where they come from: the example alone
+        assert_same_gradients(changed(grads, "weights", 1, (0,), 9.0), grads, example, "target", "G4", "relation")
+    assert info.value.runs == (example,)
