@@ -58,14 +58,15 @@ def main(args):
         started = time.perf_counter()
         report = run_command.execute(seed_args, rows)
         seconds = time.perf_counter() - started
+        if report.get("interrupted"):  # a seed cut short is not triaged: it would read as failed workers
+            print(f"rnn-conformance soak: interrupted during seed {seed}: the {number} seeds before it are triaged", flush=True)
+            status = report["exit_status"]
+            break
         path = Path(seed_args.repro_dir) / "report.json"
         path.write_text(json.dumps(report, indent=1))
         reports[seed] = report
         runs.append({"seed": seed, "exit_status": report["exit_status"], "seconds": round(seconds, 1), "report": str(path)})
         print(f"rnn-conformance soak: seed {seed} ({number + 1}/{len(seeds)}): {seed_line(report)}, {seconds:.0f} s", flush=True)
-        if report.get("interrupted"):
-            status = report["exit_status"]
-            break
         if report["exit_status"] == 3:
             print("rnn-conformance soak: a selected backend is not installed (see above): no seed would test it", flush=True)
             status = 3

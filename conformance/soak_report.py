@@ -127,4 +127,5 @@ def verdict(soak):
     if soak["exit_status"] == 1:
         return (f"soak: {groups} group{'s' * (groups != 1)} of undeclared failures, {others} other problem"
                 f"{'s' * (others != 1)} over {len(soak['seeds'])} seeds (exit status 1)")
-    return f"soak: stopped after {len(soak['seeds'])} seeds (exit status {soak['exit_status']})"
+    return (f"soak: stopped after {len(soak['seeds'])} seeds, {groups} group{'s' * (groups != 1)} of undeclared failures "
+            f"in them (exit status {soak['exit_status']})")
