@@ -39,3 +39,14 @@ def test_the_merge_command_parses():
     args = parse_arguments(words[1:])
     assert args.command == "merge" and args.reports == ["reports/jax.json", "reports/theano.json"]
     assert (args.markdown, args.report) == ("merged.md", "merged.json")
+
+
+def test_the_weekly_soak_runs_the_tox_soak_env_whose_command_parses():
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    command = tox["testenv:soak"]["commands"].replace("{posargs}", "").split()
+    args = parse_arguments(command[1:])
+    assert args.command == "soak" and args.seeds == 20 and args.profile in ("dev", "thorough")
+    assert "soak" not in tox["tox"]["envlist"]  # hours: not part of `tox -p`
+    assert re.search(r"^  soak:\n    if: github.event_name == 'schedule'\n", WORKFLOW, re.M)
+    assert "- run: tox -e soak" in WORKFLOW
