@@ -47,13 +47,15 @@ verdict. rnn-conformance without a command is rnn-conformance run. Other command
   rnn-conformance merge     join the JSON reports of several runs into one report and matrix
   rnn-conformance soak      many random seeds, the undeclared failures grouped by root cause"""
 
-SOAK_DESCRIPTION = """Run the backends once per seed (seeds FIRST..FIRST+N-1, a random profile, no example
+SOAK_DESCRIPTION = """\
+Run the backends once per seed (seeds FIRST..FIRST+N-1, a random profile, no example
 database), then group every failure no declared divergence excuses by suspected root
 cause (backend, rule or crash text), each with its smallest example, its reproducer, the
 seeds that hit it, and the tightest condition over the facts (conformance/facts.py) that
 covers its members and no example seen to pass. It proposes; a person declares."""
 
-SOAK_EPILOG = f"""exit status: 0 no undeclared failure on any seed; 1 a group of undeclared failures, a
+SOAK_EPILOG = f"""\
+exit status: 0 no undeclared failure on any seed; 1 a group of undeclared failures, a
 declared divergence that did not reproduce, or a worker without a usable report; 2 bad
 input (one line on stderr); 3 a selected backend is not installed; 130/143 interrupted
 (the seeds that finished are triaged and written).
@@ -122,9 +124,9 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _shared_options(parser, profile_default=None, profile_help=PROFILE_HELP):
-    """The options run and mutants both take."""
-    parser.add_argument("--profile", choices=PROFILES, default=profile_default, help=profile_help)
+def _shared_options(parser, profile_default=None, profile_help=PROFILE_HELP, profiles=PROFILES):
+    """The options run, mutants and soak take."""
+    parser.add_argument("--profile", choices=profiles, default=profile_default, help=profile_help)
     parser.add_argument("--max-examples", type=count, metavar="N", help="examples per property and target (overrides the profile)")
     parser.add_argument("--example-timeout", type=seconds, default=120, metavar="SECONDS",
                         help="seconds before one example counts as a hang, a crash (default: 120)")
@@ -136,7 +138,12 @@ def _shared_options(parser, profile_default=None, profile_help=PROFILE_HELP):
     parser.add_argument("--markdown", metavar="PATH.md", help="write the table as Markdown")
 
 
-def _run_options(parser, run_only=True):
+RUN_REPRO_DIR = ("rnn-conformance-repros", "where cases, reproducers and worker logs go (default: rnn-conformance-repros)")
+SOAK_REPRO_DIR = ("rnn-conformance-soak", "where each seed's report, cases, reproducers and logs go (DIR/seed-S; "
+                  "default: rnn-conformance-soak)")
+
+
+def _run_options(parser, run_only=True, repro_dir=RUN_REPRO_DIR):
     """run's options; soak takes those without `run_only` (it sets the seed itself, runs
     the suite's cells on the installed releases, and never stops a backend early)."""
     parser.add_argument("--backends", metavar="a,b", help="comma-separated backend names, each tested once "
@@ -146,7 +153,7 @@ def _run_options(parser, run_only=True):
     parser.add_argument("--impl-ops", default="numpy", choices=IMPL_OPS, help="the array library of --impl's step functions (default: numpy)")
     if run_only:
         _user_cell_options(parser)
-    _worker_options(parser, run_only)
+    _worker_options(parser, run_only, repro_dir)
 
 
 def _user_cell_options(parser):
@@ -160,13 +167,12 @@ def _user_cell_options(parser):
                         "the --cell cell's call reads (tf-keras), once per constant")
 
 
-def _worker_options(parser, run_only):
+def _worker_options(parser, run_only, repro_dir):
     if run_only:
         parser.add_argument("--seed", type=whole_number, metavar="N", help="Hypothesis seed (ci is derandomized already)")
     parser.add_argument("--jobs", type=count, default=os.cpu_count() or 1, metavar="N",
                         help=f"backends tested at once (default: the number of CPUs, here {os.cpu_count() or 1})")
-    parser.add_argument("--repro-dir", default="rnn-conformance-repros", metavar="DIR",
-                        help="where cases, reproducers and worker logs go (default: rnn-conformance-repros)")
+    parser.add_argument("--repro-dir", default=repro_dir[0], metavar="DIR", help=repro_dir[1])
     parser.add_argument("--ignore-known", action="store_true", help="excuse no declared divergence")
     parser.add_argument("--known-divergences", metavar="FILE", help="the known-divergence file (default: the one shipped "
                         "in the conformance package; its format: README, 'Known divergences')")
@@ -212,11 +218,8 @@ def build_parsers():
     merge.add_argument("--markdown", metavar="PATH.md", help="write the joined table as Markdown")
     soak = commands.add_parser("soak", help="many random seeds, undeclared failures grouped by root cause",
                                description=SOAK_DESCRIPTION, epilog=SOAK_EPILOG, formatter_class=raw)
-    _shared_options(soak, "dev", "Hypothesis profile, a random one (default: dev)")
-    soak._option_string_actions["--profile"].choices = SOAK_PROFILES
-    _run_options(soak, run_only=False)
-    soak.set_defaults(repro_dir="rnn-conformance-soak")
-    soak._option_string_actions["--repro-dir"].help = "where each seed's report, cases, reproducers and logs go (DIR/seed-S; default: rnn-conformance-soak)"
+    _shared_options(soak, "dev", "Hypothesis profile, a random one (default: dev)", SOAK_PROFILES)
+    _run_options(soak, run_only=False, repro_dir=SOAK_REPRO_DIR)
     soak.add_argument("--seeds", type=count, default=20, metavar="N", help="how many seeds (default: 20)")
     soak.add_argument("--first-seed", type=whole_number, metavar="N", help="the first seed (default: a random one, printed)")
     return parser, {"run": run, "list": listing, "mutants": mutants, "merge": merge, "soak": soak}
