@@ -47,6 +47,7 @@ def example_facts(example):
         "max_output_rank": max(output_ranks),
         "output_is_state0": all(out.kind == "state0" for out in s.outputs),
         "size_1_state_after_first": any(prod(st.shape) == 1 for st in _all_states(example)[1:]),
+        "hidden_feeds_nothing": any(_hidden_feeds_nothing(spec.structure) for spec in _all_specs(example)),
         "input_transform": s.input_transform,
         # data
         "masked_fill": masked_fill(example, mask),
@@ -70,10 +71,21 @@ def masked_fill(example, mask):
     return "none"
 
 
+def _all_specs(example):
+    """Every cell, first to last: the stacked cells of a layer example, else its one cell."""
+    return getattr(example, "specs", (example.spec,))
+
+
 def _all_states(example):
     """Every state in the order the loop carries them: all cells' states for stacked cells."""
-    specs = getattr(example, "specs", (example.spec,))
-    return [state for spec in specs for state in spec.structure.states]
+    return [state for spec in _all_specs(example) for state in spec.structure.states]
+
+
+def _hidden_feeds_nothing(structure):
+    """A cell with no dense state and no dense output (counters, state0 and echo outputs
+    only, cells/spec.py): its hidden layer's weights reach no result, so every gradient
+    of them is 0 and a framework may call them disconnected (soak, issue 20)."""
+    return not any(part.kind == "dense" for part in structure.states + structure.outputs)
 
 
 def _layer_facts(example):

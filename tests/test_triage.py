@@ -1,6 +1,8 @@
 """conformance/triage.py on made-up reports: grouping by root cause, crash texts that
 differ only in numbers, and conditions that cover the members and no passing example."""
 
+import numpy as np
+
 from conformance import known, triage
 
 
@@ -101,3 +103,28 @@ def compile_condition(text):
 
 def holds(code, example_facts):
     return bool(eval(code, {"__builtins__": {}}, example_facts))  # noqa: S307 - validated by known
+
+
+def test_hidden_feeds_nothing_names_a_cell_whose_hidden_weights_reach_no_result():
+    """The fact soak's triage needed (a Keras 2 / Theano training crash): a cell, or a
+    stacked copy, with no dense state and no dense output."""
+    from cells.catalog import report_2018_example
+    from cells.spec import CellSpec, OutputSpec, StateSpec
+    from conformance.facts import FACT_NAMES, example_facts
+
+    example = report_2018_example()
+    assert "hidden_feeds_nothing" in FACT_NAMES
+    structure = example.structure
+    assert example_facts(example)["hidden_feeds_nothing"] is not any(p.kind == "dense" for p in structure.states + structure.outputs)
+    idle = replace_structure(structure, states=(StateSpec((1,), kind="counter"),), outputs=(OutputSpec((1,), kind="state0"),))
+    busy = replace_structure(structure, states=(StateSpec((1,), kind="counter"),), outputs=(OutputSpec((1,)),))
+    for changed, expected in ((idle, True), (busy, False)):
+        spec = CellSpec(changed, tuple(tuple([0.5] * int(np.prod(s))) for s in changed.weight_shapes()))
+        one = example.changed(spec=spec, initial_states=(np.zeros((example.batch, 1), changed.dtype),))
+        assert example_facts(one)["hidden_feeds_nothing"] is expected
+
+
+def replace_structure(structure, **changes):
+    from dataclasses import replace
+
+    return replace(structure, **changes)
