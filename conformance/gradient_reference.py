@@ -30,7 +30,7 @@ from cells.build import make_step
 from cells.ops import NumpyOps, get_ops
 from conformance import reference
 from conformance.backends.base import Result
-from conformance.gradients import Gradients, loss_value
+from conformance.gradients import Gradients, loss_magnitude, loss_value
 
 EPSILON = 1e-6
 DIRECTIONS = 4  # random directions per example, checked on every example
@@ -48,6 +48,7 @@ class ReferenceDerivatives:
     gradients: object  # Gradients, batch-major, or None
     directions: tuple  # of Gradients-shaped directions, unit length over all their arrays
     along: tuple  # of floats: the central difference of L along each direction
+    magnitude: float = 0.0  # sum |weight * leaf| of L at the example (gradients.loss_magnitude)
 
 
 def reference_loss(example, weights, params):
@@ -85,7 +86,18 @@ def reference_derivatives(example, weights, directions=DIRECTIONS):
     losses = _losses(example, weights, params, replicas, lambda stacked, k, r: _add_direction(stacked, k, *r)).sum(axis=1)
     along = tuple(float((losses[2 * d] - losses[2 * d + 1]) / (2 * EPSILON)) for d in range(directions))
     as_gradients = tuple(Gradients(*(tuple(part) for part in direction)) for direction in chosen)
-    return ReferenceDerivatives(gradients, as_gradients, along)
+    return ReferenceDerivatives(gradients, as_gradients, along, reference_magnitude(example, weights, params))
+
+
+def reference_magnitude(example, weights, params=None):
+    """The scale of L's rounding at the example: sum |weight * leaf| of the reference run."""
+    inputs, states, constants, cell_weights = params or example_params(example)
+    step = make_step(example.structure, get_ops("numpy"), cell_weights)
+    mask = None if example.mask is None else np.asarray(example.mask, bool)
+    last, outputs, new_states = _run(example, step, inputs, states, constants, mask)
+    if example.options.time_major:  # the loss weights are shaped as the example's own results
+        outputs = _swap(outputs)
+    return loss_magnitude(Result(last, outputs, list(new_states)), weights)
 
 
 def _gradients(example, weights, params):

@@ -24,8 +24,8 @@ from hypothesis.errors import HypothesisDeprecationWarning, UnsatisfiedAssumptio
 from cells.case_schema import CaseError, parse_case
 from cells.serialize import example_from_dict
 from conformance.assertions import Divergence
-from conformance.gradient_assertions import REFERENCE_TOLERANCE, SAME_GRADIENT_TOLERANCES
-from conformance.gradient_reference import reference_gradients
+from conformance.gradient_assertions import SAME_GRADIENT_TOLERANCES, reference_tolerance
+from conformance.gradient_reference import reference_gradients, reference_magnitude
 from conformance.gradients import batch_major, example_loss_weights
 from conformance.repro import case_backend, property_body
 from conformance.runs import expected
@@ -54,8 +54,10 @@ def main(case_text):
         print(f"CRASH: {type(error).__name__}: {error}")
         return 1
     got = batch_major(got, example)
-    want = reference_gradients(example, example_loss_weights(example, expected(example), "float64"))
-    tolerance = REFERENCE_TOLERANCE if example.dtype == "float64" else SAME_GRADIENT_TOLERANCES[example.dtype]
+    weights64 = example_loss_weights(example, expected(example), "float64")
+    want = reference_gradients(example, weights64)
+    tolerance = (reference_tolerance(reference_magnitude(example, weights64)) if example.dtype == "float64"
+                 else SAME_GRADIENT_TOLERANCES[example.dtype])
     failed = False
     for (name, g), (_, w) in zip(got.leaves(), want.leaves()):
         found = _differences(g, w, tolerance)

@@ -91,6 +91,16 @@ def loss_value(result, weights):
     return total
 
 
+def loss_magnitude(result, weights):
+    """sum |weight * leaf| over L's terms (float64): the scale of the rounding error in a
+    computed L, which a central difference divides by its step (CONTRACT.md section 5)."""
+    total = 0.0
+    for part in ("last_output", "outputs", "new_states"):
+        for leaf, weight in zip(optree.tree_leaves(getattr(result, part)), optree.tree_leaves(getattr(weights, part))):
+            total += float(np.sum(np.abs(np.asarray(weight, np.float64) * np.asarray(leaf, np.float64))))
+    return total
+
+
 def loss_pairs(result_nests, weight_nests):
     """(leaf, weight) pairs of L in a framework: `result_nests` is (last_output, outputs,
     new_states) as the backend returned them, `weight_nests` the same three parts of

@@ -192,3 +192,32 @@ def test_two_gradient_sets_that_differ_name_both_runs(case):
     with pytest.raises(Divergence) as info:  # gradients that do not say where they come from: the example alone
         assert_same_gradients(changed(grads, "weights", 1, (0,), 9.0), grads, example, "target", "G4", "relation")
     assert info.value.runs == (example,)
+
+
+def test_g1_allows_the_rounding_of_a_large_loss_and_no_more(monkeypatch):
+    """A correct loop failed G1 (fixed-tensorflow, soak seed 7003): linear states grown over
+    six steps made L's terms add up to 5.8e4, and the central differences carried 3.5e-6
+    of rounding. G1's atol adds 8 times the rounding bound: the case passes; without the
+    bound it fails; where L's terms are small the tolerance is the table's."""
+    from pathlib import Path
+
+    from conformance import gradient_assertions
+    from conformance.backends import get_backend
+    from conformance.gradient_assertions import reference_tolerance
+    from conformance.gradient_reference import reference_magnitude
+    from conformance.gradients import example_loss_weights
+    from conformance.repro import load_case
+    from conformance.targets import Target
+
+    assert reference_tolerance(10.0)["atol"] < 1e-6 + 1e-8
+    backend = get_backend("fixed-tensorflow")
+    if backend.missing_package():
+        pytest.skip(f"needs {backend.missing_package()}")
+    body, example, drawn = load_case(str(Path(__file__).parent / "cases" / "fixed-tensorflow-g1-rounding-of-a-large-loss.json"))
+    magnitude = reference_magnitude(example, example_loss_weights(example, expected(example)))
+    assert 5e4 < magnitude < 7e4 and reference_tolerance(magnitude)["atol"] < 1e-4
+    body(target=Target(backend, "eager"), example=example, **drawn)
+    monkeypatch.setattr(gradient_assertions, "ROUNDING_MARGIN", 0)
+    with pytest.raises(Divergence) as info:
+        body(target=Target(backend, "eager"), example=example, **drawn)
+    assert info.value.rule == "G1" and "inputs[0]: 1 of 72 gradients differ" in str(info.value)
