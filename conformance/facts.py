@@ -47,6 +47,7 @@ def example_facts(example):
         "max_output_rank": max(output_ranks),
         "output_is_state0": all(out.kind == "state0" for out in s.outputs),
         "size_1_state_after_first": any(prod(st.shape) == 1 for st in _all_states(example)[1:]),
+        "size_1_counter_state": any(st.kind == "counter" and prod(st.shape) == 1 for st in _all_states(example)),
         "hidden_feeds_nothing": any(_hidden_feeds_nothing(spec.structure) for spec in _all_specs(example)),
         "input_transform": s.input_transform,
         # data

@@ -105,9 +105,10 @@ def holds(code, example_facts):
     return bool(eval(code, {"__builtins__": {}}, example_facts))  # noqa: S307 - validated by known
 
 
-def test_hidden_feeds_nothing_names_a_cell_whose_hidden_weights_reach_no_result():
-    """The fact soak's triage needed (a Keras 2 / Theano training crash): a cell, or a
-    stacked copy, with no dense state and no dense output."""
+def test_the_facts_soak_triage_needed():
+    """hidden_feeds_nothing (a Keras 2 / Theano training crash): a cell, or a stacked copy,
+    with no dense state and no dense output; size_1_counter_state (Theano's broadcastable
+    default initial state, kept by an unrolled counter)."""
     from cells.catalog import report_2018_example
     from cells.spec import CellSpec, OutputSpec, StateSpec
     from conformance.facts import FACT_NAMES, example_facts
@@ -122,6 +123,8 @@ def test_hidden_feeds_nothing_names_a_cell_whose_hidden_weights_reach_no_result(
         spec = CellSpec(changed, tuple(tuple([0.5] * int(np.prod(s))) for s in changed.weight_shapes()))
         one = example.changed(spec=spec, initial_states=(np.zeros((example.batch, 1), changed.dtype),))
         assert example_facts(one)["hidden_feeds_nothing"] is expected
+        assert example_facts(one)["size_1_counter_state"]  # (both have a counter state of size 1)
+    assert not example_facts(example)["size_1_counter_state"]
 
 
 def replace_structure(structure, **changes):
