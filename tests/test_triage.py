@@ -124,7 +124,10 @@ def test_the_facts_soak_triage_needed():
         one = example.changed(spec=spec, initial_states=(np.zeros((example.batch, 1), changed.dtype),))
         assert example_facts(one)["hidden_feeds_nothing"] is expected
         assert example_facts(one)["size_1_counter_state"]  # (both have a counter state of size 1)
-    assert not example_facts(example)["size_1_counter_state"]
+    dense = replace_structure(structure, states=(StateSpec((1,)),), outputs=(OutputSpec((1,)),))
+    spec = CellSpec(dense, tuple(tuple([0.5] * int(np.prod(s))) for s in dense.weight_shapes()))
+    one = example.changed(spec=spec, initial_states=(np.zeros((example.batch, 1), dense.dtype),))
+    assert not example_facts(one)["size_1_counter_state"] and not example_facts(one)["hidden_feeds_nothing"]
 
 
 def replace_structure(structure, **changes):
