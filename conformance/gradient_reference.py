@@ -54,13 +54,18 @@ class ReferenceDerivatives:
 def reference_loss(example, weights, params):
     """L of the reference run on `params` = (inputs, initial_states, constants, cell weights),
     all batch-major float64, with the example's mask and options."""
+    return loss_value(_reference_result(example, params), weights)
+
+
+def _reference_result(example, params):
+    """The reference run on `params`, laid out as the example's own results."""
     inputs, states, constants, cell_weights = params
     step = make_step(example.structure, get_ops("numpy"), cell_weights)
     mask = None if example.mask is None else np.asarray(example.mask, bool)
     last, outputs, new_states = _run(example, step, inputs, states, constants, mask)
     if example.options.time_major:  # the loss weights are shaped as the example's own results
         outputs = _swap(outputs)
-    return loss_value(Result(last, outputs, list(new_states)), weights)
+    return Result(last, outputs, list(new_states))
 
 
 def example_params(example):
@@ -91,13 +96,7 @@ def reference_derivatives(example, weights, directions=DIRECTIONS):
 
 def reference_magnitude(example, weights, params=None):
     """The scale of L's rounding at the example: sum |weight * leaf| of the reference run."""
-    inputs, states, constants, cell_weights = params or example_params(example)
-    step = make_step(example.structure, get_ops("numpy"), cell_weights)
-    mask = None if example.mask is None else np.asarray(example.mask, bool)
-    last, outputs, new_states = _run(example, step, inputs, states, constants, mask)
-    if example.options.time_major:  # the loss weights are shaped as the example's own results
-        outputs = _swap(outputs)
-    return loss_magnitude(Result(last, outputs, list(new_states)), weights)
+    return loss_magnitude(_reference_result(example, params or example_params(example)), weights)
 
 
 def _gradients(example, weights, params):
