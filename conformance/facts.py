@@ -56,6 +56,12 @@ def example_facts(example):
     }
 
 
+def json_facts(example):
+    """The facts as JSON values (a number or text stays one, anything else becomes its
+    text): what reports carry, and what soak's triage reads back."""
+    return {k: (v if isinstance(v, (bool, int, str, float)) else str(v)) for k, v in example_facts(example).items()}
+
+
 def masked_fill(example, mask):
     """What the inputs hold at masked positions (G3): "nan" or "inf" where some value
     there is, else "outside-domain" where one lies outside the cell's input transform's

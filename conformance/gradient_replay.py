@@ -25,8 +25,8 @@ from cells.case_schema import CaseError, parse_case
 from cells.serialize import example_from_dict
 from conformance.assertions import Divergence
 from conformance.gradient_assertions import SAME_GRADIENT_TOLERANCES, reference_tolerance
-from conformance.gradient_reference import reference_gradients, reference_magnitude
-from conformance.gradients import batch_major, example_loss_weights
+from conformance.gradient_reference import reference_gradients
+from conformance.gradients import batch_major, example_loss_weights, loss_magnitude
 from conformance.repro import case_backend, property_body
 from conformance.runs import expected
 from conformance.targets import Target
@@ -46,7 +46,8 @@ def main(case_text):
     print(f"example: {example!r}")
     if getattr(backend, "level", None) == "layer":
         return _replay_layer_property(case, backend, example)
-    weights = example_loss_weights(example, expected(example))
+    reference = expected(example)
+    weights = example_loss_weights(example, reference)
     try:
         _, got = backend.run_with_gradients(example, case["mode"], weights)
     except Exception as error:  # noqa: BLE001 - the contract defines a gradient here: a crash is a divergence
@@ -54,9 +55,9 @@ def main(case_text):
         print(f"CRASH: {type(error).__name__}: {error}")
         return 1
     got = batch_major(got, example)
-    weights64 = example_loss_weights(example, expected(example), "float64")
+    weights64 = example_loss_weights(example, reference, "float64")
     want = reference_gradients(example, weights64)
-    tolerance = (reference_tolerance(reference_magnitude(example, weights64)) if example.dtype == "float64"
+    tolerance = (reference_tolerance(loss_magnitude(reference, weights64)) if example.dtype == "float64"
                  else SAME_GRADIENT_TOLERANCES[example.dtype])
     failed = False
     for (name, g), (_, w) in zip(got.leaves(), want.leaves()):

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
 from conformance.areas import AREA_IDS, UNCLASSIFIED, area_of_rule, areas_covered
-from conformance.facts import example_facts
+from conformance.facts import json_facts
 
 NEW_PROBLEMS = ("fail", "crash", "known-fixed")  # what makes a run exit 1
 RAN = ("pass", "fail", "crash", "known", "known-fixed")  # outcomes of a property that ran
@@ -36,12 +36,11 @@ def example_configuration(example):
     """The minimal example's configuration: readable, JSON-able, without its data."""
     if example is None:
         return None
-    facts = {k: (v if isinstance(v, (bool, int, str, float)) else str(v)) for k, v in example_facts(example).items()}
     configuration = {
         "repr": repr(example),
         "options": asdict(example.options),
         "mask": None if example.mask is None else example.mask.astype(int).tolist(),
-        "facts": facts,
+        "facts": json_facts(example),
     }
     layer = getattr(example, "layer", None)
     if layer is not None:

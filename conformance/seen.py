@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 from conformance import checks
-from conformance.facts import example_facts
+from conformance.facts import json_facts
 
 _RECORDER = pytest.StashKey()
 
@@ -46,11 +46,6 @@ def recorder_of(config):
     return config.stash.get(_RECORDER, None)
 
 
-def plain_facts(example):
-    """The facts of an example as JSON values (the report's `example.facts` does the same)."""
-    return {k: (v if isinstance(v, (bool, int, str, float)) else str(v)) for k, v in example_facts(example).items()}
-
-
 class Recorder:
     """An example observer (checks.example_observers) counting (backend, mode, property,
     outcome, facts)."""
@@ -62,7 +57,7 @@ class Recorder:
         if example is None:
             return
         outcome = "fail" if failed else "excused" if excused else "pass"
-        facts = json.dumps(plain_facts(example), sort_keys=True)
+        facts = json.dumps(json_facts(example), sort_keys=True)
         self.counts[target.backend.name, target.mode, property_id, outcome, facts] += 1
 
     def entries(self, backend_name):

@@ -26,7 +26,7 @@ import secrets
 import time
 from pathlib import Path
 
-from conformance import known, output_paths, run_command, soak_report, triage
+from conformance import known, run_command, soak_report, triage
 from conformance.backends import UnknownBackend
 from conformance.backends.impl import ImplError
 from conformance.usage import UsageError, usage_error
