@@ -79,6 +79,12 @@ class TensorFlowOps(Ops):
 class JaxOps(Ops):
     name, module = "jax", "jax.numpy"
 
+    def sigmoid(self, x):
+        # Not the base class' 1 / (1 + exp(-x)): its derivative is 0 * inf = NaN once
+        # exp(-x) overflows (x < -709 in float64), where the sigmoid is flat, so JAX's
+        # gradients of a saturated cell would be NaN for no fault of the backend.
+        return importlib.import_module("jax.nn").sigmoid(x)
+
 
 class TorchOps(Ops):
     name, module = "torch", "torch"

@@ -27,7 +27,7 @@ from cells.gradient_strategies import (
 )
 from cells.ops import OPS, get_ops
 from cells.serialize import example_from_dict, example_to_dict
-from cells.spec import INPUT_TRANSFORMS, CellSpec, OutputSpec, in_domain
+from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, CellSpec, OutputSpec, in_domain
 from cells.strategies import cell_specs, data_arrays
 from conformance.facts import example_facts
 from array_libraries import assert_rendered_step_is_make_step, assert_step_matches_numpy, converters
@@ -68,6 +68,44 @@ def test_each_transform_is_the_numpy_one_in_every_library(library, transform):
         actual = back(get_ops(library).transform(transform)(convert(x)))
         assert actual.dtype == expected.dtype
         np.testing.assert_allclose(actual, expected, rtol=2e-7 if dtype == "float32" else 1e-15)
+
+
+def _derivative(library, function, x):
+    """d function / dx, elementwise, by the library's own autodiff (NumPy in and out)."""
+    if library == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        return np.asarray(jax.vmap(jax.grad(function))(x))
+    if library == "torch":
+        import torch
+
+        leaf = torch.from_numpy(x).requires_grad_()
+        function(leaf).sum().backward()
+        return leaf.grad.numpy()
+    import tensorflow as tf
+
+    leaf = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(leaf)
+        value = function(leaf)
+    return tape.gradient(value, leaf).numpy()
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("library", ["tensorflow", "jax", "torch"])
+def test_every_activation_has_its_derivative_where_it_saturates(library, activation):
+    """Found by soak seed 7008: JaxOps' sigmoid was 1 / (1 + exp(-x)), whose derivative is
+    0 * inf = NaN once exp(-x) overflows, so keras-jax's gradients of a cell whose linear
+    state grew past 709 were NaN (G1) while the backend was right. The derivative at
+    +-800 must be the analytic one (0 for sigmoid and tanh, 1 for linear)."""
+    _installed(library)
+    x = np.array([-800.0, -40.0, 0.0, 40.0, 800.0])
+    got = _derivative(library, get_ops(library).activation(activation), x)
+    with np.errstate(over="ignore"):
+        value = get_ops("numpy").activation(activation)(x)
+    want = {"linear": np.ones_like(x), "tanh": 1 - value**2, "sigmoid": value * (1 - value)}[activation]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
 
 
 @pytest.mark.parametrize("library", [name for name in OPS if name != "numpy"])
