@@ -55,8 +55,8 @@ def entries_of(package, only=None):
 def replay(package, out=sys.stdout, only=None):
     """Inside an environment: replay each entry's case in each of its modes, one JSON line each."""
     from conformance import checks
-    from conformance.assertions import Divergence
     from conformance.backends import get_backend
+    from conformance.known_replay import replay
     from conformance.repro import load_case
     from conformance.targets import Target
 
@@ -66,12 +66,13 @@ def replay(package, out=sys.stdout, only=None):
             target, started = Target(get_backend(entry.backend), mode), time.monotonic()
             try:
                 body, example, drawn = load_case(entry.example)
-                body(target=target, example=target.applicable(example), **drawn)
-                outcome, detail = "absent", ""
-            except Divergence as divergence:
-                matches = entry.describes(divergence) and entry.holds_for_any_run(divergence)
-                outcome = "present" if matches else "other"
-                detail = f"{divergence.rule}: {str(divergence).splitlines()[0][:300]}"
+                divergence = replay(entry, target, body, target.applicable(example), drawn)
+                if divergence is None:
+                    outcome, detail = "absent", ""
+                else:
+                    matches = entry.describes(divergence) and entry.holds_for_any_run(divergence)
+                    outcome = "present" if matches else "other"
+                    detail = f"{divergence.rule}: {str(divergence).splitlines()[0][:300]}"
             except Exception as error:  # noqa: BLE001 - recorded: the release does not run the case at all
                 outcome, detail = "error", f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
             out.write(json.dumps({"entry": entry.id, "backend": entry.backend, "mode": mode, "outcome": outcome,

@@ -25,7 +25,8 @@ from conformance.known_cells import KNOWN_CELL_MODULES, is_known_cell
 
 DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
 REQUIRED = ("id", "backend", "package", "versions", "modes", "condition", "rule", "property", "reason", "example")
-OPTIONAL = ("shows_as",)
+OPTIONAL = ("shows_as", "attempts")
+MAX_ATTEMPTS = 100
 _SHOWS_AS = re.compile(r"^(any|crash|crash: .+|[RGL]\d+)$")
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare, ast.Name, ast.Load,
@@ -54,6 +55,10 @@ class KnownDivergence:
     # several ways (a crash for some shapes, wrong values for others; another rule in a
     # metamorphic property); the condition keeps it to the region where the cause holds.
     shows_as: tuple = ()
+    # How many times the replay runs the case, each after the first on freshly compiled
+    # functions, before it calls the entry stale: 1, except for a divergence that shows
+    # only sometimes (a race inside the framework), whose reason gives the measured rate.
+    attempts: int = 1
     _code: object = field(default=None, compare=False, repr=False)
 
     def applies_to(self, target):
@@ -170,6 +175,7 @@ def load(path=DEFAULT_FILE):
                 property=raw["property"],
                 reason=raw["reason"],
                 shows_as=_shows_as(raw.get("shows_as", []), f"{path}: entry {name!r}"),
+                attempts=_attempts(raw.get("attempts", 1), f"{path}: entry {name!r}"),
                 _code=_compile_condition(raw["condition"], f"{path}: entry {name!r}"),
                 example=_case_file(path, name, raw["example"]),  # last: the entry's own fields first
             )
@@ -212,6 +218,12 @@ def _surfaces_as(item, divergence):
     if item.startswith("crash: "):
         return divergence.crash is not None and item[len("crash: "):] in divergence.crash
     return divergence.crash is None and divergence.rule == item
+
+
+def _attempts(value, where):
+    if type(value) is not int or not 1 <= value <= MAX_ATTEMPTS:
+        raise KnownDivergenceError(f"{where}: attempts must be a whole number from 1 to {MAX_ATTEMPTS}, not {value!r}")
+    return value
 
 
 def _shows_as(items, where):

@@ -7,7 +7,7 @@ file cannot drift into excusing nothing or hiding a fixed bug.
 
 import pytest
 
-from conformance.assertions import Divergence
+from conformance.known_replay import replay
 from conformance.plugin import not_installed_message
 from conformance.repro import load_case
 
@@ -23,23 +23,20 @@ def test_known_divergence_still_reproduces(known_case):
         installed = f"{entry.package} {entry.installed_version(target)}"
         pytest.skip(f"not applicable: {entry.id} is declared for {entry.package} {entry.versions}; "
                     f"on {installed} its case {replay_outcome(entry, target, body, example, drawn)}")
-    try:
-        body(target=target, example=example, **drawn)
-    except Divergence as divergence:
-        assert entry.describes(divergence), f"{entry.id}: now diverges otherwise than declared: {divergence}"
-        assert entry.holds_for_any_run(divergence), (
-            f"{entry.id}: no run that diverged satisfies the condition {entry.condition!r}"
-        )
-        return
-    pytest.fail(f"{entry.id}: declared divergence no longer reproduces on {target}: remove or narrow the entry", pytrace=False)
+    divergence = replay(entry, target, body, example, drawn)
+    if divergence is None:
+        tries = f" in {entry.attempts} attempts" if entry.attempts > 1 else ""
+        pytest.fail(f"{entry.id}: declared divergence no longer reproduces on {target}{tries}: remove or narrow the entry",
+                    pytrace=False)
+    assert entry.describes(divergence), f"{entry.id}: now diverges otherwise than declared: {divergence}"
+    assert entry.holds_for_any_run(divergence), f"{entry.id}: no run that diverged satisfies the condition {entry.condition!r}"
 
 
 def replay_outcome(entry, target, body, example, drawn):
     """What the entry's case does on this target: 'reproduces', 'agrees', or how it differs."""
-    try:
-        body(target=target, example=example, **drawn)
-    except Divergence as divergence:
-        if entry.describes(divergence) and entry.holds_for_any_run(divergence):
-            return "reproduces"
-        return f"diverges otherwise: {divergence.rule}: {str(divergence).splitlines()[0][:200]}"
-    return "agrees (no divergence)"
+    divergence = replay(entry, target, body, example, drawn)
+    if divergence is None:
+        return "agrees (no divergence)"
+    if entry.describes(divergence) and entry.holds_for_any_run(divergence):
+        return "reproduces"
+    return f"diverges otherwise: {divergence.rule}: {str(divergence).splitlines()[0][:200]}"

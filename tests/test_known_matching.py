@@ -11,7 +11,7 @@ import pytest
 from cells.catalog import report_2018_example
 from conformance.assertions import Divergence
 from conformance.backends import get_backend
-from conformance.known import Ledger, load
+from conformance.known import KnownDivergenceError, Ledger, load
 from conformance.repro import load_case
 from conformance.targets import Target
 
@@ -82,3 +82,41 @@ def test_a_wrong_output_shape_that_breaks_the_gradient_loss_is_its_forward_entry
         assert ledger.excuse(target, found).id == "keras-tensorflow-unrolled-zero-output-keeps-all-steps"
     else:
         raise AssertionError("the case no longer diverges on keras-tensorflow")
+
+
+class SometimesWrong:
+    """A backend whose compiled function is wrong in the `wrong_build`-th build only (1 = the first)."""
+
+    def __init__(self, wrong_build):
+        self.wrong_build, self.builds = wrong_build, 1
+
+    def forget_compiled(self):
+        self.builds += 1
+
+
+def replayed(entry, backend):
+    """known_replay.replay over a body that diverges (R4) exactly when the backend's build is wrong."""
+    from conformance.known_replay import replay
+
+    def body(target, example):
+        if target.backend.builds == target.backend.wrong_build:
+            raise divergence("R4")
+
+    return replay(entry, Target(backend, "eager"), body, report_2018_example(repeats=1), {})
+
+
+def test_an_entry_that_shows_sometimes_replays_on_fresh_builds_until_it_reproduces(tmp_path):
+    """`attempts`: a race shows in some compiled functions only; the replay builds afresh
+    between attempts and stops at the first that diverges as declared."""
+    backend = SometimesWrong(wrong_build=3)
+    found = replayed(declared(tmp_path, attempts=5), backend)
+    assert found is not None and found.rule == "R4" and backend.builds == 3
+    assert replayed(declared(tmp_path, attempts=2), SometimesWrong(wrong_build=3)) is None
+    assert replayed(declared(tmp_path), SometimesWrong(wrong_build=2)) is None  # one attempt by default
+    assert replayed(declared(tmp_path), SometimesWrong(wrong_build=1)).rule == "R4"
+
+
+@pytest.mark.parametrize("attempts", [0, 101, 2.5, True, "3"])
+def test_attempts_is_a_whole_number_from_1_to_100(tmp_path, attempts):
+    with pytest.raises(KnownDivergenceError, match=r"entry 'e': attempts must be a whole number from 1 to 100"):
+        declared(tmp_path, attempts=attempts)

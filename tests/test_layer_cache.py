@@ -26,3 +26,14 @@ def test_built_layers_are_bounded(monkeypatch):
     assert len(runner._built) == keras_side.BUILT_KEPT
     assert ("predict", 0) in runner._built
     assert runner.traced == 3 * keras_side.BUILT_KEPT and runner.reused == 3 * keras_side.BUILT_KEPT
+
+
+def test_forgetting_builds_every_layer_anew(monkeypatch):
+    """The worker's ("forget",) request (Backend.forget_compiled): a replay's fresh attempt
+    at a divergence that shows only in some builds (known_divergences.toml, `attempts`)."""
+    runner = runner_without_keras(monkeypatch)
+    runner.run(0, "predict")
+    runner.run(0, "predict")
+    runner.forget_built()
+    runner.run(0, "predict")
+    assert runner.traced == 2 and runner.reused == 1

@@ -76,6 +76,9 @@ class CompiledCache:
     def __len__(self):
         return len(self._functions)
 
+    def clear(self):
+        self._functions.clear()
+
     def get(self, key, build):
         """The function kept under `key`, or `build()` kept there (not kept if it raises)."""
         if key in self._functions:
@@ -169,6 +172,14 @@ class Backend:
     def step_function(self, structure, weights):
         """A cell structure as a step function in this backend's ops, over `weights`."""
         return make_step(structure, get_ops(self.ops), weights)
+
+    def forget_compiled(self):
+        """Drop the compiled functions kept for reuse, so the next call traces and compiles
+        afresh: a replay's fresh attempt at a divergence that shows only sometimes
+        (known_divergences.toml, `attempts`)."""
+        compiled = getattr(self, "_compiled", None)
+        if compiled is not None:
+            compiled.clear()
 
     def run(self, example, mode):
         """Run `rnn` on the example in one execution mode; return a `Result`."""

@@ -97,6 +97,10 @@ class LayerRunner:
             self._forget_open_name_scopes()
             raise
 
+    def forget_built(self):
+        """Drop every kept layer and model: the next request builds (and Keras traces) anew."""
+        self._built.clear()
+
     def built_for(self, example, mode):
         """The cached (or new) `Built` for this example's configuration, its weights set
         to the example's (the gradient and training requests share it with `run`)."""

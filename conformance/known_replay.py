@@ -1,0 +1,27 @@
+"""Replaying a declared divergence's case: what `test_known_divergences` and the release
+history (conformance/history.py) both run.
+
+Most entries replay once: their case diverges every time. An entry with `attempts` > 1
+declares a divergence that shows only sometimes (a race inside the framework: the same
+graph computes a wrong result in some builds and not in others). Its case runs up to
+`attempts` times, each after the first on functions the backend compiles afresh
+(`Backend.forget_compiled`), and reproduces when one attempt diverges as declared.
+"""
+
+from conformance.assertions import Divergence
+
+
+def replay(entry, target, body, example, drawn):
+    """The Divergence the case raises, as declared if any attempt raises that, else the
+    first other one; None when every attempt agreed with the reference."""
+    other = None
+    for attempt in range(entry.attempts):
+        if attempt:
+            target.backend.forget_compiled()
+        try:
+            body(target=target, example=example, **drawn)
+        except Divergence as divergence:
+            if entry.describes(divergence) and entry.holds_for_any_run(divergence):
+                return divergence
+            other = other or divergence
+    return other
