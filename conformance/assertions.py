@@ -31,6 +31,9 @@ class Divergence(AssertionError):
         # The runs being compared: one for agreement with the reference, two for a
         # metamorphic relation (either may be the one that broke the contract).
         self.runs = (example,) if example is not None else ()
+        # The targets whose runs were compared: the one named, and for a relation between
+        # two modes (G4: compiled against eager) the other; an entry for either excuses it.
+        self.targets = (target,) if target is not None else ()
         lines = [f"[{rule}] {target or ''}: {summary}".replace(" : ", ": ")]
         lines += [f"  - {d}" for d in details]
         lines.append(rule_line(rule))

@@ -106,6 +106,8 @@ def assert_same_gradients(first, second, example, target, rule, relation):
         divergence = Divergence(rule, relation, found, example, target)
         runs = tuple(g.taken_on for g in (first, second) if g.taken_on is not None)
         divergence.runs = runs or divergence.runs  # either run may be the one that broke the rule
+        targets = [g.taken_by for g in (first, second) if g.taken_by is not None]
+        divergence.targets = tuple(dict.fromkeys([target, *targets]))  # and either target (G4: compiled against eager)
         raise divergence
 
 

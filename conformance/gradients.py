@@ -41,6 +41,9 @@ class Gradients:
     # between two gradient sets (G3, G4) names both runs, and a declared entry's condition
     # is asked of each, as for the forward relations (assertions.assert_same_results).
     taken_on: object = field(default=None, compare=False, repr=False)
+    # And the target (backend and mode) that took them: G4 compares a compiled mode with
+    # eager, so an entry declared for eager explains the difference too.
+    taken_by: object = field(default=None, compare=False, repr=False)
 
     def leaves(self):
         """(name, array) for every array, named as messages show them ("inputs[0]")."""
@@ -141,7 +144,7 @@ def batch_major(gradients, example):
     if not example.options.time_major:
         return gradients
     inputs = tuple(np.swapaxes(np.asarray(g), 0, 1) for g in gradients.inputs)
-    return Gradients(inputs, gradients.initial_states, gradients.constants, gradients.weights, gradients.taken_on)
+    return Gradients(inputs, gradients.initial_states, gradients.constants, gradients.weights, gradients.taken_on, gradients.taken_by)
 
 
 def zeros_for_unconnected(gradient, like):

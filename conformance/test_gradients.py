@@ -43,7 +43,7 @@ def gradients_of(target, example, rule, finite_first=False):
     target.require_gradients()
     weights = example_loss_weights(example, expected(example))
     _, gradients = run_backend_with_gradients(target, example, weights, rule)
-    gradients = replace(gradients, taken_on=example)  # a G3/G4 divergence names both runs
+    gradients = replace(gradients, taken_on=example, taken_by=target)  # a G3/G4 divergence names both runs
     if finite_first:
         assert_gradients_finite(gradients, example, target, rule)
     assert_masked_inputs_get_no_gradient(gradients, example, target)

@@ -120,3 +120,34 @@ def test_an_entry_that_shows_sometimes_replays_on_fresh_builds_until_it_reproduc
 def test_attempts_is_a_whole_number_from_1_to_100(tmp_path, attempts):
     with pytest.raises(KnownDivergenceError, match=r"entry 'e': attempts must be a whole number from 1 to 100"):
         declared(tmp_path, attempts=attempts)
+
+
+def test_a_relation_between_two_modes_is_excused_by_an_entry_for_either(tmp_path):
+    """G4 compares a compiled mode's gradients with eager's on the same example: where an
+    entry declares eager wrong there (keras-tensorflow's time-major loop, soak seed 7009),
+    the compiled mode's G4 failure is that entry's, not a new one."""
+    entry = declared(tmp_path, condition="masked", shows_as=["any"])
+    reference = get_backend("reference")
+    compiled, eager = Target(reference, "function"), Target(reference, "eager")
+    found = divergence("G4")
+    assert not entry.excuses(compiled, found)
+    found.targets = (compiled, eager)
+    assert entry.excuses(compiled, found)
+    assert not declared(tmp_path, condition="not masked", shows_as=["any"]).excuses(compiled, found)
+
+
+def test_a_compiled_mode_against_eager_s_declared_bug_is_that_entry():
+    """The soak's case end to end: function mode's gradients are right (G1), eager runs
+    min(B, T) steps with time_major (declared for eager); G4 between them is excused."""
+    backend = get_backend("keras-tensorflow")
+    if backend.missing_package():
+        pytest.skip(f"needs {backend.missing_package()}")
+    body, example, drawn = load_case(str(Path(__file__).parent / "cases" / "keras-tensorflow-g4-function-against-eager-time-major.json"))
+    target = Target(backend, "function")
+    try:
+        body(target=target, example=example, **drawn)
+    except Divergence as found:
+        assert found.rule == "G4" and {t.mode for t in found.targets} == {"function", "eager"}
+        assert Ledger(load()).excuse(target, found).id == "keras-tensorflow-time-major-runs-batch-size-steps"
+    else:
+        raise AssertionError("the case no longer diverges on keras-tensorflow")
