@@ -41,13 +41,13 @@ def layer(name, **faults):
     return Target(InProcessLayer(name, **faults), "call")
 
 
-def test_mask_route_property_rejects_a_layer_that_loses_the_masking_layers_mask(without_shrinking):
+def test_mask_route_property_rejects_a_layer_that_loses_the_masking_layers_mask(ci_profile_without_shrinking):
     with pytest.raises((Divergence, BaseExceptionGroup)) as failure:
         test_layer.test_mask_routes_agree(target=layer("loses-mask", loses_masking_layer_mask=True))
     assert "L3" in {d.rule for d in divergences_in(failure.value)}
 
 
-def test_agreement_property_rejects_a_layer_that_loses_the_masking_layers_mask(without_shrinking):
+def test_agreement_property_rejects_a_layer_that_loses_the_masking_layers_mask(ci_profile_without_shrinking):
     with pytest.raises((Divergence, BaseExceptionGroup)):
         test_layer.test_layer_agrees_with_reference(target=layer("loses-mask", loses_masking_layer_mask=True))
 

@@ -2,7 +2,10 @@
 
 A property that passed on all of these would be vacuous. The faulty loops are mutants of
 the catalog in `conformance.mutants`; each pairing below says which property must reject
-which mutant, and with which rule.
+which mutant, and with which rule. Each runs on the derandomized `ci` sample, whatever the
+profile: a kill must not rest on a random draw (under `dev`, 20 random examples missed the
+masked step that `unroll-flips-zero-output` needs in 12 runs of 200); exploring
+other draws is `rnn-conformance soak`'s job.
 """
 
 import pytest
@@ -37,7 +40,7 @@ KILLS = [
 @pytest.mark.parametrize(
     "mutant, property_test, rule", KILLS, ids=[f"{m}-by-{p.__name__}" for m, p, _ in KILLS]
 )
-def test_property_rejects_mutant(mutant, property_test, rule, without_shrinking):
+def test_property_rejects_mutant(mutant, property_test, rule, ci_profile_without_shrinking):
     faulty = Target(NumpyFunctionBackend(mutant, MUTANTS[mutant].rnn), "eager")
     with pytest.raises((Divergence, BaseExceptionGroup)) as failure:
         property_test(target=faulty)
