@@ -12,7 +12,8 @@ installed, and the framework.
 
 An L7 case (a layer row) is replayed by the L7 property's own body on that row and mode
 (the layer's gradients on each mask route, or one `train_on_batch` step), which prints
-the divergence it raises, both values, and returns 1 while it diverges.
+the divergence it raises, both values, and returns 1 while it diverges; it says the case
+agrees only after LAYER_ATTEMPTS fresh builds of the model agreed (a race shows in some).
 """
 
 import traceback
@@ -32,6 +33,7 @@ from conformance.runs import expected
 from conformance.targets import Target
 
 SHOWN = 6  # differing positions printed per gradient
+LAYER_ATTEMPTS = 50  # an L7 case's builds before it is said to agree (the entries' largest `attempts`)
 
 
 def main(case_text):
@@ -72,13 +74,31 @@ def main(case_text):
 
 
 def _replay_layer_property(case, backend, example):
-    """L7: the property's body on the case's row and mode; 1 while it diverges or crashes."""
+    """L7: the property's body on the case's row and mode; 1 while it diverges or crashes.
+
+    Up to LAYER_ATTEMPTS builds, each after the first on a model Keras builds and traces
+    afresh: a race inside the framework makes some builds wrong and not others
+    (known_divergences.toml, `attempts`), so one right build proves nothing."""
     body = property_body(case["property"])
     target = Target(backend, case["mode"])
+    for attempt in range(1, LAYER_ATTEMPTS + 1):
+        if attempt > 1:
+            backend.forget_compiled()
+        status = _layer_attempt(body, target, example, case["drawn"])
+        if status is not None:
+            if status == 1:
+                print(f"the layer DIFFERS from the reference on build {attempt} (up to {LAYER_ATTEMPTS} fresh builds)")
+            return status
+    print(f"{backend.name} [{case['mode']}]: agrees with the layer reference (L7) on {LAYER_ATTEMPTS} fresh builds")
+    return 0
+
+
+def _layer_attempt(body, target, example, drawn):
+    """1 when the body diverges or crashes, 2 when the case has nothing to check, None when it agrees."""
     try:
         with warnings.catch_warnings():  # the body's assume(), outside Hypothesis
             warnings.simplefilter("ignore", HypothesisDeprecationWarning)
-            body(target=target, example=target.applicable(example), **case["drawn"])
+            body(target=target, example=target.applicable(example), **drawn)
     except UnsatisfiedAssumption:
         print("the case's loss reaches no cell weight: there is no training step to check (L7)")
         return 2
@@ -89,8 +109,7 @@ def _replay_layer_property(case, backend, example):
         traceback.print_exc()
         print(f"CRASH: {type(error).__name__}: {error}")
         return 1
-    print(f"{backend.name} [{case['mode']}]: agrees with the layer reference (L7)")
-    return 0
+    return None
 
 
 def _differences(got, want, tolerance):

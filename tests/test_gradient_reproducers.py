@@ -59,3 +59,23 @@ def test_a_gradient_script_holds_its_case_as_one_string_literal():
     tree = ast.parse(source)
     assigned = [node for node in tree.body if isinstance(node, ast.Assign) and node.targets[0].id == "CASE"]
     assert len(assigned) == 1 and isinstance(assigned[0].value, ast.Constant) and isinstance(assigned[0].value.value, str)
+
+
+def test_an_l7_case_agrees_only_after_every_fresh_build_agreed(monkeypatch, capsys):
+    """A race makes some builds of a model wrong and not others (layer-keras-tensorflow's
+    training step), so an L7 replay rebuilds the model before each attempt and says
+    "agrees" only after all of them did: here that entry's case on tf_keras, which has no
+    such race, with 3 attempts instead of 50."""
+    from conformance import gradient_replay
+    from conformance.backends.layers import LayerBackend
+
+    if get_backend("layer-tf-keras").missing_package():
+        pytest.skip("not installed here: layer-tf-keras")
+    case = read_case(str(KNOWN_DIR / "layer-keras-tensorflow-unrolled-train-step-sometimes-wrong.json"))
+    forgotten = []
+    original = LayerBackend.forget_compiled
+    monkeypatch.setattr(LayerBackend, "forget_compiled", lambda self: forgotten.append(self.name) or original(self))
+    monkeypatch.setattr(gradient_replay, "LAYER_ATTEMPTS", 3)
+    assert gradient_replay.main(json.dumps({**case, "backend": "layer-tf-keras"})) == 0
+    assert forgotten == ["layer-tf-keras"] * 2
+    assert "agrees with the layer reference (L7) on 3 fresh builds" in capsys.readouterr().out
