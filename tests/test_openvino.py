@@ -15,6 +15,7 @@ import optree
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from cells.catalog import report_2018_example
 from cells.resample import siblings
 from cells.strategies import cell_specs, cell_structures, examples, options
 from conformance.assertions import compare
@@ -84,6 +85,20 @@ def test_loop_mode_reuses_one_compile_for_siblings_and_new_batch_sizes():
         assert new["loop", "traced"] <= 1 and new["loop", "reused"] >= len(data_sets) - 1, new
 
     check()
+
+
+def test_forgetting_makes_the_worker_compile_anew():
+    """Backend.forget_compiled (a replay's fresh attempt, known_divergences.toml `attempts`)
+    reaches the worker: the same example compiles again instead of reusing its model."""
+    backend = get_backend("keras-openvino")
+    example = report_2018_example()
+    backend.run(example, "loop")
+    before = backend.compile_stats.copy()
+    backend.run(example, "loop")
+    backend.forget_compiled()
+    backend.run(example, "loop")
+    new = backend.compile_stats - before
+    assert new["loop", "reused"] == 1 and new["loop", "traced"] == 1, new
 
 
 def test_eager_and_loop_agree_with_the_reference_on_plain_float32_cells():

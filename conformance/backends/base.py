@@ -176,7 +176,8 @@ class Backend:
     def forget_compiled(self):
         """Drop the compiled functions kept for reuse, so the next call traces and compiles
         afresh: a replay's fresh attempt at a divergence that shows only sometimes
-        (known_divergences.toml, `attempts`)."""
+        (known_divergences.toml, `attempts`). Here: the `_compiled` cache of an adapter
+        that compiles in this process; backends whose worker compiles ask it to forget."""
         compiled = getattr(self, "_compiled", None)
         if compiled is not None:
             compiled.clear()

@@ -53,6 +53,10 @@ class OpenVINORunner:
         self._compiled = OrderedDict()  # least recently used first
         self.traced = self.reused = 0
 
+    def forget_built(self):
+        """Drop every compiled model (the worker's ("forget",) request)."""
+        self._compiled.clear()
+
     def describe(self):
         import openvino
 
