@@ -221,3 +221,30 @@ def test_g1_allows_the_rounding_of_a_large_loss_and_no_more(monkeypatch):
     with pytest.raises(Divergence) as info:
         body(target=Target(backend, "eager"), example=example, **drawn)
     assert info.value.rule == "G1" and "inputs[0]: 1 of 72 gradients differ" in str(info.value)
+
+
+def test_g4_allows_rounding_scaled_by_the_leaf_and_no_more(monkeypatch):
+    """A correct loop failed G4 (fixed-tensorflow, xla against eager, float32, soak seed
+    7014): a coordinate that cancels to 0.0025 in a leaf whose largest gradient is 545 came
+    out 1.6e-4 apart. Each coordinate may also differ by 1e-5 of its leaf's largest
+    |gradient|: the case passes; without that it fails; a leaf of small gradients keeps
+    the table's tolerance."""
+    from pathlib import Path
+
+    from conformance import gradient_assertions
+    from conformance.backends import get_backend
+    from conformance.gradient_assertions import same_gradient_tolerance
+    from conformance.repro import load_case
+    from conformance.targets import Target
+
+    assert same_gradient_tolerance("float32", [0.5, -1.0], [0.5, -1.0])["atol"] == pytest.approx(1e-4 + 1e-5)
+    assert same_gradient_tolerance("float32", [np.nan], [np.inf])["atol"] == 1e-4
+    backend = get_backend("fixed-tensorflow")
+    if backend.missing_package():
+        pytest.skip(f"needs {backend.missing_package()}")
+    body, example, drawn = load_case(str(Path(__file__).parent / "cases" / "fixed-tensorflow-g4-xla-rounding-of-a-cancelling-coordinate.json"))
+    body(target=Target(backend, "xla"), example=example, **drawn)
+    monkeypatch.setitem(gradient_assertions.SAME_GRADIENT_LEAF_SCALE, "float32", 0.0)
+    with pytest.raises(Divergence) as info:
+        body(target=Target(backend, "xla"), example=example, **drawn)
+    assert info.value.rule == "G4" and "weights[3]: 1 of 12 gradients differ" in str(info.value)
