@@ -70,8 +70,7 @@ def replay(package, out=sys.stdout, only=None):
                 if divergence is None:
                     outcome, detail = "absent", ""
                 else:
-                    matches = entry.describes(divergence) and entry.holds_for_any_run(divergence)
-                    outcome = "present" if matches else "other"
+                    outcome = "present" if entry.matches(divergence) else "other"
                     detail = f"{divergence.rule}: {str(divergence).splitlines()[0][:300]}"
             except Exception as error:  # noqa: BLE001 - recorded: the release does not run the case at all
                 outcome, detail = "error", f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"

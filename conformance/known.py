@@ -83,7 +83,7 @@ class KnownDivergence:
         still there from what is new."""
         installed = self.installed_version(target)
         return (installed is not None and Version(installed) not in SpecifierSet(self.versions)
-                and self.describes(divergence) and self.holds_for_any_run(divergence))
+                and self.matches(divergence))
 
     def declared_underneath(self, target, divergence):
         """The same root cause declared on the function row whose `rnn` this layer row
@@ -93,7 +93,7 @@ class KnownDivergence:
         with a minimal example of its own."""
         installed = self._package_version() if self.backend == function_row_of(target.backend.name) else None
         return (installed is not None and Version(installed) in SpecifierSet(self.versions)
-                and self.describes(divergence) and self.holds_for_any_run(divergence))
+                and self.matches(divergence))
 
     def holds_for_any_run(self, divergence):
         """The condition holds for one of the compared runs (the one that broke the rule)."""
@@ -106,12 +106,15 @@ class KnownDivergence:
         """The failure surfaces as declared: the rule, or a crash with the declared text."""
         return any(_surfaces_as(item, divergence) for item in self.shows_as or (self.rule,))
 
+    def matches(self, divergence):
+        """Surfaces as declared, in a run the condition holds for (whatever the target)."""
+        return self.describes(divergence) and self.holds_for_any_run(divergence)
+
     def excuses(self, target, divergence):
         """Declared for the target, or for the other target a relation compared it with
         (G4: a compiled mode against eager, where eager's declared bug makes them differ)."""
         targets = dict.fromkeys([target, *getattr(divergence, "targets", ())])
-        return (any(self.applies_to(t) for t in targets)
-                and self.describes(divergence) and self.holds_for_any_run(divergence))
+        return any(self.applies_to(t) for t in targets) and self.matches(divergence)
 
 
 class Ledger:

@@ -21,7 +21,7 @@ def replay(entry, target, body, example, drawn):
         try:
             body(target=target, example=example, **drawn)
         except Divergence as divergence:
-            if entry.describes(divergence) and entry.holds_for_any_run(divergence):
+            if entry.matches(divergence):
                 return divergence
             other = other or divergence
     return other

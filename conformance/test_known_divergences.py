@@ -37,6 +37,6 @@ def replay_outcome(entry, target, body, example, drawn):
     divergence = replay(entry, target, body, example, drawn)
     if divergence is None:
         return "agrees (no divergence)"
-    if entry.describes(divergence) and entry.holds_for_any_run(divergence):
+    if entry.matches(divergence):
         return "reproduces"
     return f"diverges otherwise: {divergence.rule}: {str(divergence).splitlines()[0][:200]}"

@@ -176,11 +176,14 @@ class Backend:
     def forget_compiled(self):
         """Drop the compiled functions kept for reuse, so the next call traces and compiles
         afresh: a replay's fresh attempt at a divergence that shows only sometimes
-        (known_divergences.toml, `attempts`). Here: the `_compiled` cache of an adapter
-        that compiles in this process; backends whose worker compiles ask it to forget."""
+        (known_divergences.toml, `attempts`): the `_compiled` cache of an adapter that
+        compiles in this process, and what the worker of one that compiles there keeps."""
         compiled = getattr(self, "_compiled", None)
         if compiled is not None:
             compiled.clear()
+        worker = getattr(self, "_worker", None)
+        if worker is not None:
+            worker.request("forget")
 
     def run(self, example, mode):
         """Run `rnn` on the example in one execution mode; return a `Result`."""

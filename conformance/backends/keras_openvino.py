@@ -45,11 +45,6 @@ class KerasOpenVINO(Backend):
         self.compile_stats = Counter()
         self._traced = 0
 
-    def forget_compiled(self):
-        """The worker drops the OpenVINO models it compiled."""
-        if self._worker is not None:
-            self._worker.request("forget")
-
     def run(self, example, mode):
         if mode not in self.modes:
             raise ValueError(f"{self.name} has no mode {mode!r}; modes: {', '.join(self.modes)}")

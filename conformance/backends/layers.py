@@ -76,11 +76,6 @@ class LayerBackend(Backend):
         arrays, grads = self._request(gradient_mode(mode), "gradients", example, mode, weights)
         return Result(last_output=[], outputs=arrays[0], new_states=arrays[1:]), grads
 
-    def forget_compiled(self):
-        """The worker drops the layers and models it keeps (their traced functions with them)."""
-        if self._worker is not None:
-            self._worker.request("forget")
-
     def train_step(self, example, loss_weights, learning_rate):
         """L7: each cell weight's change after one `train_on_batch` of the "predict" model
         (SGD at `learning_rate`, loss sum(loss_weights[i] * [output, *states][i]))."""
