@@ -50,7 +50,7 @@ def main(args):
         return usage_error(error)
     first = args.first_seed if args.first_seed is not None else secrets.randbelow(2**31)
     seeds = list(range(first, first + args.seeds))
-    print(f"rnn-conformance soak: {len(seeds)} seeds ({first}..{seeds[-1]}; --first-seed {first} repeats this soak), "
+    print(f"rnn-conformance soak: {soak_report.seeds_text(len(seeds))} ({first}..{seeds[-1]}; --first-seed {first} repeats this soak), "
           f"profile {args.profile}, backends: {', '.join(r.label for r in rows)}", flush=True)
     reports, runs, status = {}, [], None
     for number, seed in enumerate(seeds):

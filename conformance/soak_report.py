@@ -120,12 +120,17 @@ def _seeds(seeds):
     return ", ".join(map(str, seeds[:10])) + (f", … ({len(seeds)} in all)" if len(seeds) > 10 else "")
 
 
+def seeds_text(count):
+    """'1 seed', '2 seeds': the soak's lines read as sentences."""
+    return f"{count} seed{'s' * (count != 1)}"
+
+
 def verdict(soak):
     groups, others = len(soak["groups"]), len(soak["not_reproduced"]) + len(soak["errors"])
     if soak["exit_status"] == 0:
-        return f"soak: no undeclared failure over {len(soak['seeds'])} seeds (exit status 0)"
+        return f"soak: no undeclared failure over {seeds_text(len(soak['seeds']))} (exit status 0)"
     if soak["exit_status"] == 1:
         return (f"soak: {groups} group{'s' * (groups != 1)} of undeclared failures, {others} other problem"
-                f"{'s' * (others != 1)} over {len(soak['seeds'])} seeds (exit status 1)")
-    return (f"soak: stopped after {len(soak['seeds'])} seeds, {groups} group{'s' * (groups != 1)} of undeclared failures "
+                f"{'s' * (others != 1)} over {seeds_text(len(soak['seeds']))} (exit status 1)")
+    return (f"soak: stopped after {seeds_text(len(soak['seeds']))}, {groups} group{'s' * (groups != 1)} of undeclared failures "
             f"in them (exit status {soak['exit_status']})")

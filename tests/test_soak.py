@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import known, triage
+from conformance import known, soak_report, triage
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 IMPLS = REPOSITORY / "tests" / "impls"
@@ -91,3 +91,9 @@ def test_bad_input_is_one_line_and_exit_2(arguments, message, tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+@pytest.mark.parametrize(("count", "text"), [(1, "1 seed"), (2, "2 seeds"), (0, "0 seeds")])
+def test_the_verdict_counts_seeds_in_words(count, text):
+    soak = {"seeds": list(range(count)), "groups": [], "not_reproduced": [], "errors": [], "exit_status": 0}
+    assert soak_report.verdict(soak) == f"soak: no undeclared failure over {text} (exit status 0)"
