@@ -50,7 +50,7 @@ def main(args):
         return usage_error(error)
     first = args.first_seed if args.first_seed is not None else secrets.randbelow(2**31)
     seeds = list(range(first, first + args.seeds))
-    print(f"rnn-conformance soak: {soak_report.seeds_text(len(seeds))} ({first}..{seeds[-1]}; --first-seed {first} repeats this soak), "
+    print(f"rnn-conformance soak: {soak_report.counted(len(seeds), 'seed')} ({first}..{seeds[-1]}; --first-seed {first} repeats this soak), "
           f"profile {args.profile}, backends: {', '.join(r.label for r in rows)}", flush=True)
     reports, runs, status = {}, [], None
     for number, seed in enumerate(seeds):
@@ -91,7 +91,7 @@ def seed_arguments(args, seed, replays):
 def seed_line(report):
     """'N new failures' or 'no new failure' and what else went wrong, for one seed."""
     new = sum(1 for b in report["backends"] for r in b["results"] if r["outcome"] in triage.NEW and not r.get("replay"))
-    parts = [f"{new} new failure{'s' * (new != 1)}" if new else "no new failure"]
+    parts = [soak_report.counted(new, 'new failure') if new else "no new failure"]
     fixed = sum(1 for b in report["backends"] for r in b["results"] if r["outcome"] == "known-fixed")
     if fixed:
         parts.append(f"{fixed} declared not reproduced")

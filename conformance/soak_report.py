@@ -62,7 +62,7 @@ def replay_command(soak, member):
 def markdown(soak):
     lines = [f"# Soak: {len(soak['seeds'])} of {len(soak['seeds_asked'])} seeds under `{soak['profile']}`", ""]
     lines += _what_ran(soak)
-    lines += ["", f"## Undeclared failures: {len(soak['groups'])} group{'s' * (len(soak['groups']) != 1)}", ""]
+    lines += ["", f"## Undeclared failures: {counted(len(soak['groups']), 'group')}", ""]
     if not soak["groups"]:
         lines.append("None: every failure on every seed was a declared divergence.")
     for number, group in enumerate(soak["groups"], 1):
@@ -92,7 +92,7 @@ def _group(soak, number, group):
     lines = [
         f"### {number}. {group['backend']}: {group['shows_as']}",
         "",
-        f"- {group['members']} failure{'s' * (group['members'] != 1)} on {len(group['seeds'])} of {len(soak['seeds'])} "
+        f"- {counted(group['members'], 'failure')} on {len(group['seeds'])} of {len(soak['seeds'])} "
         f"seeds ({_seeds(group['seeds'])}); rules {', '.join(group['rules'])}; modes {', '.join(group['modes'])}",
         f"- properties: {', '.join(group['properties'])}",
         f"- smallest example (seed {smallest['seed']}, {smallest['property']} [{smallest['mode']}]): `{smallest['repr']}`",
@@ -120,17 +120,17 @@ def _seeds(seeds):
     return ", ".join(map(str, seeds[:10])) + (f", … ({len(seeds)} in all)" if len(seeds) > 10 else "")
 
 
-def seeds_text(count):
+def counted(count, noun):
     """'1 seed', '2 seeds': the soak's lines read as sentences."""
-    return f"{count} seed{'s' * (count != 1)}"
+    return f"{count} {noun}{'s' * (count != 1)}"
 
 
 def verdict(soak):
     groups, others = len(soak["groups"]), len(soak["not_reproduced"]) + len(soak["errors"])
     if soak["exit_status"] == 0:
-        return f"soak: no undeclared failure over {seeds_text(len(soak['seeds']))} (exit status 0)"
+        return f"soak: no undeclared failure over {counted(len(soak['seeds']), 'seed')} (exit status 0)"
     if soak["exit_status"] == 1:
-        return (f"soak: {groups} group{'s' * (groups != 1)} of undeclared failures, {others} other problem"
-                f"{'s' * (others != 1)} over {seeds_text(len(soak['seeds']))} (exit status 1)")
-    return (f"soak: stopped after {seeds_text(len(soak['seeds']))}, {groups} group{'s' * (groups != 1)} of undeclared failures "
+        return (f"soak: {counted(groups, 'group')} of undeclared failures, {counted(others, 'other problem')} "
+                f"over {counted(len(soak['seeds']), 'seed')} (exit status 1)")
+    return (f"soak: stopped after {counted(len(soak['seeds']), 'seed')}, {counted(groups, 'group')} of undeclared failures "
             f"in them (exit status {soak['exit_status']})")
