@@ -13,7 +13,9 @@ installed, and the framework.
 An L7 case (a layer row) is replayed by the L7 property's own body on that row and mode
 (the layer's gradients on each mask route, or one `train_on_batch` step), which prints
 the divergence it raises, both values, and returns 1 while it diverges; it says the case
-agrees only after LAYER_ATTEMPTS fresh builds of the model agreed (a race shows in some).
+agrees only after LAYER_ATTEMPTS fresh compiles of the model agreed, made where TensorFlow
+has LAYER_THREADS threads: a race shows in some compiles only, and more often with more
+threads (known_divergences.toml, `attempts` and `tensorflow_threads`).
 """
 
 import traceback
@@ -33,7 +35,8 @@ from conformance.runs import expected
 from conformance.targets import Target
 
 SHOWN = 6  # differing positions printed per gradient
-LAYER_ATTEMPTS = 50  # an L7 case's builds before it is said to agree (the entries' largest `attempts`)
+LAYER_ATTEMPTS = 200  # an L7 case's compiles before it is said to agree: the entries' largest `attempts`
+LAYER_THREADS = 64  # TensorFlow's threads for them: the entries' largest `tensorflow_threads`
 
 
 def main(case_text):
@@ -76,20 +79,22 @@ def main(case_text):
 def _replay_layer_property(case, backend, example):
     """L7: the property's body on the case's row and mode; 1 while it diverges or crashes.
 
-    Up to LAYER_ATTEMPTS builds, each after the first on a model Keras builds and traces
-    afresh: a race inside the framework makes some builds wrong and not others
-    (known_divergences.toml, `attempts`), so one right build proves nothing."""
+    Up to LAYER_ATTEMPTS attempts, each after the first on functions Keras traces and
+    compiles afresh: a race inside the framework makes some compiles wrong and not others
+    (known_divergences.toml, `attempts`), so one right compile proves nothing."""
     body = property_body(case["property"])
     target = Target(backend, case["mode"])
-    for attempt in range(1, LAYER_ATTEMPTS + 1):
-        if attempt > 1:
-            backend.forget_compiled()
-        status = _layer_attempt(body, target, example, case["drawn"])
-        if status is not None:
-            if status == 1:
-                print(f"the layer DIFFERS from the reference on build {attempt} (up to {LAYER_ATTEMPTS} fresh builds)")
-            return status
-    print(f"{backend.name} [{case['mode']}]: agrees with the layer reference (L7) on {LAYER_ATTEMPTS} fresh builds")
+    with backend.tensorflow_threads(LAYER_THREADS):
+        for attempt in range(1, LAYER_ATTEMPTS + 1):
+            if attempt > 1:
+                backend.forget_compiled()
+            status = _layer_attempt(body, target, example, case["drawn"])
+            if status is not None:
+                if status == 1:
+                    print(f"the layer DIFFERS from the reference on compile {attempt} (up to {LAYER_ATTEMPTS} fresh compiles)")
+                return status
+    print(f"{backend.name} [{case['mode']}]: agrees with the layer reference (L7) on {LAYER_ATTEMPTS} fresh compiles "
+          f"(TensorFlow with {LAYER_THREADS} threads)")
     return 0
 
 

@@ -25,8 +25,9 @@ from conformance.known_cells import KNOWN_CELL_MODULES, is_known_cell
 
 DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
 REQUIRED = ("id", "backend", "package", "versions", "modes", "condition", "rule", "property", "reason", "example")
-OPTIONAL = ("shows_as", "attempts")
-MAX_ATTEMPTS = 100
+OPTIONAL = ("shows_as", "attempts", "tensorflow_threads")
+MAX_ATTEMPTS = 200
+MAX_THREADS = 256
 _SHOWS_AS = re.compile(r"^(any|crash|crash: .+|[RGL]\d+)$")
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare, ast.Name, ast.Load,
@@ -59,6 +60,10 @@ class KnownDivergence:
     # functions, before it calls the entry stale: 1, except for a divergence that shows
     # only sometimes (a race inside the framework), whose reason gives the measured rate.
     attempts: int = 1
+    # For a race that shows more often with more threads: the replay's attempts run in a
+    # worker of their own whose TensorFlow has this many inter- and intra-op threads (the
+    # reason gives the rates measured with and without); 0: the suite's usual worker.
+    tensorflow_threads: int = 0
     _code: object = field(default=None, compare=False, repr=False)
 
     def applies_to(self, target):
@@ -183,6 +188,7 @@ def load(path=DEFAULT_FILE):
                 reason=raw["reason"],
                 shows_as=_shows_as(raw.get("shows_as", []), f"{path}: entry {name!r}"),
                 attempts=_attempts(raw.get("attempts", 1), f"{path}: entry {name!r}"),
+                tensorflow_threads=_threads(raw.get("tensorflow_threads", 0), raw.get("attempts", 1), f"{path}: entry {name!r}"),
                 _code=_compile_condition(raw["condition"], f"{path}: entry {name!r}"),
                 example=_case_file(path, name, raw["example"]),  # last: the entry's own fields first
             )
@@ -230,6 +236,14 @@ def _surfaces_as(item, divergence):
 def _attempts(value, where):
     if type(value) is not int or not 1 <= value <= MAX_ATTEMPTS:
         raise KnownDivergenceError(f"{where}: attempts must be a whole number from 1 to {MAX_ATTEMPTS}, not {value!r}")
+    return value
+
+
+def _threads(value, attempts, where):
+    if type(value) is not int or not 0 <= value <= MAX_THREADS:
+        raise KnownDivergenceError(f"{where}: tensorflow_threads must be a whole number from 1 to {MAX_THREADS}, not {value!r}")
+    if value and attempts == 1:
+        raise KnownDivergenceError(f"{where}: tensorflow_threads is for a race (attempts > 1): one attempt needs no more threads")
     return value
 
 

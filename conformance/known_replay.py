@@ -5,8 +5,13 @@ Most entries replay once: their case diverges every time. An entry with `attempt
 declares a divergence that shows only sometimes (a race inside the framework: the same
 graph computes a wrong result in some builds and not in others). Its case runs up to
 `attempts` times, each after the first on functions the backend compiles afresh
-(`Backend.forget_compiled`), and reproduces when one attempt diverges as declared.
+(`Backend.forget_compiled`), and reproduces when one attempt diverges as declared. A race
+that shows more often with more threads names `tensorflow_threads`: its attempts run in a
+worker of their own with that many (`Backend.tensorflow_threads`), so that a race of about
+1 build in 200 reproduces in a replay of minutes, not hours.
 """
+
+from contextlib import nullcontext
 
 from conformance.assertions import Divergence
 
@@ -14,14 +19,16 @@ from conformance.assertions import Divergence
 def replay(entry, target, body, example, drawn):
     """The Divergence the case raises, as declared if any attempt raises that, else the
     first other one; None when every attempt agreed with the reference."""
-    other = None
-    for attempt in range(entry.attempts):
-        if attempt:
-            target.backend.forget_compiled()
-        try:
-            body(target=target, example=example, **drawn)
-        except Divergence as divergence:
-            if entry.matches(divergence):
-                return divergence
-            other = other or divergence
-    return other
+    threads = entry.tensorflow_threads
+    with target.backend.tensorflow_threads(threads) if threads else nullcontext():
+        other = None
+        for attempt in range(entry.attempts):
+            if attempt:
+                target.backend.forget_compiled()
+            try:
+                body(target=target, example=example, **drawn)
+            except Divergence as divergence:
+                if entry.matches(divergence):
+                    return divergence
+                other = other or divergence
+        return other

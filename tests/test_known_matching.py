@@ -4,6 +4,7 @@ case replayed on keras-tensorflow)."""
 
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,10 +117,57 @@ def test_an_entry_that_shows_sometimes_replays_on_fresh_builds_until_it_reproduc
     assert replayed(declared(tmp_path), SometimesWrong(wrong_build=1)).rule == "R4"
 
 
-@pytest.mark.parametrize("attempts", [0, 101, 2.5, True, "3"])
-def test_attempts_is_a_whole_number_from_1_to_100(tmp_path, attempts):
-    with pytest.raises(KnownDivergenceError, match=r"entry 'e': attempts must be a whole number from 1 to 100"):
+@pytest.mark.parametrize("attempts", [0, 201, 2.5, True, "3"])
+def test_attempts_is_a_whole_number_from_1_to_200(tmp_path, attempts):
+    with pytest.raises(KnownDivergenceError, match=r"entry 'e': attempts must be a whole number from 1 to 200"):
         declared(tmp_path, attempts=attempts)
+
+
+class ThreadedSometimesWrong(SometimesWrong):
+    """SometimesWrong that records the thread counts its calls ran under."""
+
+    def __init__(self, wrong_build):
+        super().__init__(wrong_build)
+        self.threads, self.threads_seen = None, []
+
+    @contextmanager
+    def tensorflow_threads(self, threads):
+        self.threads = threads
+        try:
+            yield
+        finally:
+            self.threads = None
+
+    def forget_compiled(self):
+        super().forget_compiled()
+        self.threads_seen.append(self.threads)
+
+
+def test_a_race_that_names_tensorflow_threads_replays_every_attempt_under_them(tmp_path):
+    """`tensorflow_threads`: more threads make a rare race show more often; every attempt
+    runs under them and the backend's usual threads come back after the replay."""
+    backend = ThreadedSometimesWrong(wrong_build=3)
+    found = replayed(declared(tmp_path, attempts=5, tensorflow_threads=64), backend)
+    assert found is not None and backend.threads_seen == [64, 64] and backend.threads is None
+    usual = ThreadedSometimesWrong(wrong_build=3)
+    replayed(declared(tmp_path, attempts=5), usual)
+    assert usual.threads_seen == [None, None]
+
+
+@pytest.mark.parametrize("threads", [257, -1, 2.5, True, "64"])
+def test_tensorflow_threads_is_a_whole_number_up_to_256(tmp_path, threads):
+    with pytest.raises(KnownDivergenceError, match=r"entry 'e': tensorflow_threads must be a whole number from 1 to 256"):
+        declared(tmp_path, attempts=5, tensorflow_threads=threads)
+
+
+def test_tensorflow_threads_is_for_a_race_only(tmp_path):
+    with pytest.raises(KnownDivergenceError, match=r"entry 'e': tensorflow_threads is for a race \(attempts > 1\)"):
+        declared(tmp_path, tensorflow_threads=64)
+
+
+def test_a_backend_in_this_process_refuses_other_tensorflow_threads():
+    with pytest.raises(ValueError, match="reference runs in this process"):
+        get_backend("reference").tensorflow_threads(64)
 
 
 def test_a_relation_between_two_modes_is_excused_by_an_entry_for_either(tmp_path):

@@ -10,7 +10,7 @@ from conformance.layers import keras_side
 def runner_without_keras(monkeypatch):
     """A LayerRunner whose building and weight setting are stand-ins (no Keras needed)."""
     runner = keras_side.LayerRunner.__new__(keras_side.LayerRunner)
-    runner._built, runner.traced, runner.reused = OrderedDict(), 0, 0
+    runner._built, runner.traced, runner.reused, runner.openvino = OrderedDict(), 0, 0, False
     runner._build = lambda example, mode: SimpleNamespace(layer=object(), model=None, call=lambda example: [])
     runner._set_weights = lambda layer, example: None
     runner.to_numpy = lambda x: x
@@ -28,12 +28,46 @@ def test_built_layers_are_bounded(monkeypatch):
     assert runner.traced == 3 * keras_side.BUILT_KEPT and runner.reused == 3 * keras_side.BUILT_KEPT
 
 
-def test_forgetting_builds_every_layer_anew(monkeypatch):
+def test_forgetting_compiles_every_kept_model_anew(monkeypatch):
     """The worker's ("forget",) request (Backend.forget_compiled): a replay's fresh attempt
-    at a divergence that shows only in some builds (known_divergences.toml, `attempts`)."""
+    at a divergence that shows only in some compiled functions (known_divergences.toml,
+    `attempts`) drops what each kept model compiled and keeps the layers."""
     runner = runner_without_keras(monkeypatch)
-    runner.run(0, "predict")
-    runner.run(0, "predict")
-    runner.forget_built()
-    runner.run(0, "predict")
-    assert runner.traced == 2 and runner.reused == 1
+    runner._build = lambda example, mode: SimpleNamespace(
+        layer=object(), call=lambda example: [], extra={},
+        model=SimpleNamespace(train_function=None, predict_function=None))
+    built = runner.built_for(0, "predict")
+    built.extra["learning_rate"] = 0.5  # compiled for training (keras_gradients.train_step)
+    built.model.train_function = built.model.predict_function = "compiled"
+    runner.forget_compiled()
+    assert runner.built_for(0, "predict") is built and runner.traced == 1 and runner.reused == 1
+    assert built.extra == {} and built.model.train_function is None and built.model.predict_function is None
+
+
+def test_tensorflow_threads_start_a_worker_of_their_own_and_the_usual_one_after(monkeypatch):
+    """known_divergences.toml `tensorflow_threads`: the replay's attempts run in a worker
+    started with TensorFlow's thread counts set (it reads them once, at start), and the
+    next request after the replay starts the usual worker again."""
+    from conformance.backends import layers
+
+    started, closed = [], []
+
+    class RecordingWorker:
+        def __init__(self, flavor, environment):
+            started.append(environment)
+
+        def request(self, *message):
+            return {"keras_backend": "tensorflow"} if message[0] == "describe" else ([[0.0]], (0, 0))
+
+        def close(self):
+            closed.append(self)
+
+    monkeypatch.setattr(layers, "Worker", RecordingWorker)
+    backend = layers.Keras3Layer("tensorflow")
+    backend.run(None, "call")  # the usual worker
+    with backend.tensorflow_threads(64):
+        backend.run(None, "call")
+    backend.run(None, "call")
+    threads = {"TF_NUM_INTEROP_THREADS": "64", "TF_NUM_INTRAOP_THREADS": "64"}
+    assert started == [{"KERAS_BACKEND": "tensorflow"}, {"KERAS_BACKEND": "tensorflow", **threads}, {"KERAS_BACKEND": "tensorflow"}]
+    assert len(closed) == 2

@@ -185,6 +185,13 @@ class Backend:
         if worker is not None:
             worker.request("forget")
 
+    def tensorflow_threads(self, threads):
+        """A context whose calls run where TensorFlow has `threads` inter- and intra-op
+        threads (known_divergences.toml, `tensorflow_threads`): only a backend whose calls
+        run in a worker process can start one so; the others refuse."""
+        raise ValueError(f"{self.name} runs in this process, whose TensorFlow threads are set: "
+                         "tensorflow_threads is for a row whose calls run in a worker")
+
     def run(self, example, mode):
         """Run `rnn` on the example in one execution mode; return a `Result`."""
         raise NotImplementedError

@@ -11,6 +11,7 @@ through `model.predict_on_batch`). Keras 2 on Theano has no eager call: "predict
 
 import importlib.metadata
 from collections import Counter
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -32,6 +33,7 @@ class LayerBackend(Backend):
 
     def __init__(self):
         self._worker = None
+        self._threads = {}  # TensorFlow's thread counts for the worker, while tensorflow_threads holds
         # (mode, "traced" | "reused" | "crashed"): whether the worker built a new layer or
         # model for an example or reused a cached one (Keras may still retrace a reused
         # model), or the example crashed.
@@ -51,6 +53,25 @@ class LayerBackend(Backend):
     def check_worker(self, described):
         """Refuse to test a worker running another Keras than this row names."""
 
+    @contextmanager
+    def tensorflow_threads(self, threads):
+        """A worker of its own for the block, its TensorFlow with `threads` inter- and
+        intra-op threads (TensorFlow reads them once, at start); closed after it, so the next
+        request starts the usual worker (known_replay: a race that more threads make show
+        more often)."""
+        self._close_worker()
+        self._threads = {"TF_NUM_INTEROP_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads)}
+        try:
+            yield
+        finally:
+            self._close_worker()
+            self._threads = {}
+
+    def _close_worker(self):
+        if self._worker is not None:
+            self._worker.close()
+            self._worker, self._built = None, 0
+
     differentiates = True  # L7; Keras 3 on NumPy has no autodiff (contract section 4)
     TRAIN_MODE = "predict+train"  # compile_stats label of the train_on_batch requests
 
@@ -58,7 +79,7 @@ class LayerBackend(Backend):
         """A worker request, counted in compile_stats under `stats_mode`: "traced" when
         the worker built a new layer or model for it, "reused" when it reused one."""
         if self._worker is None:
-            self._worker = Worker(self.flavor, self.worker_environment())
+            self._worker = Worker(self.flavor, {**self.worker_environment(), **self._threads})
             self.check_worker(self._worker.request("describe"))
         answer, (built, _) = counted_call(
             self.compile_stats, stats_mode, lambda: self._worker.request(*message), lambda r: r[1][0] > self._built

@@ -53,7 +53,7 @@ class OpenVINORunner:
         self._compiled = OrderedDict()  # least recently used first
         self.traced = self.reused = 0
 
-    def forget_built(self):
+    def forget_compiled(self):
         """Drop every compiled model (the worker's ("forget",) request)."""
         self._compiled.clear()
 

@@ -97,9 +97,17 @@ class LayerRunner:
             self._forget_open_name_scopes()
             raise
 
-    def forget_built(self):
-        """Drop every kept layer and model: the next request builds (and Keras traces) anew."""
-        self._built.clear()
+    def forget_compiled(self):
+        """Drop what each kept model compiled (its train and predict functions; in `extra`,
+        its compile and the gradient functions), keeping layers and models: the next request
+        traces and compiles anew. A replay's fresh attempt at a divergence that shows only in
+        some compiled functions (known_divergences.toml, `attempts`): TensorFlow's unrolled
+        train step is wrong in some compiled train functions of one model, at the rate a
+        whole new model shows (measured), and a new function costs a fraction of a model."""
+        for built in self._built.values():
+            built.extra.clear()
+            if built.model is not None:
+                built.model.train_function = built.model.predict_function = None
 
     def built_for(self, example, mode):
         """The cached (or new) `Built` for this example's configuration, its weights set

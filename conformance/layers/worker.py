@@ -14,7 +14,7 @@ under KERAS_BACKEND=openvino, and a native hang that only killing a process can 
 
 Requests: ("describe",), ("run", example, mode), ("gradients", example, mode, loss
 weights) and ("train", example, loss weights, learning rate) (rule L7,
-conformance/layers/keras_gradients.py), ("forget",) (drop every layer and model kept), and for a user's cell ("probe_cell", ...) and
+conformance/layers/keras_gradients.py), ("forget",) (drop what every kept model compiled), and for a user's cell ("probe_cell", ...) and
 ("reference", example) (conformance/user_cell_reference.py); each answer but describe's comes with the
 runner's (traced, reused) counts. Replies: ("ok", value) or
 ("error", "Type: message", traceback text). A crash inside Keras is a reply, not an exit.
@@ -41,8 +41,8 @@ def serve(flavor, requests, replies):
             elif request[0] == "run":
                 _, example, mode = request
                 reply = ("ok", (runner.run(example, mode), (runner.traced, runner.reused)))
-            elif request[0] == "forget":  # a replay's fresh attempt: build every layer and model anew
-                runner.forget_built()
+            elif request[0] == "forget":  # a replay's fresh attempt: compile every kept model anew
+                runner.forget_compiled()
                 reply = ("ok", (None, (runner.traced, runner.reused)))
             elif request[0] in ("probe_cell", "reference"):  # a user's cell (--cell)
                 reply = ("ok", (_user_cell_request(*request), (runner.traced, runner.reused)))
