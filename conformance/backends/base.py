@@ -189,7 +189,7 @@ class Backend:
         """A context whose calls run where TensorFlow has `threads` inter- and intra-op
         threads (known_divergences.toml, `tensorflow_threads`): only a backend whose calls
         run in a worker process can start one so; the others refuse."""
-        raise ValueError(f"{self.name} runs in this process, whose TensorFlow threads are set: "
+        raise ValueError(f"{self.name} runs in this process, where TensorFlow's threads are fixed once it starts: "
                          "tensorflow_threads is for a row whose calls run in a worker")
 
     def run(self, example, mode):
