@@ -88,6 +88,19 @@ def parse_target(text):
     return module, name
 
 
+def check_cell_module(target):
+    """A UserCellError unless Python would import the module of `target` from where the
+    user runs: a module named like one of the suite's own packages (./cells.py) would be
+    the suite's. The suite's own cells (conformance/known_cells) are the suite's to import."""
+    from conformance.known_cells import is_known_cell
+    from conformance.usage import suite_package_clash
+
+    module, _ = parse_target(target)
+    message = None if is_known_cell(target) else suite_package_clash("--cell", target, module)
+    if message:
+        raise UserCellError(message)
+
+
 def parse_args(text):
     """--cell-args: a JSON object of keyword arguments (canonical JSON text), or a UserCellError."""
     if text is None:
@@ -144,7 +157,7 @@ class CellOptions:
 
 def parse_cell_options(target, cell_args, input_shape, framework, constant_shapes):
     """The --cell options as given on the command line -> CellOptions, or a UserCellError."""
-    parse_target(target)
+    check_cell_module(target)
     return CellOptions(target, parse_args(cell_args), parse_input_shape(input_shape), parse_framework(framework),
                        parse_constant_shapes(constant_shapes))
 
@@ -191,8 +204,11 @@ def structure_to_dict(s):
 
 
 def structure_from_dict(d):
-    """The UserCellStructure of a validated case's structure (cells/user_cell_schema.py)."""
+    """The UserCellStructure of a validated case's structure (cells/user_cell_schema.py);
+    a UserCellError for a module named like the suite's packages (replaying the case, as
+    `python -m conformance.repro CASE --cell` does, would import the suite's)."""
     c = d["user_cell"]
+    check_cell_module(c["target"])
     return UserCellStructure(target=c["target"], args_json=c["args_json"], search_path=c["search_path"],
                              input_shapes=(tuple(c["input_shape"]),), states=tuple(Shape(tuple(s)) for s in c["states"]),
                              outputs=(Shape(tuple(c["output"])),), weights_shapes=tuple(tuple(w) for w in c["weights"]),

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from conformance.usage import UsageError
+from conformance.usage import UsageError, suite_package_clash
 
 PROBE_TIMEOUT_S = 300  # importing a framework (TensorFlow) takes seconds; a hang does not end
 _MARK = "rnn-conformance-impl-probe:"
@@ -39,10 +39,14 @@ answer(callable=callable(getattr(module, function_name, None)))
 
 
 def split_target(impl_target):
-    """(module, function) of MODULE:FUNC, or a UsageError."""
+    """(module, function) of MODULE:FUNC, or a UsageError (a module named like one of the
+    suite's packages too: the probe would import the suite's package and answer for it)."""
     module_name, _, function_name = impl_target.partition(":")
     if not module_name or not function_name:
         raise UsageError(f"--impl needs MODULE:FUNCTION, got {impl_target!r}")
+    clash = suite_package_clash("--impl", impl_target, module_name)
+    if clash:
+        raise UsageError(clash)
     return module_name, function_name
 
 

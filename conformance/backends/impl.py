@@ -22,6 +22,7 @@ import optree
 from conformance.backends import interrupts
 from conformance.backends.base import DATA_ARGUMENTS, Backend, Result, shared_torch_tensor
 from conformance.gradients import DIFFERENTIATED, Gradients
+from conformance.usage import suite_package_clash
 
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
 # The array libraries with autodiff, each with its value-and-grad module (G1).
@@ -67,6 +68,9 @@ class ImplBackend(Backend):
         module_name, _, function_name = impl_target.partition(":")
         if not module_name or not function_name:
             raise ImplError(f"--impl needs MODULE:FUNCTION, got {impl_target!r}")
+        clash = suite_package_clash("--impl", impl_target, module_name)  # (its import would find the suite's)
+        if clash:
+            raise ImplError(clash)
         if ops not in IMPL_OPS:
             raise ImplError(f"--impl-ops must be one of {', '.join(IMPL_OPS)}, got {ops!r}")
         self.impl_target, self.ops = impl_target, ops

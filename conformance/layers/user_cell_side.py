@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from cells.user_cell import Shape, UserCellError, UserCellStructure, parse_target
+from cells.user_cell import Shape, UserCellError, UserCellStructure, check_cell_module, parse_target
 from conformance.runs import crash_text
 from conformance.user_cell_reference import reference_backend
 
@@ -33,8 +33,10 @@ def keras_of(framework):
 
 @functools.cache
 def cell_class(target, search_path, framework="keras3"):
-    """The class `target` names, imported with `search_path` first on sys.path."""
+    """The class `target` names, imported with `search_path` first on sys.path (never a
+    module named like one of the suite's packages: that import would find the suite's)."""
     keras = keras_of(framework)
+    check_cell_module(target)
     module_name, class_name = parse_target(target)
     if search_path and search_path not in sys.path:
         sys.path.insert(0, search_path)
