@@ -15,3 +15,8 @@ class FakeBackend:
 
     def version(self):
         return "fake 1.0"
+
+    def code_versions(self):
+        from conformance.code_versions import CodeVersion
+
+        return [CodeVersion("fake", "1.0", "/fake", ("fake 1.0",))]

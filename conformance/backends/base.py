@@ -5,8 +5,6 @@ and how to run one `Example` in one mode. It returns plain NumPy results, so the
 comparison code never touches a framework. It never looks at the reference.
 """
 
-import importlib
-import importlib.metadata
 import importlib.util
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ import optree
 
 from cells.build import make_step
 from cells.ops import get_ops
+from conformance.code_versions import module_of, of_module
 
 
 STATIC_OPTIONS = ("go_backwards", "unroll", "input_length", "time_major", "zero_output_for_mask", "return_all_outputs")
@@ -133,6 +132,7 @@ class Backend:
     description = ""
     level = "function"  # or "layer": which properties run on it (contract section 1 or 2)
     packages = ()  # modules that must be importable, e.g. ("tensorflow",)
+    also_reported = ()  # modules whose code is reported where importable (a pluggable backend: keras_openvino)
     extra = None  # the pip extra of rnn-conformance that installs them
     install_note = None  # how to install it, where an extra is not enough
     modes = ("eager",)
@@ -160,14 +160,22 @@ class Backend:
                 return module
         return None
 
+    def code_versions(self):
+        """What each of `packages` says of itself where this backend's calls run
+        (conformance/code_versions.py): the module's own version and path, not the
+        installed metadata. Imported here; a row whose calls run in a worker asks it."""
+        return [found for found in map(of_module, (*self.packages, *self.also_reported)) if found is not None]
+
+    def code_version(self, package):
+        """The CodeVersion of one package as this backend's code sees it (None: not
+        importable): what a declared divergence's version range is tested against."""
+        module = module_of(package)
+        if module in self.packages:
+            return next((found for found in self.code_versions() if found.module == module), None)
+        return of_module(module)
+
     def version(self):
-        versions = []
-        for module in self.packages:
-            try:
-                versions.append(f"{module} {importlib.metadata.version(module)}")
-            except importlib.metadata.PackageNotFoundError:
-                versions.append(f"{module} {getattr(importlib.import_module(module), '__version__', '?')}")
-        return ", ".join(versions) or "n/a"
+        return ", ".join(found.text() for found in self.code_versions()) or "n/a"
 
     def step_function(self, structure, weights):
         """A cell structure as a step function in this backend's ops, over `weights`."""

@@ -20,7 +20,6 @@ contract makes input_length a hint (R12), so that refusal is a finding. Everythi
 handed over as the example gives it, and whatever Keras 2 raises is reported as a crash.
 """
 
-import importlib.metadata
 from collections import Counter
 
 import numpy as np
@@ -28,6 +27,7 @@ import optree
 
 from conformance.backends import grad_theano
 from conformance.backends.base import Backend, CompiledCache, Result, counted_call, gradient_mode
+from conformance.code_versions import keras_is_keras3, of_module
 from conformance.environments import EnvironmentSpec
 from conformance.gradients import weight_parts
 
@@ -61,12 +61,7 @@ class Keras2Theano(Backend):
         missing = Backend.missing_package(self)  # (explicit: the layer row shares this method)
         if missing is not None:
             return missing
-        try:
-            if int(importlib.metadata.version("keras").split(".")[0]) >= 3:
-                return "keras==2.3.1"
-        except importlib.metadata.PackageNotFoundError:
-            pass
-        return None
+        return "keras==2.3.1" if keras_is_keras3() else None
 
     def run(self, example, mode):
         static, data, weights = self._arguments(example, mode)
@@ -150,11 +145,6 @@ class Keras2Theano(Backend):
         function = theano.function(data_vars + weight_vars, leaves, on_unused_input="ignore")
         return function, returned_tree
 
-    def version(self):
-        versions = []
-        for package in ("theano", "keras", "numpy"):
-            try:
-                versions.append(f"{package} {importlib.metadata.version(package)}")
-            except importlib.metadata.PackageNotFoundError:
-                versions.append(f"{package} not installed")
-        return ", ".join(versions)
+    def code_versions(self):
+        """Theano, Keras and the numpy 1.23 they need, as this environment imports them."""
+        return [found for found in map(of_module, (*self.packages, "numpy")) if found is not None]

@@ -9,7 +9,6 @@ Modes: "call" (the layer called directly, eagerly) and "predict" (a functional `
 through `model.predict_on_batch`). Keras 2 on Theano has no eager call: "predict" only.
 """
 
-import importlib.metadata
 from collections import Counter
 from contextlib import contextmanager
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from conformance.backends.base import Backend, Result, counted_call, gradient_mode
 from conformance.backends.keras2_theano import Keras2Theano
+from conformance.code_versions import asked_of, keras_is_keras3
 from conformance.layers.client import Worker
 
 KERAS3_BACKEND_PACKAGE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": None, "openvino": "openvino"}
@@ -39,9 +39,17 @@ class LayerBackend(Backend):
         # model), or the example crashed.
         self.compile_stats = Counter()
         self._built = 0
+        self._code = None  # code_versions, once asked
 
     def worker_environment(self):
         return {}
+
+    def code_versions(self):
+        """The packages as the worker imported them (the suite's process need not import
+        Keras at all): asked once, the first time, starting the worker if needed."""
+        if self._code is None:
+            self._code = asked_of(self._started_worker(), (*self.packages, *self.also_reported))
+        return self._code
 
     def run(self, example, mode):
         if mode not in self.modes:
@@ -67,6 +75,12 @@ class LayerBackend(Backend):
             self._close_worker()
             self._threads = {}
 
+    def _started_worker(self):
+        if self._worker is None:
+            self._worker = Worker(self.flavor, {**self.worker_environment(), **self._threads})
+            self.check_worker(self._worker.request("describe"))
+        return self._worker
+
     def _close_worker(self):
         if self._worker is not None:
             self._worker.close()
@@ -78,11 +92,9 @@ class LayerBackend(Backend):
     def _request(self, stats_mode, *message):
         """A worker request, counted in compile_stats under `stats_mode`: "traced" when
         the worker built a new layer or model for it, "reused" when it reused one."""
-        if self._worker is None:
-            self._worker = Worker(self.flavor, {**self.worker_environment(), **self._threads})
-            self.check_worker(self._worker.request("describe"))
+        worker = self._started_worker()
         answer, (built, _) = counted_call(
-            self.compile_stats, stats_mode, lambda: self._worker.request(*message), lambda r: r[1][0] > self._built
+            self.compile_stats, stats_mode, lambda: worker.request(*message), lambda r: r[1][0] > self._built
         )
         self._built = built
         return answer
@@ -119,11 +131,14 @@ class Keras3Layer(LayerBackend):
             self.compiled_modes = ()  # Keras 3 predicts eagerly on torch and numpy
         self.packages = ("keras",) + ((framework,) if framework else ())
         if keras_backend == "openvino":
+            self.also_reported = ("keras_openvino",)  # the Keras after 3.15 has its OpenVINO backend there
             self.extra = "openvino"  # Keras alone does not bring OpenVINO (nor the scipy its backend imports)
 
     def missing_package(self):
+        """Keras 3 is what these rows need: a Keras 2 (a Theano environment's) is missing it.
+        Told from the package's files, without importing it here (its worker imports it)."""
         missing = super().missing_package()
-        if missing is None and int(importlib.metadata.version("keras").split(".")[0]) < 3:
+        if missing is None and not keras_is_keras3():
             return "keras>=3"
         return missing
 
@@ -153,7 +168,6 @@ class Keras2TheanoLayer(LayerBackend):
     environment = Keras2Theano.environment  # one environment (and in pytest one delegated run) for both rows
     modes = ("predict",)  # no eager execution in Keras 2 on Theano
     unsupported_options = ("zero_output_for_mask",)  # Keras 2's RNN lacks it (contract section 4)
-    version = Keras2Theano.version
     missing_package = Keras2Theano.missing_package  # the same environment as the function row
 
     def check_worker(self, described):

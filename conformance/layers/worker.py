@@ -12,7 +12,7 @@ The flavor "openvino-rnn" is not a layer: it serves the keras-openvino function 
 (conformance/backends/openvino_side.py), which runs here for the same reasons (Keras 3
 under KERAS_BACKEND=openvino, and a native hang that only killing a process can end).
 
-Requests: ("describe",), ("run", example, mode), ("gradients", example, mode, loss
+Requests: ("describe",), ("code_versions", modules), ("run", example, mode), ("gradients", example, mode, loss
 weights) and ("train", example, loss weights, learning rate) (rule L7,
 conformance/layers/keras_gradients.py), ("forget",) (drop what every kept model compiled), and for a user's cell ("probe_cell", ...) and
 ("reference", example) (conformance/user_cell_reference.py); each answer but describe's comes with the
@@ -38,6 +38,10 @@ def serve(flavor, requests, replies):
                 runner = _runner(flavor)
             if request[0] == "describe":
                 reply = ("ok", runner.describe())
+            elif request[0] == "code_versions":  # the Keras this worker imported, by its own word
+                from conformance.code_versions import of_module
+
+                reply = ("ok", [found.as_json() for found in map(of_module, request[1]) if found is not None])
             elif request[0] == "run":
                 _, example, mode = request
                 reply = ("ok", (runner.run(example, mode), (runner.traced, runner.reused)))
