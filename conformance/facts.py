@@ -59,7 +59,12 @@ def example_facts(example):
 def json_facts(example):
     """The facts as JSON values (a number or text stays one, anything else becomes its
     text): what reports carry, and what soak's triage reads back."""
-    return {k: (v if isinstance(v, (bool, int, str, float)) else str(v)) for k, v in example_facts(example).items()}
+    return as_json(example_facts(example))
+
+
+def as_json(facts):
+    """Facts already computed, as JSON values (see json_facts)."""
+    return {k: (v if isinstance(v, (bool, int, str, float)) else str(v)) for k, v in facts.items()}
 
 
 def masked_fill(example, mask):

@@ -6,21 +6,27 @@ property failure that matches an entry is excused and counted; everything outsid
 condition stays tested. Each entry also names the minimal example the suite produced
 (a JSON file beside the data); `test_known_divergences.py` re-runs it, so an entry that
 no longer reproduces (a bug fixed upstream) or never did fails the run.
+
+Versions (CONTRACT.md section 6): the version tested against `versions` is the one the
+imported module states (conformance/code_versions.py), pre-releases, development builds
+and nightlies included. A range without an upper bound is a divergence still present in
+the newest release it was replayed on, presumed present in every later version until its
+case's replay shows otherwise (FIXED, CHANGED: conformance/test_known_divergences.py).
 """
 
-import ast
+import json
 import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from cells.case_schema import CaseError, read_case
-from conformance.facts import FACT_NAMES, example_facts
+from conformance import known_conditions
+from conformance.facts import as_json, example_facts
 from conformance.known_cells import KNOWN_CELL_MODULES, is_known_cell
 
 DEFAULT_FILE = Path(__file__).with_name("known_divergences.toml")
@@ -29,10 +35,6 @@ OPTIONAL = ("shows_as", "attempts", "tensorflow_threads")
 MAX_ATTEMPTS = 200
 MAX_THREADS = 256
 _SHOWS_AS = re.compile(r"^(any|crash|crash: .+|[RGL]\d+)$")
-_ALLOWED_NODES = (
-    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare, ast.Name, ast.Load,
-    ast.Constant, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Tuple,
-)
 
 
 class KnownDivergenceError(ValueError):
@@ -65,30 +67,42 @@ class KnownDivergence:
     # reason gives the rates measured with and without); 0: the suite's usual worker.
     tensorflow_threads: int = 0
     _code: object = field(default=None, compare=False, repr=False)
+    source: Path = field(default=None, compare=False)  # the known file that declares it (known update edits it)
 
-    def applies_to(self, target):
-        installed = self.installed_version(target)
-        return installed is not None and Version(installed) in SpecifierSet(self.versions)
-
-    def installed_version(self, target):
-        """The version of `package` here, where the entry's backend and mode are the target's."""
+    def code_version(self, target):
+        """What `package` says of itself where the target runs (code_versions.CodeVersion),
+        when the target is this entry's backend in one of its modes; else None."""
         if target.backend.name != self.backend or target.mode not in self.modes:
             return None
-        return self._package_version()
+        return target.backend.code_version(self.package)
 
-    def _package_version(self):
-        try:
-            return metadata.version(self.package)
-        except metadata.PackageNotFoundError:
+    def in_range(self, version):
+        """Whether `versions` holds this version, pre-releases and development builds included."""
+        return in_range(self.versions, version)
+
+    def applies_to(self, target):
+        found = self.code_version(target)
+        return found is not None and self.in_range(found.version)
+
+    def resemblance(self, target, divergence):
+        """For a new divergence of this entry's backend and mode that shows as declared,
+        but outside its version range or its condition: {"entry", "differs": what differs,
+        "facts": those of the closest diverging run, "edit": the widened condition where
+        only the condition differs (conformance/known_update.py), "known_file"}; else None."""
+        found = self.code_version(target)
+        if found is None or not self.describes(divergence):
             return None
-
-    def declared_elsewhere(self, target, divergence):
-        """The same root cause (backend, mode, how it shows, condition) on a release outside
-        `versions`: not excused, but named, so that a run on another release tells what is
-        still there from what is new."""
-        installed = self.installed_version(target)
-        return (installed is not None and Version(installed) not in SpecifierSet(self.versions)
-                and self.matches(divergence))
+        differs = [] if self.in_range(found.version) else [f"{found.text()} is outside its range {self.versions}"]
+        facts = min((example_facts(run) for run in divergence.runs),
+                    key=lambda f: len(known_conditions.false_parts(self.condition, f)), default=None)
+        false = [] if facts is None else known_conditions.false_parts(self.condition, facts)
+        if false:
+            differs.append(f"its condition is false here: {'; '.join(false)}")
+        if not differs:
+            return None
+        widened = known_conditions.widened(self.condition, facts) if false and len(differs) == 1 else None
+        return {"entry": self.id, "differs": ", ".join(differs), "facts": None if facts is None else as_json(facts),
+                "edit": {"condition": widened} if widened else None, "known_file": str(self.source)}
 
     def declared_underneath(self, target, divergence):
         """The same root cause declared on the function row whose `rnn` this layer row
@@ -96,16 +110,17 @@ class KnownDivergence:
         named, not excused, for a layer failure (a user's cell, --cell, reaches shapes the
         suite's own layer cells never have) until the layer row has an entry of its own,
         with a minimal example of its own."""
-        installed = self._package_version() if self.backend == function_row_of(target.backend.name) else None
-        return (installed is not None and Version(installed) in SpecifierSet(self.versions)
-                and self.matches(divergence))
+        if self.backend != function_row_of(target.backend.name):
+            return False
+        found = target.backend.code_version(self.package)
+        return found is not None and self.in_range(found.version) and self.matches(divergence)
 
     def holds_for_any_run(self, divergence):
         """The condition holds for one of the compared runs (the one that broke the rule)."""
         return any(self.holds_for(example) for example in divergence.runs)
 
     def holds_for(self, example):
-        return bool(eval(self._code, {"__builtins__": {}}, example_facts(example)))  # noqa: S307 - validated AST
+        return known_conditions.holds(self._code, example_facts(example))
 
     def describes(self, divergence):
         """The failure surfaces as declared: the rule, or a crash with the declared text."""
@@ -138,9 +153,9 @@ class Ledger:
                 self.excused[entry.id, target.id, property_id] += 1
                 self.first_excused.setdefault((entry, target, property_id), divergence)
                 return entry
-        elsewhere = [e for e in self.entries if divergence.example is not None and e.declared_elsewhere(target, divergence)]
-        if elsewhere:
-            divergence.declared_elsewhere = f"{elsewhere[0].id} ({elsewhere[0].package} {elsewhere[0].versions})"
+        resembles = [found for e in self.entries if divergence.example is not None and (found := e.resemblance(target, divergence))]
+        if resembles:
+            divergence.resembles = resembles
         underneath = [e for e in self.entries if divergence.example is not None and e.declared_underneath(target, divergence)]
         if underneath:  # every candidate: a crash text and a condition can fit more than one cause
             divergence.declared_underneath = [f"{e.id} (on {e.backend}): {e.reason}" for e in underneath]
@@ -190,6 +205,7 @@ def load(path=DEFAULT_FILE):
                 attempts=_attempts(raw.get("attempts", 1), f"{path}: entry {name!r}"),
                 tensorflow_threads=_threads(raw.get("tensorflow_threads", 0), raw.get("attempts", 1), f"{path}: entry {name!r}"),
                 _code=_compile_condition(raw["condition"], f"{path}: entry {name!r}"),
+                source=path,
                 example=_case_file(path, name, raw["example"]),  # last: the entry's own fields first
             )
         )
@@ -255,12 +271,73 @@ def _shows_as(items, where):
 
 def _compile_condition(text, where):
     try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError:
-        raise KnownDivergenceError(f"{where}: condition {text!r} is not an expression") from None
-    for node in ast.walk(tree):
-        if not isinstance(node, _ALLOWED_NODES):
-            raise KnownDivergenceError(f"{where}: condition {text!r} uses {type(node).__name__}; only and/or/not, comparisons and fact names")
-        if isinstance(node, ast.Name) and node.id not in FACT_NAMES:
-            raise KnownDivergenceError(f"{where}: condition {text!r} names unknown fact {node.id!r}; facts: {', '.join(sorted(FACT_NAMES))}")
-    return compile(tree, where, "eval")
+        return known_conditions.compiled(text)
+    except known_conditions.ConditionError as error:
+        raise KnownDivergenceError(f"{where}: {error}") from None
+
+
+def load_layers(paths):
+    """The entries of several files, each layered on the ones before (the shipped file
+    first, then a project's own: `--extra-known`); an id declared in two is an error."""
+    entries, where = [], {}
+    for path in paths:
+        for entry in load(path):
+            if entry.id in where:
+                raise KnownDivergenceError(f"{path}: entry {entry.id!r} is declared in {where[entry.id]} already; "
+                                           "a layered file adds entries under ids of its own")
+            where[entry.id] = path
+            entries.append(entry)
+    return entries
+
+
+def in_range(versions, version):
+    """Whether the PEP 440 range holds the version, pre-releases and development builds
+    included (`>=3.0.0` holds 3.16.0.dev0); a version that is not PEP 440 is in no range."""
+    try:
+        return Version(version) in SpecifierSet(versions, prereleases=True)
+    except InvalidVersion:
+        return False
+
+
+def closed_at(versions, version):
+    """The range ended just below `version`, the first version its case agrees on: the
+    lower bounds kept (an exact `==V` becomes `>=V`), every upper bound replaced by
+    `<version`. None when no version would be left (a lower bound at `version` or above)."""
+    kept = []
+    for spec in SpecifierSet(versions):
+        if spec.operator in (">=", ">", "!="):
+            kept.append(str(spec))
+        elif spec.operator in ("==", "~=", "==="):
+            kept.append(f">={spec.version}")
+    lower = [Version(k.lstrip(">=")) for k in kept if k.startswith(">")]
+    if any(bound >= Version(version) for bound in lower):
+        return None
+    return ",".join(sorted(kept, key=lambda k: not k.startswith(">")) + [f"<{version}"])
+
+
+def widened_shows_as(entry, divergence):
+    """The entry's `shows_as` with how this divergence shows added (its rule, or the first
+    line of its crash), or None where that cannot be written as a `shows_as` item."""
+    if divergence.crash is not None:
+        item = "crash: " + divergence.crash.splitlines()[0][:SHOWN_CRASH_TEXT].rstrip()
+    else:
+        item = divergence.rule
+    if not _SHOWS_AS.match(item or ""):
+        return None
+    return [*(entry.shows_as or (entry.rule,)), item]
+
+
+SHOWN_CRASH_TEXT = 80  # characters of a crash's first line a widened shows_as keeps
+
+
+def edit_text(edit):
+    """An entry's edit as the lines of TOML it means (`versions = ">=3.0.0,<3.16.0.dev0"`)."""
+    if edit.get("remove"):
+        return "remove the entry (no version is left in its range)"
+    return "; ".join(f"{key} = {_toml_value(value)}" for key, value in edit.items())
+
+
+def _toml_value(value):
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value)

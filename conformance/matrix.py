@@ -39,7 +39,7 @@ def _result(row, repository):
     by_word = {}
     for r in row.new:
         word = model.CELL_OF_OUTCOME[r["outcome"]]
-        label = r["known_divergence"] if r["outcome"] == "known-fixed" else r["rule"] or model.UNCLASSIFIED
+        label = r["known_divergence"] if r["outcome"] in model.LEDGER_CHANGES else r["rule"] or model.UNCLASSIFIED
         by_word.setdefault(word, {})[label] = f"[{label}]({_link(r['case'], repository)})" if r.get("case") else label
     if row.known_rules:
         by_word[model.KNOWN] = {rule: rule for rule in row.known_rules}

@@ -14,12 +14,13 @@ import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 from cells.user_cell import cannot_run_at_all  # noqa: E402
-from conformance import checks, known, matrix, profiles, repro, report, seen  # noqa: E402
+from conformance import checks, ledger_plugin, matrix, profiles, repro, report, seen  # noqa: E402
 from conformance.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
 from conformance.backends.base import gradient_mode  # noqa: E402
 from conformance.backends.impl import IMPL_OPS, ImplError  # noqa: E402
-from conformance.checks import current_ledger, use_ledger  # noqa: E402
+from conformance.checks import current_ledger  # noqa: E402
+from conformance.results import RAN  # noqa: E402
 from conformance.targets import Target, targets_for  # noqa: E402
 
 settings.load_profile(profiles.default_profile())
@@ -32,9 +33,10 @@ _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
 # The command's live progress (--progress), the run limits (shrinking, timeouts) and the
 # compiled modes' example budget (conformance/budgets.py) and --cell (a user's own cell,
 # conformance/user_cell_plugin.py) are plugins of their own, loaded with this one.
-# The facts of every example run, for `soak` (--record-examples), is one too.
+# The facts of every example run, for `soak` (--record-examples), is one too, and so is the
+# ledger of declared divergences (--known-divergences, --extra-known, --ignore-known).
 pytest_plugins = ("conformance.progress", "conformance.limits", "conformance.budgets", "conformance.user_cell_plugin",
-                  "conformance.seen")
+                  "conformance.seen", "conformance.ledger_plugin")
 
 
 def pytest_addoption(parser):
@@ -43,16 +45,6 @@ def pytest_addoption(parser):
         "--backends",
         default=None,
         help="comma-separated backend names to test (default: every backend run by default)",
-    )
-    group.addoption(
-        "--known-divergences",
-        default=str(known.DEFAULT_FILE),
-        help="the known-divergence file (default: the one shipped in the conformance package)",
-    )
-    group.addoption(
-        "--ignore-known",
-        action="store_true",
-        help="excuse no declared divergence and do not check that they still reproduce",
     )
     group.addoption("--matrix", default=None, help="write the backend x mode matrix of this run as Markdown")
     group.addoption(
@@ -126,13 +118,6 @@ def pytest_configure(config):
     config.stash[_EXPLICIT] = explicit
     config.addinivalue_line("markers", "needs_options(*names): the property is about options some APIs lack")
     config.addinivalue_line("markers", "needs_gradients: the property differentiates (not applicable without autodiff)")
-    entries = []
-    if not config.getoption("--ignore-known"):
-        try:
-            entries = known.load(config.getoption("--known-divergences"))
-        except known.KnownDivergenceError as error:
-            raise pytest.UsageError(str(error)) from None
-    use_ledger(known.Ledger(entries))
     config.stash[_RESULTS] = []
 
 
@@ -232,17 +217,19 @@ def _record_results(item, call, outcome_report, divergences, saved):
         results.append(report.result(target, property_id, "not-installed", summary=reason, **replay))
     elif outcome_report.skipped:
         results.append(report.result(target, property_id, "not-applicable", summary=reason, **replay))
-    elif entry is not None:  # a declared divergence's replay
-        outcome = "known-fixed" if outcome_report.failed else "known"
+    elif entry is not None:  # a declared divergence's replay (conformance/test_known_divergences.py)
+        verdict = dict(item.user_properties).get("known_verdict", {})
+        outcome = verdict.get("outcome", "known-fixed") if outcome_report.failed else "known"
         _, example, _ = repro.load_case(entry.example)
         results.append(report.result(target, property_id, outcome, entry.rule, reason.splitlines()[0] if reason else entry.reason,
-                                     example, known_divergence=entry.id, case=entry.example, replay=True))
+                                     example, known_divergence=entry.id, case=entry.example, replay=True,
+                                     edit=verdict.get("edit"), known_file=entry.source, tested_version=verdict.get("version")))
     elif outcome_report.failed and divergences:
         for d in divergences:
             case, script = saved.get(id(d), (None, None))
             outcome = "crash" if d.crash else "fail"
             results.append(report.result(target, property_id, outcome, d.rule, d.summary, d.example, case=case, reproducer=script,
-                                         declared_elsewhere=getattr(d, "declared_elsewhere", None),
+                                         resembles=getattr(d, "resembles", None),
                                          declared_underneath=getattr(d, "declared_underneath", None),
                                          cannot_run=cannot_run_at_all(d)))
     elif outcome_report.failed:  # not a Divergence: the harness or Hypothesis itself failed
@@ -303,6 +290,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if any(b["results"] for b in run_report["backends"]):  # (not for the suite's own tests alone)
         terminalreporter.section("divergence matrix")
         terminalreporter.write_line(report.matrix_text(run_report))
+        changed = report.ledger_lines(run_report)
+        if changed:
+            terminalreporter.section("declared divergences whose case changed")
+            terminalreporter.write_line("\n".join(changed))
         details = report.divergences_text(run_report)
         if details:
             terminalreporter.section("new divergences")
@@ -327,7 +318,8 @@ def _run_report(config):
                           known_divergence=entry.id, case=entry.example, excused=ledger.excused[entry.id, target.id, property_id])
         )
     backends = [get_backend(name) for name in config.stash[_SELECTED]]
-    run_report = report.build_report(backends, results, _profile_name(config), speed=_speed(backends))
+    run_report = report.build_report(backends, results, _profile_name(config), speed=_speed(backends),
+                                     known_files=ledger_plugin.known_files(config))
     run_report["max_examples"] = settings.default.max_examples
     recorder = seen.recorder_of(config)
     if recorder is not None:
@@ -376,10 +368,16 @@ def _summarize_backends(terminalreporter, config):
     for name in config.stash[DELEGATED]:
         terminalreporter.write_line(f"{name}: tested in its managed environment ({get_backend(name).environment.name}): "
                                     "conformance/test_environments.py")
+    ran = {r["backend"] for r in config.stash[_RESULTS] if r["outcome"] in RAN}
     for name in config.stash[_SELECTED]:
         backend = get_backend(name)
         message = not_installed_message(backend)
         if message:
             terminalreporter.write_line(f"{name}: {message}", red=True, bold=True)
-        else:
+        elif name in ran:  # (asked only there: a layer row asks its worker, which a run of no property never starts)
             terminalreporter.write_line(f"{name}: installed ({backend.version()}); modes: {', '.join(backend.modes)}")
+            for found in backend.code_versions():
+                if found.disagreement():
+                    terminalreporter.write_line(f"  NOTE {found.disagreement()}", yellow=True)
+        else:
+            terminalreporter.write_line(f"{name}: installed; nothing ran here; modes: {', '.join(backend.modes)}")

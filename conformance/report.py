@@ -10,21 +10,28 @@ Schema (`"schema_version": 1`), documented in README.md ("The JSON report"):
     {"schema": "rnn-conformance-report", "schema_version": 1, "created": ISO time,
      "profile": "ci", "max_examples": 25, "python": "3.11.x", "platform": ...,
      "exit_status": 0, "interrupted": false,
-     "backends": [{"name", "level", "version", "modes", "status", "reason",
+     "known_files": [paths of the known-divergence files the run used, layered in order],
+     "backends": [{"name", "level", "version", "code", "modes", "status", "reason",
                    "results": [{"mode", "property", "rule", "covers", "areas", "outcome", "summary",
-                                "known_divergence", "excused", "replay", "example", "case", "reproducer"}],
+                                "known_divergence", "excused", "replay", "example", "case", "reproducer",
+                                "resembles", "declared_underneath", "cannot_run", "edit", "known_file",
+                                "tested_version"}],
                    "speed": {mode: {"examples", "drawn", "shrinking", "shrink_cut_short", "data_sets",
                                     "compiled", "seconds", "traced", "reused", "crashed",
                                     "grad_traced", "grad_reused", "grad_crashed"}}}]}
 status: conforms | diverges | not-installed | error | not run.
-outcome: pass | fail | crash | known | known-fixed | not-applicable | not-installed.
+outcome: pass | fail | crash | known | known-fixed | known-changed | not-applicable | not-installed.
+code: what each package of the backend says of itself where it ran (conformance/code_versions.py):
+[{"module", "version", "path", "metadata", "disagreement"}]; version is their text.
 rule: a contract rule id, "unclassified" for a failure that names none, null for a pass.
 covers: the areas the property ran in; areas: the matrix columns the result is shown in.
 excused: for a "known" result met while the property ran, the examples the entry excused
 there (null otherwise); replay: true for the re-run of a declared divergence's saved case.
 Added within version 1: speed, covers, excused, replay, interrupted, speed's drawn,
 shrinking (calls made while shrinking) and shrink_cut_short; speed's grad_traced,
-grad_reused and grad_crashed (the value-and-grad functions of the gradient properties).
+grad_reused and grad_crashed (the value-and-grad functions of the gradient properties);
+known_files, code, known-changed, resembles (which replaced declared_elsewhere), edit,
+known_file and tested_version.
 """
 
 import datetime
@@ -39,21 +46,24 @@ SCHEMA = "rnn-conformance-report"
 SCHEMA_VERSION = 1
 
 
-def build_report(backends, results, profile, errors=None, speed=None):
+def build_report(backends, results, profile, errors=None, speed=None, known_files=()):
     """The report of one run: `backends` are Backend objects, `results` from `result()`,
     `errors` a {backend name: message} for workers that failed, `speed` a {backend name:
-    {mode: {...}}} (what the run cost, per mode; see the schema)."""
+    {mode: {...}}} (what the run cost, per mode; see the schema). A backend's code is
+    asked only where something ran on it (a layer row asks its worker)."""
     errors, speed = errors or {}, speed or {}
     entries = []
     for backend in backends:
         own = [r for r in results if r["backend"] == backend.name]
         reason = next((r["summary"] for r in own if r["outcome"] == "not-installed"), None)
         installed = backend.missing_package() is None
+        code, version = _code_of(backend) if installed and _ran(own) else (None, None)
         entries.append(
             {
                 "name": backend.name,
                 "level": backend.level,
-                "version": backend.version() if installed else None,
+                "version": version,
+                "code": code,
                 "modes": list(backend.modes),
                 "status": model.status_of(own, not installed, errors.get(backend.name)),
                 "reason": errors.get(backend.name) or reason,
@@ -68,10 +78,25 @@ def build_report(backends, results, profile, errors=None, speed=None):
         "profile": profile,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "known_files": [str(path) for path in known_files],
         "backends": entries,
     }
     report["exit_status"] = exit_status(report)
     return report
+
+
+def _code_of(backend):
+    """(the code's versions as JSON, their text): a worker that cannot even import its
+    package is said in the version, and the report is still written."""
+    try:
+        code = [found.as_json() for found in backend.code_versions()]
+    except Exception as error:  # noqa: BLE001 - the run's results matter more than its versions
+        return None, f"unknown ({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})"
+    return code, ", ".join(f"{c['module']} {c['version']}" for c in code) or "n/a"
+
+
+def _ran(results):
+    return any(r["outcome"] in model.RAN for r in results)
 
 
 def merge_reports(reports, profile):
@@ -79,6 +104,7 @@ def merge_reports(reports, profile):
     merged = dict(reports[0]) if reports else build_report([], [], profile)
     merged["profile"] = profile
     merged["backends"] = [b for r in reports for b in r["backends"]]
+    merged["known_files"] = list(dict.fromkeys(path for r in reports for path in r.get("known_files", ())))
     merged["interrupted"] = any(r.get("interrupted") for r in reports)
     merged["exit_status"] = exit_status(merged)
     return merged
@@ -99,13 +125,32 @@ def write_markdown(report, path):
 # -- the matrix -------------------------------------------------------------------------
 
 
+def code_lines(report):
+    """What the matrix stands on: each package version that ran, from where (the rows that
+    ran it, where one package ran in several versions), and every disagreement of the
+    installed metadata with the code, in one line each."""
+    ran = {}
+    for b in report["backends"]:
+        for c in b.get("code") or ():
+            ran.setdefault((c["module"], c["version"], c["path"]), [c.get("disagreement"), []])[1].append(b["name"])
+    several = {module for module, _, _ in ran if sum(m == module for m, _, _ in ran) > 1}
+    lines = []
+    for (module, version, path), (disagreement, rows) in ran.items():
+        lines.append(f"  {module} {version} from {path}" + (f" ({', '.join(rows)})" if module in several else ""))
+    disagreements = dict.fromkeys(d for d, _ in ran.values() if d)
+    return (["code under test:", *lines] if lines else []) + [f"  NOTE {d}" for d in disagreements]
+
+
 def matrix_text(report):
-    """The matrix for a terminal, areas as short columns, a two-line legend under it."""
+    """The code under test, then the matrix for a terminal, areas as short columns, a
+    two-line legend under it."""
     rows = model.rows(report)
     width = max([len(row.label) for row in rows] + [10])
     status = max([len(row.status) for row in rows] + [len("result")])
     columns = [max(len(area), 8) for area in AREA_IDS]
-    lines = [(" " * width + "  " + "result".ljust(status) + "  " + "  ".join(a.ljust(w) for a, w in zip(AREA_IDS, columns))).rstrip()]
+    header = code_lines(report)
+    lines = header + [""] * bool(header)
+    lines.append((" " * width + "  " + "result".ljust(status) + "  " + "  ".join(a.ljust(w) for a, w in zip(AREA_IDS, columns))).rstrip())
     for row in rows:
         values = "  ".join(row.cells[area].ljust(w) for area, w in zip(AREA_IDS, columns))
         lines.append(f"{row.label.ljust(width)}  {row.status.ljust(status)}  {values}".rstrip())
@@ -115,10 +160,15 @@ def matrix_text(report):
 def matrix_markdown(report):
     """The matrix, its legend, the areas in full, each new divergence and the verdict."""
     rows = model.rows(report)
-    lines = ["| backend [mode] | result | " + " | ".join(AREA_IDS) + " |", "|---|---|" + "---|" * len(AREA_IDS)]
+    header = [line.strip() for line in code_lines(report)]
+    lines = [header[0], "", *(f"- **NOTE** {line[5:]}" if line.startswith("NOTE ") else f"- `{line}`" for line in header[1:]), ""] if header else []
+    lines += ["| backend [mode] | result | " + " | ".join(AREA_IDS) + " |", "|---|---|" + "---|" * len(AREA_IDS)]
     for row in rows:
         lines.append(f"| `{row.label}` | {row.status} | " + " | ".join(row.cells[area] for area in AREA_IDS) + " |")
     lines += ["", "; ".join(LEGEND) + ".", "", "Areas:", ""] + [f"- `{area}`: {text}" for area, text in AREAS]
+    changed = ledger_lines(report)
+    if changed:
+        lines += ["", "Declared divergences whose case changed:", "", "```", *changed, "```"]
     details = divergences_text(report)
     if details:
         lines += ["", "New divergences:", "", "```", details, "```"]
@@ -126,9 +176,10 @@ def matrix_markdown(report):
 
 
 def divergences_text(report):
-    """Under the matrix: each new divergence, its rule, minimal example, case and reproducer;
-    a backend that could not be called at all, once."""
-    lines, elsewhere, cannot_run = [], [], []
+    """Under the matrix: each new divergence, its rule, minimal example, case and
+    reproducer, and the entries it resembles; a backend that could not be called at all,
+    once. (The declared ones whose case changed: `ledger_lines`.)"""
+    lines, cannot_run = [], []
     for b in report["backends"]:
         if b["status"] == "error":
             lines.append(f"{b['name']}: ERROR: {b['reason']}")
@@ -139,14 +190,14 @@ def divergences_text(report):
             lines.append(f"{b['name']}: cannot call the implementation: {error} ({count} properties crashed so; the JSON report has each)")
             continue
         for r in b["results"]:
-            if r["outcome"] not in model.NEW_PROBLEMS:
+            if r["outcome"] not in model.NEW_PROBLEMS or r["outcome"] in model.LEDGER_CHANGES:
                 continue
-            entry = f" {r['known_divergence']}:" if r["known_divergence"] else ""
             word = model.CELL_OF_OUTCOME[r["outcome"]]
-            into = cannot_run if r.get("cannot_run") else elsewhere if r.get("declared_elsewhere") else lines
-            into.append(f"{b['name']} [{r['mode']}] {r['property']}: {word} [{r['rule'] or model.UNCLASSIFIED}]{entry} {r['summary']}")
-            if r.get("declared_elsewhere"):
-                into.append(f"  declared for other releases: {r['declared_elsewhere']}")
+            into = cannot_run if r.get("cannot_run") else lines
+            into.append(f"{b['name']} [{r['mode']}] {r['property']}: {word} [{r['rule'] or model.UNCLASSIFIED}] {r['summary']}")
+            for entry in r.get("resembles") or ():
+                widened = f"; `known update` widens its condition to: {entry['edit']['condition']}" if entry.get("edit") else ""
+                into.append(f"  resembles {entry['entry']}: {entry['differs']}{widened}")
             for cause in r.get("declared_underneath") or ():
                 into.append(f"  matches a root cause declared on the rnn this layer runs: {cause}")
             if r["example"]:
@@ -158,10 +209,30 @@ def divergences_text(report):
         lines += ["Where your cell cannot run at all (it crashes on the plainest example, B=1, T=1, no mask, every "
                   "option at its default: an operation this row cannot run, yours or the backend's; the reproducer "
                   "shows which):", *cannot_run]
-    if elsewhere:
-        lines += ["Declared for other releases (the same backend, mode, rule and condition as an entry whose "
-                  "version range leaves this release out; not excused):", *elsewhere]
     return "\n".join(lines)
+
+
+def proposes_edits(report):
+    """Whether the run proposes edits to the known-divergence files (`known update`)."""
+    return any(r.get("edit") or any(e.get("edit") for e in r.get("resembles") or ())
+               for b in report["backends"] for r in b["results"])
+
+
+def ledger_lines(report):
+    """One line per declared divergence whose case agrees now (FIXED) or diverges
+    otherwise (CHANGED) on the version under test, its modes together: what the replay
+    found and the edit to make (conformance/test_known_divergences.py wrote the text)."""
+    found = {}
+    for b in report["backends"]:
+        for r in b["results"]:
+            if r["outcome"] in model.LEDGER_CHANGES:
+                key = (model.CELL_OF_OUTCOME[r["outcome"]], r["known_divergence"], b["name"])
+                found.setdefault(key, [r["summary"], []])[1].append(r["mode"])
+    lines = []
+    for (word, entry, backend), (summary, modes) in sorted(found.items()):
+        detail = summary.removeprefix(f"{word}: {entry}: ")
+        lines.append(f"{word} {entry} on {backend} [{', '.join(modes)}]: {detail}")
+    return lines
 
 
 # -- the run's last lines ---------------------------------------------------------------
@@ -226,19 +297,20 @@ def verdict_line(run_report):
         new = [r for r in b["results"] if r["outcome"] in ("fail", "crash")]
         if new:
             crashes = sum(r["outcome"] == "crash" for r in new)
-            elsewhere = sum(bool(r.get("declared_elsewhere")) for r in new)
+            resembling = sum(bool(r.get("resembles")) for r in new)
             cannot_run = sum(bool(r.get("cannot_run")) for r in new)
             parts.append(f"{b['name']}: {len(new)} new divergence{'s' * (len(new) != 1)}" + (f" ({crashes} CRASH)" if crashes else "")
-                         + (f", {elsewhere} of them declared for other releases" if elsewhere else "")
+                         + (f", {resembling} of them resembling a declared entry" if resembling else "")
                          + (f", {cannot_run} where your cell cannot run at all" if cannot_run else ""))
     if not parts and backends:
         parts.append("no new divergences")
     reproduced = {m[0] for m in model.matched_known(run_report)}
     if reproduced:
         parts.append(f"{len(reproduced)} declared divergence{'s' * (len(reproduced) != 1)} reproduced")
-    fixed = sorted({r["known_divergence"] for b in backends for r in b["results"] if r["outcome"] == "known-fixed"})
-    if fixed:
-        parts.append(f"FIXED? (declared, no longer reproduces): {', '.join(fixed)}")
+    for outcome in model.LEDGER_CHANGES:
+        entries = sorted({r["known_divergence"] for b in backends for r in b["results"] if r["outcome"] == outcome})
+        if entries:
+            parts.append(f"{model.CELL_OF_OUTCOME[outcome]}: {', '.join(entries)}")
     for status in ("not-installed", "error"):
         names = [b["name"] for b in backends if b["status"] == status]
         if names:

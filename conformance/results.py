@@ -7,8 +7,8 @@ the word of each matrix cell, the new divergences, the declared ones that matche
 the exit status. conformance/report.py (terminal, JSON, --markdown) and
 conformance/matrix.py (the README table of --matrix) only render this model.
 
-One vocabulary everywhere. Cells: ok, known, DIVERGES, CRASH, FIXED?, partial, n/i,
-ERROR, -. Rows and backends: conforms, diverges, not-installed, error, not run.
+One vocabulary everywhere. Cells: ok, known, DIVERGES, CRASH, FIXED, CHANGED, partial,
+n/i, ERROR, -. Rows and backends: conforms, diverges, not-installed, error, not run.
 """
 
 from collections import defaultdict
@@ -17,16 +17,18 @@ from dataclasses import asdict, dataclass, field
 from conformance.areas import AREA_IDS, UNCLASSIFIED, area_of_rule, areas_covered
 from conformance.facts import json_facts
 
-NEW_PROBLEMS = ("fail", "crash", "known-fixed")  # what makes a run exit 1
-RAN = ("pass", "fail", "crash", "known", "known-fixed")  # outcomes of a property that ran
+LEDGER_CHANGES = ("known-fixed", "known-changed")  # a declared divergence's case agrees now, or diverges otherwise
+NEW_PROBLEMS = ("fail", "crash", *LEDGER_CHANGES)  # what makes a run exit 1
+RAN = ("pass", "fail", "crash", "known", *LEDGER_CHANGES)  # outcomes of a property that ran
 
-OK, KNOWN, DIVERGES, CRASH, FIXED, PARTIAL, NOT_INSTALLED, ERROR, NOTHING = (
-    "ok", "known", "DIVERGES", "CRASH", "FIXED?", "partial", "n/i", "ERROR", "-",
+OK, KNOWN, DIVERGES, CRASH, FIXED, CHANGED, PARTIAL, NOT_INSTALLED, ERROR, NOTHING = (
+    "ok", "known", "DIVERGES", "CRASH", "FIXED", "CHANGED", "partial", "n/i", "ERROR", "-",
 )
-CELL_OF_OUTCOME = {"pass": OK, "fail": DIVERGES, "crash": CRASH, "known": KNOWN, "known-fixed": FIXED}
-WORST_FIRST = (ERROR, NOT_INSTALLED, CRASH, DIVERGES, FIXED, KNOWN, OK, PARTIAL, NOTHING)
+CELL_OF_OUTCOME = {"pass": OK, "fail": DIVERGES, "crash": CRASH, "known": KNOWN, "known-fixed": FIXED, "known-changed": CHANGED}
+WORST_FIRST = (ERROR, NOT_INSTALLED, CRASH, DIVERGES, CHANGED, FIXED, KNOWN, OK, PARTIAL, NOTHING)
 LEGEND = (
-    "ok: no divergence; known: a declared divergence, reproduced; DIVERGES, CRASH: new; FIXED?: declared, no longer reproduces",
+    "ok: no divergence; known: a declared divergence, reproduced; DIVERGES, CRASH: new; FIXED: declared, its case agrees now; "
+    "CHANGED: declared, its case diverges otherwise now",
     "partial: no divergence before its property stopped at one elsewhere; n/i: not installed; -: nothing ran",
 )
 AREAS_HINT = " (areas in full: --markdown)"
@@ -49,17 +51,22 @@ def example_configuration(example):
 
 
 def result(target, property_id, outcome, rule=None, summary="", example=None, known_divergence=None, case=None,
-           reproducer=None, excused=None, replay=False, declared_elsewhere=None,
-           declared_underneath=None, cannot_run=False):
+           reproducer=None, excused=None, replay=False, resembles=None,
+           declared_underneath=None, cannot_run=False, edit=None, known_file=None, tested_version=None):
     """One outcome of one property on one target. `covers`: the areas the property ran
     in; `areas`: where the result is shown (a pass: where it ran; a divergence: its
     rule's area). A failure without a rule is "unclassified". `excused`: for a declared
     divergence met while the property ran, how many examples it excused; `replay`: the
-    result of re-running a declared divergence's saved case; `declared_elsewhere`: for a
-    new divergence, the entry declaring the same root cause for other releases;
+    result of re-running a declared divergence's saved case; `resembles`: for a new
+    divergence, the entries it matches in backend, mode and how it shows but not in
+    condition or version range (known.KnownDivergence.resemblance: what differs, and the
+    widened condition where only that differs);
     `declared_underneath`: for a new layer divergence, the entries of the function row
     underneath (known.function_row_of) whose root cause it matches, as "id (on row): reason";
-    `cannot_run`: a user's cell crashed on the plainest example (cells/user_cell.py)."""
+    `cannot_run`: a user's cell crashed on the plainest example (cells/user_cell.py);
+    for a replay that is FIXED or CHANGED, `edit` (the entry's fields to write,
+    conformance/known_update.py), `known_file` (the file that declares the entry) and
+    `tested_version` (the package's version the replay ran on)."""
     ran = outcome in RAN and not replay
     covers = list(areas_covered(property_id, target.backend.unsupported_options)) if ran else []
     if outcome in ("fail", "crash") and not rule:
@@ -80,9 +87,12 @@ def result(target, property_id, outcome, rule=None, summary="", example=None, kn
         "example": example_configuration(example),
         "case": None if case is None else str(case),
         "reproducer": None if reproducer is None else str(reproducer),
-        "declared_elsewhere": declared_elsewhere,
+        "resembles": resembles,
         "declared_underneath": declared_underneath,
         "cannot_run": cannot_run,
+        "edit": edit,
+        "known_file": None if known_file is None else str(known_file),
+        "tested_version": tested_version,
     }
 
 
@@ -141,7 +151,7 @@ class Row:
     not_applicable: int = 0
     known: dict = field(default_factory=dict)  # entry id -> its saved case
     known_rules: list = field(default_factory=list)  # the declared rules of those entries
-    new: list = field(default_factory=list)  # results: fail, crash, known-fixed
+    new: list = field(default_factory=list)  # results: fail, crash, known-fixed, known-changed
 
     @property
     def label(self):

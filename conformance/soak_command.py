@@ -92,7 +92,7 @@ def seed_line(report):
     """'N new failures' or 'no new failure' and what else went wrong, for one seed."""
     new = sum(1 for b in report["backends"] for r in b["results"] if r["outcome"] in triage.NEW and not r.get("replay"))
     parts = [soak_report.counted(new, 'new failure') if new else "no new failure"]
-    fixed = sum(1 for b in report["backends"] for r in b["results"] if r["outcome"] == "known-fixed")
+    fixed = sum(1 for b in report["backends"] for r in b["results"] if r["outcome"] in ("known-fixed", "known-changed"))
     if fixed:
         parts.append(f"{fixed} declared not reproduced")
     broken = [b["name"] for b in report["backends"] if b["status"] in ("error", "not-installed")]

@@ -23,8 +23,9 @@ facts.py) of the members' minimal examples:
 import re
 from collections import defaultdict
 
-# What failures a soak triages: new ones. A declared entry that no longer reproduces
-# ("known-fixed") is listed apart: it is the same on every seed (a replay of a saved case).
+# What failures a soak triages: new ones. A declared entry whose case agrees now or diverges
+# otherwise ("known-fixed", "known-changed") is listed apart: it is the same on every seed
+# (a replay of a saved case).
 NEW = ("fail", "crash")
 
 _NUMBER = re.compile(r"\b\d+(?:\.\d+)?(?:e-?\d+)?\b")
@@ -64,7 +65,7 @@ def members_of(report, seed):
                     "repr": example.get("repr"),
                     "case": r.get("case"),
                     "reproducer": r.get("reproducer"),
-                    "declared_elsewhere": r.get("declared_elsewhere"),
+                    "resembles": r.get("resembles"),
                     "declared_underneath": r.get("declared_underneath"),
                 }
 
@@ -211,8 +212,8 @@ def triage(seed_reports):
 
 
 def _hints(member):
-    if member.get("declared_elsewhere"):
-        yield f"declared for other releases: {member['declared_elsewhere']}"
+    for entry in member.get("resembles") or ():
+        yield f"resembles {entry['entry']}: {entry['differs']}"
     for entry in member.get("declared_underneath") or ():
         yield f"declared on the function row underneath: {entry}"
 
@@ -228,12 +229,12 @@ def _unique(facts_list):
 
 
 def not_reproduced(seed_reports):
-    """Declared entries whose saved case did not reproduce: {(entry id, backend, mode): [seeds]}."""
+    """Declared entries whose saved case did not reproduce as declared: {(entry id, backend, mode): [seeds]}."""
     found = defaultdict(list)
     for seed, report in seed_reports.items():
         for backend in report["backends"]:
             for r in backend["results"]:
-                if r["outcome"] == "known-fixed":
+                if r["outcome"] in ("known-fixed", "known-changed"):
                     found[r["known_divergence"], backend["name"], r["mode"]].append(seed)
     return dict(found)
 

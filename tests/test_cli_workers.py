@@ -122,8 +122,8 @@ def test_the_run_ends_with_matrix_divergences_and_the_verdict_last(here):
 
 
 def test_a_custom_known_divergence_file_reaches_the_workers(here):
-    """An entry for the reference (which conforms) does not reproduce: FIXED?, exit 1."""
-    case = next(Path(report_module.__file__).parent.joinpath("known").glob("*.json"))
+    """An entry for the reference (which conforms) does not reproduce: FIXED, exit 1."""
+    case = Path(report_module.__file__).parent / "known" / "keras-jax-masked-output-from-states0.json"  # an agreement case
     (here / "mine.toml").write_text(f"""
 [[divergence]]
 id = "reference-made-up"
@@ -140,7 +140,10 @@ example = "{case}"
     result = run_command("--backends", "reference", *FEW, "--known-divergences", "mine.toml", "--report", "r.json", cwd=here)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     results = json.loads((here / "r.json").read_text())["backends"][0]["results"]
-    assert any(r["known_divergence"] == "reference-made-up" and r["outcome"] == "known-fixed" for r in results)
+    [fixed] = [r for r in results if r["known_divergence"] == "reference-made-up"]
+    assert fixed["outcome"] == "known-fixed" and fixed["edit"] == {"versions": f">=1,<{fixed['tested_version']}"}
+    assert fixed["known_file"] == str(here / "mine.toml")
+    assert "FIXED reference-made-up on reference [eager]: its case agrees with the reference on numpy " in result.stdout
 
 
 def _tests_done(out, name):
@@ -212,3 +215,11 @@ def test_a_report_in_which_no_property_ran_is_an_error_not_a_pass(tmp_path):
                                                             "results": [skipped]}]}))
     finished, error = worker.outcome()
     assert finished is None and error.startswith("no property ran"), error
+
+
+def test_the_directory_s_own_pytest_configuration_does_not_configure_the_workers(here):
+    """A Keras checkout's pyproject.toml sets `filterwarnings = error` and options of its own:
+    the workers take the suite's configuration (conformance/worker_pytest.ini) instead."""
+    (here / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "--no-such-option"\nfilterwarnings = ["error"]\n')
+    result = run_command("--impl", "numpy_rnn:rnn", *FEW, cwd=here)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -20,7 +20,8 @@ SCANNED = ("conformance", "cells")
 KNOWN_DIVERGENCES = ROOT / "conformance" / "known_divergences.toml"
 RULE_ID = re.compile(r"^(R\d+|L\d+|G\d+)$")
 UNCLASSIFIED = "unclassified"
-SECTIONS = ("1. The function", "2. The layer", "3. Comparing results", "4. Backends with a smaller API", "5. Gradients")
+SECTIONS = ("1. The function", "2. The layer", "3. Comparing results", "4. Backends with a smaller API", "5. Gradients",
+            "6. Declared divergences and versions")
 # Where each kind of rule is defined: R in section 1, L in section 2, G (gradients) in section 5.
 SECTION_OF_KIND = {"R": "1", "L": "2", "G": "5"}
 # The rules of issue 16 (gradients): the code reports each of them.

@@ -22,7 +22,9 @@ def run_command(*arguments):
 @pytest.mark.parametrize("given, message", [
     ("3.99.0", "keras 3.99.0 is not on the package index"),
     ("2.3.1", "older than 3.0.0"),
-    ("three", "'three' is not a version"),
+    ("three", "'three' is not a version, 'nightly' or the path of a checkout or a wheel"),
+    ("3.16.0.dev1999010100", "keras-nightly 3.16.0.dev1999010100 is not on the package index"),
+    ("./no-such-keras", "neither a wheel nor a checkout (no keras/__init__.py in it)"),
     (",", "needs at least one version"),
 ])
 def test_a_keras_release_that_cannot_be_tested_is_one_line_exit_2(given, message):
@@ -48,9 +50,40 @@ def test_a_row_older_than_its_code_is_a_usage_error_when_named_and_left_out_loud
 
 def test_versions_are_checked_against_the_index(monkeypatch):
     monkeypatch.setitem(releases._available, "keras", ["3.15.1", "3.8.0", "3.0.0"])
-    assert releases.parse("keras", "3.8.0, 3.0.0,3.8.0") == ["3.8.0", "3.0.0"]
+    assert [r.version for r in releases.parse("keras", "3.8.0, 3.0.0,3.8.0")] == ["3.8.0", "3.0.0"]
     with pytest.raises(UsageError, match="3.1.0 is not on the package index"):
         releases.parse("keras", "3.1.0")
+
+
+def test_nightly_is_the_newest_keras_nightly_and_a_pinned_one_is_a_nightly_too(monkeypatch):
+    monkeypatch.setitem(releases._available, "keras-nightly", ["3.16.0.dev2026102704", "3.16.0.dev2026102604"])
+    monkeypatch.setitem(releases._available, "keras-openvino", ["0.0.1"])
+    newest, pinned = releases.parse("keras", "nightly,3.16.0.dev2026102604")
+    assert (newest.version, newest.kind, newest.label) == ("3.16.0.dev2026102704", "nightly", "nightly-3.16.0.dev2026102704")
+    assert (pinned.kind, releases.row_name("keras-jax", pinned)) == ("nightly", "keras-jax@nightly-3.16.0.dev2026102604")
+    spec = newest.environment()
+    assert spec.overlay and spec.requirements == ("keras-nightly==3.16.0.dev2026102704", "keras-openvino==0.0.1")
+    with pytest.raises(UsageError, match="only released versions are tested for tf-keras"):
+        releases.parse("tf-keras", "nightly")
+
+
+def test_a_checkout_is_linked_live_and_a_wheel_is_pinned_by_its_hash(tmp_path, monkeypatch):
+    monkeypatch.setitem(releases._available, "keras-openvino", ["0.0.1"])
+    checkout = tmp_path / "keras-src"
+    (checkout / "keras").mkdir(parents=True)
+    (checkout / "keras" / "__init__.py").write_text('__version__ = "3.16.0.dev0"\n')
+    [found] = releases.parse("keras", str(checkout))
+    assert (found.version, found.label) == ("3.16.0.dev0", "checkout-3.16.0.dev0")  # what its code states
+    spec = found.environment()
+    assert spec.overlay and spec.requirements == ("keras-openvino==0.0.1",) and spec.links == (("keras", str(checkout / "keras")),)
+    wheel = tmp_path / "keras-3.16.0.dev0-py3-none-any.whl"
+    wheel.write_bytes(b"not really a wheel")
+    [built] = releases.parse("keras", str(wheel))
+    assert (built.kind, built.version) == ("wheel", "3.16.0.dev0")
+    requirement, plugin = built.environment().requirements
+    assert requirement.startswith(f"keras @ {wheel.as_uri()}#sha256=") and plugin == "keras-openvino==0.0.1"
+    wheel.write_bytes(b"rebuilt")
+    assert built.environment().key() != spec.key() and built.environment().requirements[0] != requirement
 
 
 def test_each_release_has_its_own_overlay_environment():
@@ -61,17 +94,47 @@ def test_each_release_has_its_own_overlay_environment():
 
 
 def test_a_divergence_of_an_entry_for_other_releases_is_named_not_excused(tmp_path):
-    """keras-numpy here is 3.15.1: an entry declared for <3.15 names it, excuses nothing."""
+    """keras-numpy here is 3.15.1: an entry declared for <3.15 resembles it, excuses nothing."""
     target = Target(get_backend("keras-numpy"), "eager")
     entry = declared(tmp_path, backend="keras-numpy", package="keras", versions="<3.15")
     found = divergence("R4")
     assert Ledger([entry]).excuse(target, found) is None
-    assert found.declared_elsewhere == "e (keras <3.15)"
+    [resembles] = found.resembles
+    assert resembles["entry"] == "e" and resembles["differs"] == "keras 3.15.1 is outside its range <3.15"
+    assert resembles["edit"] is None  # another release: a person decides, known update widens nothing
     other_rule = divergence("R3")
     assert Ledger([entry]).excuse(target, other_rule) is None
-    assert not hasattr(other_rule, "declared_elsewhere")  # another root cause: simply new
+    assert not hasattr(other_rule, "resembles")  # another root cause: simply new
     here = declared(tmp_path, backend="keras-numpy", package="keras", versions=">=3.15")
     assert Ledger([here]).excuse(target, divergence("R4")) is here
+
+
+def test_a_divergence_outside_an_entry_s_condition_names_what_differs_and_the_widened_condition(tmp_path):
+    """The same backend, mode, rule and release, but a conjunct of the condition is false:
+    named with that conjunct and its fact, and the condition widened by exactly that fact."""
+    target = Target(get_backend("keras-numpy"), "eager")
+    entry = declared(tmp_path, backend="keras-numpy", package="keras", versions=">=3.0.0",
+                     condition="masked and not unroll and states == 2")  # the 2018 example has 1 state
+    found = divergence("R4")
+    assert Ledger([entry]).excuse(target, found) is None
+    [resembles] = found.resembles
+    assert resembles["differs"] == "its condition is false here: `states == 2` (states = 1)"
+    assert resembles["edit"] == {"condition": "masked and not unroll and (states == 2 or states == 1)"}
+    assert resembles["facts"]["states"] == 1 and resembles["known_file"] == str(tmp_path / "known.toml")
+
+
+def test_a_development_version_is_inside_an_open_range_and_outside_one_closed_before_it():
+    from conformance.known import closed_at, in_range
+
+    assert in_range(">=3.0.0", "3.16.0.dev0") and in_range(">=3.0.0", "3.16.0.dev2026102704")
+    assert in_range(">=3.0.0", "3.16.0rc1") and not in_range(">=3.0.0,<3.16.0.dev0", "3.16.0.dev0")
+    assert not in_range(">=3.0.0,<=3.15.1", "3.16.0.dev0") and in_range(">=3.0.0,<3.16.0.dev0", "3.15.1")
+    assert not in_range(">=3.0.0", "2026.4.1-22982-e213a147257")  # not PEP 440: in no range
+    assert closed_at(">=3.0.0", "3.16.0.dev0") == ">=3.0.0,<3.16.0.dev0"
+    assert closed_at(">=3.15.1", "3.16.0.dev0") == ">=3.15.1,<3.16.0.dev0"
+    assert closed_at(">=3.0.0,<=3.15.1", "3.9.0") == ">=3.0.0,<3.9.0"
+    assert closed_at("==3.15.1", "3.16.0.dev0") == ">=3.15.1,<3.16.0.dev0"
+    assert closed_at(">=3.15.1", "3.15.1") is None  # nothing left: remove the entry
 
 
 HISTORY = {"package": "keras", "releases": [

@@ -28,8 +28,10 @@ def mixed_report():
                       known_divergence="declared-r4", case="k.json", excused=2),
         report.result(Target(declared, "eager"), AGREEMENT, "known", "R4", "", report_2018_example(),
                       known_divergence="declared-r4", case="k.json", replay=True),
-        report.result(Target(declared, "eager"), AGREEMENT, "known-fixed", "R2", "no longer reproduces",
-                      report_2018_example(), known_divergence="declared-r2", case="f.json", replay=True),
+        report.result(Target(declared, "eager"), AGREEMENT, "known-fixed", "R2",
+                      "FIXED: declared-r2: its case agrees with the reference on fake 2.0.dev0; edit k.toml: "
+                      'versions = ">=1.0,<2.0.dev0"', report_2018_example(), known_divergence="declared-r2", case="f.json",
+                      replay=True, edit={"versions": ">=1.0,<2.0.dev0"}, known_file="k.toml", tested_version="2.0.dev0"),
         report.result(Target(ghost, "eager"), AGREEMENT, "not-installed", summary="NOT INSTALLED: ghostpkg"),
     ]
     return report.build_report([good, bad, declared, ghost], results, "ci", speed={"good": {"eager": SPEED}})
@@ -41,8 +43,26 @@ def test_the_summary_ends_with_the_one_line_verdict():
     assert verdict.startswith("rnn-conformance: FAILED (exit status 1): ")
     assert "bad: 2 new divergences (1 CRASH)" in verdict
     assert "1 declared divergence reproduced" in verdict
-    assert "FIXED? (declared, no longer reproduces): declared-r2" in verdict
+    assert "FIXED: declared-r2" in verdict
     assert "not-installed: ghost" in verdict and "interrupted" not in verdict
+
+
+def test_a_fixed_entry_is_one_line_with_the_edit_to_make():
+    assert report.ledger_lines(mixed_report()) == [
+        'FIXED declared-r2 on declared [eager]: its case agrees with the reference on fake 2.0.dev0; edit k.toml: '
+        'versions = ">=1.0,<2.0.dev0"']
+    assert report.proposes_edits(mixed_report())
+    assert "declared-r2" not in report.divergences_text(mixed_report())  # not a new divergence
+
+
+def test_the_matrix_begins_with_the_code_under_test_and_says_where_metadata_disagrees():
+    assert report.matrix_text(mixed_report()).splitlines()[:2] == ["code under test:", "  fake 1.0 from /fake"]
+    copy = mixed_report()
+    copy["backends"][0]["code"] = [{"module": "keras", "version": "3.16.0.dev0", "path": "/tmp/copy/keras",
+                                    "metadata": ["keras 3.15.1"], "disagreement": "keras: the code that runs is ..."}]
+    text = report.matrix_text(copy)
+    assert "  keras 3.16.0.dev0 from /tmp/copy/keras" in text and "  NOTE keras: the code that runs is ..." in text
+    assert "- **NOTE** keras: the code that runs is ..." in report.matrix_markdown(copy)
 
 
 def test_the_verdict_says_when_the_run_was_interrupted():
