@@ -15,10 +15,11 @@
     rnn-conformance soak [--backends a,b | --impl MODULE:FUNC] [--seeds N] [--first-seed N]
                          [--profile dev|thorough] [--max-examples N] [--report PATH.json]
                          [--markdown PATH.md] [--repro-dir DIR] [...]
+    rnn-conformance known update --report PATH.json [--dry-run]
 
 This module only parses the command line and dispatches: each subcommand is a module of
 its own (conformance/run_command.py, list_command.py, mutants_command.py, merge_command.py,
-soak_command.py), which says
+soak_command.py, known_update.py), which says
 what it does and what its exit statuses mean. Bad input is one line on stderr and exit
 status 2 (conformance/usage.py), for every subcommand.
 """
@@ -31,7 +32,7 @@ from conformance.usage import usage_error
 
 PROG = "rnn-conformance"
 DEFAULT_SHRINK_SECONDS = 5  # conformance.limits.DEFAULT_SHRINK_SECONDS (tests check they agree)
-COMMANDS = ("run", "list", "mutants", "merge", "soak")
+COMMANDS = ("run", "list", "mutants", "merge", "soak", "known")
 SOAK_PROFILES = ("dev", "thorough")  # random profiles: `ci` is derandomized, a seed changes nothing
 PROFILES = ("ci", "dev", "thorough")
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")  # conformance.backends.impl.IMPL_OPS (tests check they agree)
@@ -45,7 +46,8 @@ verdict. rnn-conformance without a command is rnn-conformance run. Other command
   rnn-conformance list      every backend: installed or not, version, modes
   rnn-conformance mutants   the mutation score of the suite (rnn-conformance mutants --help)
   rnn-conformance merge     join the JSON reports of several runs into one report and matrix
-  rnn-conformance soak      many random seeds, the undeclared failures grouped by root cause"""
+  rnn-conformance soak      many random seeds, the undeclared failures grouped by root cause
+  rnn-conformance known     maintain the known-divergence file: `known update --report R.json`"""
 
 SOAK_DESCRIPTION = """\
 Run the backends once per seed (seeds FIRST..FIRST+N-1, a random profile, no example
@@ -68,6 +70,21 @@ exit status: 0 every backend tested conforms (declared divergences reproduced as
 no usable report; 2 bad input (one line on stderr); 3 a backend you named, or every
 default backend, is not installed; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM):
 the reports asked for are written with what finished, marked "interrupted": true.
+
+{RULES}"""
+
+
+KNOWN_UPDATE_DESCRIPTION = """\
+Write into the known-divergence files the edits a run's report proposes, each in the file
+that declares the entry, every other byte left as it was: a FIXED entry's range closed at
+the version tested; a CHANGED entry's shows_as widened by how its own case diverges now;
+an entry's condition widened where a new divergence with a saved case resembles it in
+everything but its condition. Review the result with git diff."""
+
+KNOWN_UPDATE_EPILOG = f"""\
+exit status: 0 every proposed edit written (or none proposed); 1 written, but some
+findings need a person (listed: a CHANGED entry whose case no longer meets its condition,
+a divergence that resembles several entries or differs in its version range); 2 bad input.
 
 {RULES}"""
 
@@ -176,6 +193,8 @@ def _worker_options(parser, run_only, repro_dir):
     parser.add_argument("--ignore-known", action="store_true", help="excuse no declared divergence")
     parser.add_argument("--known-divergences", metavar="FILE", help="the known-divergence file (default: the one shipped "
                         "in the conformance package; its format: README, 'Known divergences')")
+    parser.add_argument("--extra-known", action="append", metavar="FILE", help="a known-divergence file of your own, "
+                        "layered on the shipped one (entries under ids of their own); repeatable")
     parser.add_argument("--backend-timeout", type=seconds, default=3600, metavar="SECONDS",
                         help="seconds before a backend's worker is killed and reported as an error, whatever its "
                         "code catches (default: 3600)")
@@ -222,7 +241,15 @@ def build_parsers():
     _run_options(soak, run_only=False, repro_dir=SOAK_REPRO_DIR)
     soak.add_argument("--seeds", type=count, default=20, metavar="N", help="how many seeds (default: 20)")
     soak.add_argument("--first-seed", type=whole_number, metavar="N", help="the first seed (default: a random one, printed)")
-    return parser, {"run": run, "list": listing, "mutants": mutants, "merge": merge, "soak": soak}
+    known = commands.add_parser("known", help="maintain the known-divergence file", epilog=RULES,
+                                description="Maintain the known-divergence file (conformance/known_divergences.toml, "
+                                "or the files a run layered).")
+    known_commands = known.add_subparsers(dest="known_command", metavar="ACTION", required=True, parser_class=_Parser)
+    update = known_commands.add_parser("update", help="write the edits a run's report proposes", epilog=KNOWN_UPDATE_EPILOG,
+                                       description=KNOWN_UPDATE_DESCRIPTION, formatter_class=raw)
+    update.add_argument("--report", required=True, metavar="PATH.json", help="the JSON report of the run (rnn-conformance --report)")
+    update.add_argument("--dry-run", action="store_true", help="print the edits, write nothing")
+    return parser, {"run": run, "list": listing, "mutants": mutants, "merge": merge, "soak": soak, "known": known}
 
 
 def parse_arguments(argv):
@@ -275,6 +302,10 @@ def main(argv=None):
             from conformance import soak_command
 
             return soak_command.main(args)
+        if args.command == "known":
+            from conformance import known_update
+
+            return known_update.main(args)
         from conformance import run_command
 
         return run_command.main(args)

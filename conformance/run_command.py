@@ -53,10 +53,12 @@ def check_inputs(args):
         if getattr(args, option):
             output_paths.check_file(f"--{option}", getattr(args, option))
     output_paths.check_directory("--repro-dir", args.repro_dir)
-    if args.known_divergences is not None:
+    extra = getattr(args, "extra_known", None) or []
+    if args.known_divergences is not None or extra:
         if args.ignore_known:
-            raise UsageError("--known-divergences and --ignore-known contradict each other; give one")
-        known.load(args.known_divergences)  # a missing or malformed file: KnownDivergenceError
+            given = "--known-divergences" if args.known_divergences is not None else "--extra-known"
+            raise UsageError(f"{given} and --ignore-known contradict each other; give one")
+        known.load_layers([args.known_divergences or known.DEFAULT_FILE, *extra])  # missing, malformed: KnownDivergenceError
 
 
 def selected_backends(args):
@@ -102,15 +104,15 @@ def selected_rows(args, backends):
             raise UsageError(f"{releases.PACKAGES[package]['option']}: --backends names none of its rows "
                              f"({', '.join(releases.PACKAGES[package]['rows'])})")
         for name in names:
-            too_old = [v for v in versions if not releases.has_row(package, name, v)]
+            too_old = [r.version for r in versions if not releases.has_row(package, name, r.version)]
             if too_old and chosen is not None:
                 raise UsageError(f"{name} has no row for {releases.PACKAGES[package]['distribution']} {', '.join(too_old)}: "
                                  f"the code it tests exists since {releases.PACKAGES[package]['since'][name]}")
             if too_old:
                 print(f"rnn-conformance: {name} is left out for {', '.join(too_old)}: the code it tests exists since "
                       f"{releases.PACKAGES[package]['since'][name]}", file=sys.stderr)
-        rows += [Row(releases.row_name(n, v), get_backend(n), releases.environment_of(package, v))
-                 for v in versions for n in names if releases.has_row(package, n, v)]
+        rows += [Row(releases.row_name(n, r), get_backend(n), r.environment())
+                 for r in versions for n in names if releases.has_row(package, n, r.version)]
     return rows
 
 
@@ -126,6 +128,8 @@ def worker_options(args):
         options.append("--ignore-known")
     if args.known_divergences is not None:
         options += ["--known-divergences", str(Path(args.known_divergences).resolve())]
+    for path in getattr(args, "extra_known", None) or []:
+        options += ["--extra-known", str(Path(path).resolve())]
     if getattr(args, "cell", None):
         options += user_cell_command.worker_options(args)
     if args.fail_fast:
@@ -260,12 +264,20 @@ def show_and_write(args, run_report):
     """The matrix, the new divergences, the summary (its last line the verdict); the files."""
     print()
     print(report.matrix_text(run_report))
+    changed = report.ledger_lines(run_report)
+    if changed:
+        print("\nDeclared divergences whose case changed:\n" + "\n".join(changed))
     details = report.divergences_text(run_report)
     if details:
         print("\nNew divergences:\n" + details)
-    if args.report:
-        report.write_json(run_report, args.report)
-        print(f"\nreport written to {args.report}")
+    written = args.report
+    if written is None and report.proposes_edits(run_report):  # what `known update` reads: kept, and said
+        written = Path(args.repro_dir) / "report.json"
+    if written:
+        report.write_json(run_report, written)
+        print(f"\nreport written to {written}")
+    if report.proposes_edits(run_report):
+        print(f"rnn-conformance known update --report {written} writes the edits proposed above (then review git diff)")
     if args.markdown:
         report.write_markdown(run_report, args.markdown)
         print(f"markdown written to {args.markdown}")
