@@ -12,7 +12,8 @@ virtual environment the suite creates on first use and reuses afterwards:
   overlay), so a changed requirements file is a new environment, never a stale one;
 - two kinds: a full environment (its own numpy: Theano), or an overlay, which sees the
   main environment's site-packages behind its own (`site.addsitedir` in a .pth) and
-  holds only what differs (another Keras release beside the same TensorFlow, JAX, torch);
+  holds only what differs (another Keras release beside the same TensorFlow, JAX, torch;
+  or a link to a Keras checkout's package, so the checkout is tested as it is edited);
 - how: `uv` when it is installed (it honours this machine's pip configuration: find-links,
   extra index, constraints, translated into its flags), else `venv` + pip, which read
   that configuration themselves; overlays always use pip, which sees the packages behind
@@ -63,6 +64,7 @@ class EnvironmentSpec:
     name: str  # "theano", "keras-3.0.0": the directory's and the messages' name
     requirements: tuple  # pip requirement lines
     overlay: bool = False  # True: sees the main environment's packages behind its own
+    links: tuple = ()  # ((package name, directory), ...): linked into an overlay's site-packages, read live
 
     @classmethod
     def from_file(cls, name, filename):
@@ -83,6 +85,7 @@ class EnvironmentSpec:
             "requirements": list(self.requirements),
             "pins": list(self.pins()),
             "overlay_of": [str(p) for p in base_site_packages()] if self.overlay else None,
+            **({"links": [list(link) for link in self.links]} if self.links else {}),
         }
         return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -225,6 +228,8 @@ def _run_step(name, step, command, log, log_path, say, started):
 def _write_overlay_path(environment):
     site = Path(sysconfig.get_paths(vars={"base": str(environment.path), "platbase": str(environment.path)})["purelib"])
     site.mkdir(parents=True, exist_ok=True)
+    for name, directory in environment.spec.links:  # (before the main environment's site-packages on the path)
+        (site / name).symlink_to(Path(directory).resolve(), target_is_directory=True)
     lines = [f"import site; site.addsitedir({str(p)!r})" for p in base_site_packages()]
     (site / "zz-rnn-conformance-overlay.pth").write_text("\n".join(lines) + "\n")
 

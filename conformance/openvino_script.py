@@ -15,9 +15,14 @@ import keras
 from keras import ops
 import openvino as ov
 import openvino.opset16 as ov_opset
-from keras.src.backend.openvino.core import OPENVINO_DTYPES, OpenVINOKerasTensor, convert_to_numpy, convert_to_tensor
-from keras.src.backend.openvino.core import get_ov_output
-from keras.src.backend.openvino.rnn import rnn"""
+try:  # Keras' own OpenVINO backend up to 3.15; the pluggable keras-openvino package after it
+    from keras.src.backend.openvino.core import OPENVINO_DTYPES, OpenVINOKerasTensor, convert_to_numpy, convert_to_tensor
+    from keras.src.backend.openvino.core import get_ov_output
+    from keras.src.backend.openvino.rnn import rnn
+except ModuleNotFoundError:
+    from keras_openvino.src.ops.core import OPENVINO_DTYPES, OpenVINOKerasTensor, convert_to_numpy, convert_to_tensor
+    from keras_openvino.src.ops.core import get_ov_output
+    from keras_openvino.src.rnn import rnn"""
 
 HELPERS = '''\
 def to_numpy(t):

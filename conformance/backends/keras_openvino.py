@@ -21,6 +21,7 @@ applicable).
 from collections import Counter
 
 from conformance.backends.base import Backend, counted_call
+from conformance.code_versions import asked_of
 from conformance.layers.client import Worker
 
 # Seconds one example may take once the worker answered a first time. The largest
@@ -32,6 +33,7 @@ class KerasOpenVINO(Backend):
     name = "keras-openvino"
     description = "Keras 3 keras.src.backend.openvino.rnn.rnn (KERAS_BACKEND=openvino, in a worker)"
     packages = ("keras", "openvino")
+    also_reported = ("keras_openvino",)  # the Keras after 3.15 has its OpenVINO backend there (openvino_side.py)
     extra = "openvino"
     modes = ("eager", "loop")
     compiled_modes = ("loop",)
@@ -44,12 +46,23 @@ class KerasOpenVINO(Backend):
         self._worker = None
         self.compile_stats = Counter()
         self._traced = 0
+        self._code = None
+
+    def _started_worker(self):
+        if self._worker is None:
+            self._worker = Worker("openvino-rnn", {"KERAS_BACKEND": "openvino"}, reply_seconds=REPLY_SECONDS)
+        return self._worker
+
+    def code_versions(self):
+        """Keras and OpenVINO as the worker imported them (this process need not import them)."""
+        if self._code is None:
+            self._code = asked_of(self._started_worker(), (*self.packages, *self.also_reported))
+        return self._code
 
     def run(self, example, mode):
         if mode not in self.modes:
             raise ValueError(f"{self.name} has no mode {mode!r}; modes: {', '.join(self.modes)}")
-        if self._worker is None:
-            self._worker = Worker("openvino-rnn", {"KERAS_BACKEND": "openvino"}, reply_seconds=REPLY_SECONDS)
+        self._started_worker()
         if mode not in self.compiled_modes:
             result, (self._traced, _) = self._worker.request("run", example, mode)
             return result

@@ -39,6 +39,19 @@ WEIGHT_PREFIX = "rnn_conformance_weight_"
 PRECISION = {"INFERENCE_PRECISION_HINT": "f32"}  # what Keras' convert_to_numpy asks for too
 
 
+def openvino_backend():
+    """(core, rnn): the modules of Keras' OpenVINO backend. Inside Keras up to 3.15
+    (keras.src.backend.openvino); in the Keras after it, a pluggable backend of its own
+    distribution, `keras-openvino` (keras_openvino.src), which Keras imports for
+    KERAS_BACKEND=openvino (found in keras-nightly 3.16.0.dev2026102704)."""
+    import importlib
+
+    try:  # (import_module: the packages export functions under the modules' names)
+        return importlib.import_module("keras.src.backend.openvino.core"), importlib.import_module("keras.src.backend.openvino.rnn")
+    except ModuleNotFoundError:
+        return importlib.import_module("keras_openvino.src.ops.core"), importlib.import_module("keras_openvino.src.rnn")
+
+
 class OpenVINORunner:
     """The worker's side of the keras-openvino row: `run(example, mode)` -> Result."""
 
@@ -72,13 +85,11 @@ class OpenVINORunner:
         return self._loop(example, static, data)
 
     def _eager(self, example, static, data):
-        from keras.src.backend.openvino.core import convert_to_numpy, convert_to_tensor
-        from keras.src.backend.openvino.rnn import rnn
-
-        tensors = optree.tree_map(convert_to_tensor, data)
-        weights = [convert_to_tensor(w) for w in example.spec.weight_arrays()]
-        returned = rnn(make_step(example.structure, self.ops, weights), **tensors, **static)
-        return Result.from_framework(returned, to_numpy=lambda t: np.asarray(convert_to_numpy(t)))
+        core, rnn = openvino_backend()
+        tensors = optree.tree_map(core.convert_to_tensor, data)
+        weights = [core.convert_to_tensor(w) for w in example.spec.weight_arrays()]
+        returned = rnn.rnn(make_step(example.structure, self.ops, weights), **tensors, **static)
+        return Result.from_framework(returned, to_numpy=lambda t: np.asarray(core.convert_to_numpy(t)))
 
     def _loop(self, example, static, data):
         leaves, treedef = optree.tree_flatten(data)
@@ -103,8 +114,10 @@ class OpenVINORunner:
         """(compiled model, treedef of (last_output, outputs, new_states)) of one configuration."""
         import openvino as ov
         import openvino.opset16 as ov_opset
-        from keras.src.backend.openvino.core import OPENVINO_DTYPES, OpenVINOKerasTensor, get_ov_output
-        from keras.src.backend.openvino.rnn import rnn
+
+        core, rnn_module = openvino_backend()
+        OPENVINO_DTYPES, OpenVINOKerasTensor, get_ov_output, rnn = (  # noqa: N806 - Keras' names
+            core.OPENVINO_DTYPES, core.OpenVINOKerasTensor, core.get_ov_output, rnn_module.rnn)
 
         parameters = []  # in optree's order of `data`'s leaves, the order they are fed in
 
@@ -185,6 +198,4 @@ def _weight_index(node):
 
 
 def _ov_type(array):
-    from keras.src.backend.openvino.core import OPENVINO_DTYPES
-
-    return OPENVINO_DTYPES[str(array.dtype)]
+    return openvino_backend()[0].OPENVINO_DTYPES[str(array.dtype)]
