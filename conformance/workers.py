@@ -31,6 +31,7 @@ from pathlib import Path
 
 from conformance.results import RAN, exit_status, status_of  # RAN: outcomes of a property that ran
 
+WORKER_CONFIG = Path(__file__).with_name("worker_pytest.ini")
 PROGRESS_EVERY_S = 10
 POLL_S = 0.5
 STOP_GRACE_S = 2  # seconds a stopped worker gets between SIGTERM and SIGKILL
@@ -162,8 +163,11 @@ class Worker:
         # not the suite's; pytest loads them when no argument is a path (`--pyargs
         # conformance.test_masking`), and one that imports the properties fixes their
         # Hypothesis settings before --max-examples is applied.
+        # -c: the suite's own pytest configuration, not the one of the directory the command
+        # runs in (conformance/worker_pytest.ini), with that directory as the rootdir.
         python = str(self.environment.python) if self.environment else sys.executable
-        command = [python, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider", "--noconftest", "-q"]
+        command = [python, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider", "--noconftest", "-q",
+                   "-c", str(WORKER_CONFIG), "--rootdir", os.getcwd()]
         command += self.pytest_options
         if getattr(self.backend, "impl_target", None):
             return command + ["--impl", self.backend.impl_target, "--impl-ops", self.backend.ops]
