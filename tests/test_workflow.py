@@ -102,7 +102,8 @@ def test_the_keras_gate_installs_the_extras_of_its_rows_then_the_checkout_then_r
     assert {get_backend(n).extra for n in releases.PACKAGES["keras"]["rows"]} <= set(extras.group(1).split(","))
     checkout, _ = _gate_step(lambda line: line.startswith("uses: actions/checkout@"))
     uninstall, _ = _gate_step(lambda line: line == "run: pip uninstall -y keras keras-nightly")
-    install, _ = _gate_step(lambda line: line == "run: pip install -e . --no-deps")
+    install, step = _gate_step(lambda line: line.startswith("run: pip install -e . --no-deps"))
+    assert "pip install keras-openvino" in " ".join(step)  # the OpenVINO backend of the Keras after 3.15
     run, _ = _gate_step(lambda line: line.startswith("run: rnn-conformance "))
     assert checkout < suite < uninstall < install < run
 
@@ -113,7 +114,7 @@ def test_the_keras_gate_always_shows_the_matrix_and_keeps_the_report_and_repros(
     args = _gate_command()
     _, run = _gate_step(lambda line: line.startswith("run: rnn-conformance "))
     where = _working_directory(run)
-    assert where and not where.startswith(("${{ github.workspace }}", ".")), where  # (not the checkout: its pytest settings)
+    assert where and not where.startswith(("${{ github.workspace }}", ".")), where  # (not in the Keras tree)
     _, summary = _gate_step(lambda line: "$GITHUB_STEP_SUMMARY" in line)
     assert "if: always()" in summary and _working_directory(summary) == where
     assert f'run: cat {args.markdown} >> "$GITHUB_STEP_SUMMARY"' in summary
