@@ -93,9 +93,8 @@ class KnownDivergence:
         if found is None or not self.describes(divergence):
             return None
         differs = [] if self.in_range(found.version) else [f"{found.text()} is outside its range {self.versions}"]
-        facts = min((example_facts(run) for run in divergence.runs),
-                    key=lambda f: len(known_conditions.false_parts(self.condition, f)), default=None)
-        false = [] if facts is None else known_conditions.false_parts(self.condition, facts)
+        runs = [(known_conditions.false_parts(self.condition, facts), facts) for facts in map(example_facts, divergence.runs)]
+        false, facts = min(runs, key=lambda run: len(run[0]), default=([], None))  # the closest run
         if false:
             differs.append(f"its condition is false here: {'; '.join(false)}")
         if not differs:

@@ -33,7 +33,8 @@ def test_every_declared_gradient_finding_reproducer_exits_1(entry, tmp_path):
     case = read_case(entry.example)
     target = Target(get_backend(entry.backend), case["mode"])
     if not entry.applies_to(target):
-        pytest.skip(f"declared for {entry.package} {entry.versions}, installed {entry.installed_version(target)}: "
+        found = entry.code_version(target)
+        pytest.skip(f"declared for {entry.package} {entry.versions}, here {found.text() if found else 'not importable'}: "
                     "tests/test_release_ranges.py replays it on the ends of its range")
     result = run_script(case_script(case), tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
