@@ -146,5 +146,9 @@ class Keras2Theano(Backend):
         return function, returned_tree
 
     def code_versions(self):
-        """Theano, Keras and the numpy 1.23 they need, as this environment imports them."""
+        """Theano, Keras and the numpy 1.23 they need, as this environment imports them
+        (prepared first: Keras 2 imported without KERAS_BACKEND=theano looks for TensorFlow)."""
+        from conformance.backends import theano_env
+
+        theano_env.prepare()
         return [found for found in map(of_module, (*self.packages, "numpy")) if found is not None]
