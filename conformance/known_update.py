@@ -80,7 +80,8 @@ def proposed_edits(report):
         if key in edits:
             for_a_person.append(f"{key[1]}: a new divergence resembles it, and its replay asks another edit: widen its condition by hand")
             continue
-        edits[key] = {"fields": {"condition": cases}, "why": "widened by " + ", ".join(case for _, case in cases)}
+        more = f" and {len(cases) - 1} more" if len(cases) > 1 else ""
+        edits[key] = {"fields": {"condition": cases}, "why": f"widened by the saved case {cases[0][1]}{more}"}
     return edits, for_a_person
 
 
