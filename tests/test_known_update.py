@@ -80,6 +80,14 @@ def checkout(declared, tmp_path):
     return here
 
 
+def update_and_diff(here):
+    """`known update` of the run's report: the lines of the known file it changed."""
+    before = (here / "known.toml").read_text()
+    update = command(here, "known", "update", "--report", "r.json")
+    assert update.returncode == 0, said(update)
+    return changed_lines(before, (here / "known.toml").read_text())
+
+
 def changed_lines(before, after):
     return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
             if line[:1] in "+-" and not line.startswith(("+++", "---"))]
@@ -101,11 +109,7 @@ def test_a_fix_is_one_fixed_line_and_known_update_closes_the_range_and_nothing_e
     lines = [line for line in fixed.stdout.splitlines() if line.startswith(("FIXED", "CHANGED"))]
     assert lines == [f"FIXED {ENTRY} on {BACKEND} [eager]: its case agrees with the reference on plantedlib 1.1.dev0; "
                      f'edit {checkout / "known.toml"}: versions = ">=1.0,<1.1.dev0"'], said(fixed)
-    before = (checkout / "known.toml").read_text()
-    update = command(checkout, "known", "update", "--report", "r.json")
-    assert update.returncode == 0, said(update)
-    assert changed_lines(before, (checkout / "known.toml").read_text()) == [
-        '-versions = ">=1.0"', '+versions = ">=1.0,<1.1.dev0"']
+    assert update_and_diff(checkout) == ['-versions = ">=1.0"', '+versions = ">=1.0,<1.1.dev0"']
     again = run(checkout)
     assert again.returncode == 0, said(again)
     release(checkout, "1.0", "backwards")  # the release before the fix still has it, declared
@@ -119,9 +123,7 @@ def test_a_case_that_diverges_otherwise_is_changed_and_known_update_widens_shows
     lines = [line for line in changed.stdout.splitlines() if line.startswith(("FIXED", "CHANGED"))]
     assert len(lines) == 1 and lines[0].startswith(f"CHANGED {ENTRY} on {BACKEND} [eager]: its case now diverges otherwise")
     assert "RuntimeError: planted: a mask of the wrong rank" in lines[0] and "FIXED" not in changed.stdout.split("\n\n")[-1]
-    before = (checkout / "known.toml").read_text()
-    assert command(checkout, "known", "update", "--report", "r.json").returncode == 0
-    assert changed_lines(before, (checkout / "known.toml").read_text()) == [
+    assert update_and_diff(checkout) == [
         '-shows_as = ["crash: ValueError: planted: cannot reverse a mask"]',
         '+shows_as = ["crash: ValueError: planted: cannot reverse a mask", "crash: RuntimeError: planted: a mask of the wrong rank"]']
     again = run(checkout)
@@ -135,10 +137,7 @@ def test_a_bug_past_its_entry_s_condition_resembles_it_and_known_update_widens_t
     assert (f"  resembles {ENTRY}: its condition is false here: `go_backwards` (go_backwards = False); "
             "`known update` widens its condition to: mask") in wider.stdout, said(wider)
     assert "resembling a declared entry" in wider.stdout.splitlines()[-1]
-    before = (checkout / "known.toml").read_text()
-    update = command(checkout, "known", "update", "--report", "r.json")
-    assert update.returncode == 0, said(update)
-    assert changed_lines(before, (checkout / "known.toml").read_text()) == [
+    assert update_and_diff(checkout) == [
         '-condition = "go_backwards and mask"', '+condition = "mask"']
     again = run(checkout)
     assert again.returncode == 0, said(again)
@@ -154,9 +153,7 @@ def test_a_project_s_own_entries_layer_on_the_shipped_file_and_known_update_edit
     fixed = command(checkout, "--impl", IMPL, *FEW, "--extra-known", "known.toml", "--report", "r.json")
     assert fixed.returncode == 1 and f"FIXED {ENTRY} on {BACKEND}" in fixed.stdout, said(fixed)
     assert json.loads((checkout / "r.json").read_text())["known_files"] == [str(DEFAULT_FILE), str(checkout / "known.toml")]
-    before = (checkout / "known.toml").read_text()
-    assert command(checkout, "known", "update", "--report", "r.json").returncode == 0
-    assert changed_lines(before, (checkout / "known.toml").read_text()) == ['-versions = ">=1.0"', '+versions = ">=1.0,<1.1.dev0"']
+    assert update_and_diff(checkout) == ['-versions = ">=1.0"', '+versions = ">=1.0,<1.1.dev0"']
     assert DEFAULT_FILE.read_text() == shipped
     (checkout / "twice.toml").write_text(DEFAULT_FILE.read_text().split("\n[[divergence]]", 1)[0] + "\n[[divergence]]"
                                          + DEFAULT_FILE.read_text().split("\n[[divergence]]")[1].replace(
