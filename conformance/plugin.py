@@ -218,12 +218,15 @@ def _record_results(item, call, outcome_report, divergences, saved):
     elif outcome_report.skipped:
         results.append(report.result(target, property_id, "not-applicable", summary=reason, **replay))
     elif entry is not None:  # a declared divergence's replay (conformance/test_known_divergences.py)
-        verdict = dict(item.user_properties).get("known_verdict", {})
-        outcome = verdict.get("outcome", "known-fixed") if outcome_report.failed else "known"
+        said = dict(item.user_properties)
+        verdict = said.get("known_verdict", {})
+        # (a replay that failed without a verdict, the harness choking on it, is not "reproduced")
+        outcome = verdict.get("outcome", "known-changed") if outcome_report.failed else "known"
         _, example, _ = repro.load_case(entry.example)
         results.append(report.result(target, property_id, outcome, entry.rule, reason.splitlines()[0] if reason else entry.reason,
                                      example, known_divergence=entry.id, case=entry.example, replay=True,
-                                     edit=verdict.get("edit"), known_file=entry.source, tested_version=verdict.get("version")))
+                                     edit=verdict.get("edit"), known_file=entry.source,
+                                     tested_version=verdict.get("version", said.get("known_tested_version"))))
     elif outcome_report.failed and divergences:
         for d in divergences:
             case, script = saved.get(id(d), (None, None))

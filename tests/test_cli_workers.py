@@ -223,3 +223,26 @@ def test_the_directory_s_own_pytest_configuration_does_not_configure_the_workers
     (here / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "--no-such-option"\nfilterwarnings = ["error"]\n')
     result = run_command("--impl", "numpy_rnn:rnn", *FEW, cwd=here)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_a_replay_that_cannot_run_is_never_reported_as_reproduced(here):
+    """An entry whose package cannot be imported where its row runs: the replay fails
+    without a verdict, which is a CHANGED entry (exit 1), never a reproduced one."""
+    case = Path(report_module.__file__).parent / "known" / "keras-jax-masked-output-from-states0.json"
+    (here / "mine.toml").write_text(f"""
+[[divergence]]
+id = "reference-of-a-missing-package"
+backend = "reference"
+package = "no_such_package_here"
+versions = ">=1"
+modes = ["eager"]
+condition = "steps >= 1"
+rule = "R4"
+property = "test_agreement::test_agrees_with_reference"
+reason = "made up: its package is nowhere"
+example = "{case}"
+""")
+    result = run_command("--backends", "reference", *FEW, "--known-divergences", "mine.toml", "--report", "r.json", cwd=here)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    [replayed] = [r for r in json.loads((here / "r.json").read_text())["backends"][0]["results"] if r["replay"]]
+    assert replayed["outcome"] == "known-changed" and "cannot be imported" in replayed["summary"]
