@@ -85,21 +85,22 @@ class KnownDivergence:
         return found is not None and self.in_range(found.version)
 
     def resemblance(self, target, divergence):
-        """For a new divergence of this entry's backend and mode that shows as declared,
-        but outside its version range or its condition: {"entry", "differs": what differs,
+        """For a new divergence of this entry's backend and mode that shows as declared
+        (an "any" entry shows as everything: it resembles nothing), but outside either its
+        version range or its condition, not both: {"entry", "differs": what differs,
         "facts": those of the closest diverging run, "edit": the widened condition where
         only the condition differs (conformance/known_update.py), "known_file"}; else None."""
         found = self.code_version(target)
-        if found is None or not self.describes(divergence):
-            return None
+        if found is None or "any" in self.shows_as or not self.describes(divergence):
+            return None  # ("any" garbles the whole computation: it says nothing of one failure)
         differs = [] if self.in_range(found.version) else [f"{found.text()} is outside its range {self.versions}"]
         runs = [(known_conditions.false_parts(self.condition, facts), facts) for facts in map(example_facts, divergence.runs)]
         false, facts = min(runs, key=lambda run: len(run[0]), default=([], None))  # the closest run
         if false:
             differs.append(f"its condition is false here: {'; '.join(false)}")
-        if not differs:
-            return None
-        widened = known_conditions.widened(self.condition, facts) if false and len(differs) == 1 else None
+        if len(differs) != 1:
+            return None  # the same, or unlike it in both its range and its condition: not a resemblance
+        widened = known_conditions.widened(self.condition, facts) if false else None
         return {"entry": self.id, "differs": ", ".join(differs), "facts": None if facts is None else as_json(facts),
                 "edit": {"condition": widened} if widened else None, "known_file": str(self.source)}
 

@@ -187,3 +187,15 @@ def test_a_later_history_of_new_entries_joins_the_full_one():
 def test_replaying_an_unknown_entry_is_refused_before_any_environment():
     with pytest.raises(SystemExit, match="no keras entry nope"):
         history.run("keras", ["3.0.0"], "unused.json", only=["nope"])
+
+
+def test_an_entry_that_shows_as_anything_or_differs_in_range_and_condition_resembles_nothing(tmp_path):
+    """'any' garbles the whole computation, so it says nothing of one failure; an entry unlike
+    the divergence in both its range and its condition is another root cause."""
+    target = Target(get_backend("keras-numpy"), "eager")
+    anything = declared(tmp_path, backend="keras-numpy", package="keras", versions=">=3.0.0", shows_as=["any"],
+                        condition="masked and unroll")  # the 2018 example is not unrolled
+    far = declared(tmp_path, backend="keras-numpy", package="keras", versions="<3.15", condition="masked and unroll")
+    for entry in (anything, far):
+        found = divergence("R4")
+        assert Ledger([entry]).excuse(target, found) is None and not hasattr(found, "resembles")
