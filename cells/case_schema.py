@@ -16,7 +16,8 @@ from pathlib import Path
 from cells.case_fields import (MAX_DIM, MAX_ELEMENTS, MAX_RANK, CaseError, check_bool, check_int, check_keys, check_list,
                                check_match, check_number, check_one_of, check_text, per_sample_shape, short)
 from cells.example import MASK_FORMATS
-from cells.layer_example import MASK_ROUTES
+from cells.layer_example import MASK_ROUTES, MERGE_MODES
+from cells.stack_schema import check_stack
 from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, OUTPUT_KINDS, STATE_KINDS
 from cells.strategies import MASK_FAMILIES
 from cells.user_cell_schema import check_user_cell, is_user_cell_dict
@@ -39,6 +40,7 @@ CASE_KEYS = ("backend", "mode", "property", "rule", "summary", "drawn", "example
 OPTIONAL_CASE_KEYS = ("diverging_example", "impl_ops")
 OPTION_KEYS = ("go_backwards", "unroll", "time_major", "zero_output_for_mask", "return_all_outputs", "pass_input_length")
 LAYER_OPTION_KEYS = ("return_state", "initial_state", "state_size_as_int", "bidirectional")
+STACK_KEYS = ("next_layers", "mask_each_layer", "stack_build")  # a stack of layers (L8; cells/stack_schema.py)
 # Options the layer fixes at their defaults (cells/layer_strategies.py): not in a layer case.
 LAYER_FIXED_OPTIONS = {"time_major": False, "pass_input_length": False, "mask_format": "bool"}
 
@@ -103,7 +105,9 @@ def check_example(data, where="example"):
     """A serialized Example or LayerExample (cells/serialize.py), consistent in every part."""
     layer = isinstance(data, dict) and "layer" in data
     keys = ("structure", "weights", "options", "inputs", "initial_states", "constants", "mask", "mask_family")
-    check_keys(data, keys + (("layer", "stacked") if layer else ()), (), where)
+    check_keys(data, keys + (("layer", "stacked") if layer else ()), STACK_KEYS if layer else (), where)
+    if layer and ("next_layers" in data) != ("mask_each_layer" in data) or layer and ("next_layers" in data) != ("stack_build" in data):
+        raise CaseError(f"{where}: next_layers, mask_each_layer and stack_build come together (a stack of layers)")
     structure = _structure(data["structure"], f"{where}.structure")
     if "identity" in structure and not layer:
         raise CaseError(f"{where}.structure: a user's cell (--cell) runs only in a layer example")
@@ -130,15 +134,21 @@ def check_example(data, where="example"):
                 raise CaseError(f"{where}.{name}[{i}]: shape {array['shape']}, expected {list(shape)}")
     if data["mask"] is not None and _array(data["mask"], MASK_DTYPE, f"{where}.mask") != (batch, steps):
         raise CaseError(f"{where}.mask: shape {data['mask']['shape']}, expected {[batch, steps]}")
+    if layer and "next_layers" in data:
+        if specs[1:]:
+            raise CaseError(f"{where}.stacked: the first layer of a stack has one cell")
+        check_stack(data, structure, data["options"], batch, where,
+                    {"structure": _structure, "layer_cell": _layer_cell, "weights": _weights, "options": _options, "array": _array})
 
 
 def _layer(data, structure, where):
     """The layer's options and stacked cells; the specs of the further cells."""
     options = data["layer"]
-    check_keys(options, LAYER_OPTION_KEYS + ("mask_route",), (), f"{where}.layer")
+    check_keys(options, LAYER_OPTION_KEYS + ("mask_route",), ("merge_mode",), f"{where}.layer")
     for key in LAYER_OPTION_KEYS:
         check_bool(options[key], f"{where}.layer.{key}")
     check_one_of(options["mask_route"], MASK_ROUTES, f"{where}.layer.mask_route")
+    check_one_of(options.get("merge_mode", "concat"), MERGE_MODES, f"{where}.layer.merge_mode")
     specs, previous = [], structure
     for k, spec in enumerate(check_list(data["stacked"], f"{where}.stacked", max_length=MAX_COUNT)):
         check_keys(spec, ("structure", "weights"), (), f"{where}.stacked[{k}]")

@@ -11,7 +11,7 @@ import functools
 import numpy as np
 from hypothesis import strategies as st
 
-from cells.layer_example import MASK_ROUTES, MASK_VALUE, LayerExample, LayerOptions
+from cells.layer_example import MASK_ROUTES, MASK_VALUE, MERGE_MODES, STACK_BUILDS, LayerExample, LayerOptions, NextLayer
 from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks, options
 
 LAYER_INPUT_SHAPES = ((1,), (2,), (3,))
@@ -112,3 +112,64 @@ def with_inputs_at_masked_steps(example, value):
     x = np.array(example.inputs[0])
     x[~np.asarray(example.mask, bool)] = value
     return example.changed(inputs=(x,))
+
+
+def stack_layer_options(**fixed):
+    """The layer options of a layer in a stack (L8): any merge mode that gives one sequence."""
+    choices = dict(
+        return_state=st.booleans(),
+        initial_state=st.booleans(),
+        state_size_as_int=st.booleans(),
+        mask_route=st.sampled_from(MASK_ROUTES),
+        bidirectional=st.booleans(),
+        merge_mode=st.sampled_from(MERGE_MODES),
+    )
+    choices.update({name: st.just(value) for name, value in fixed.items()})
+    return st.builds(LayerOptions, **choices)
+
+
+STACK_SIZES = st.integers(2, 3)
+
+
+@st.composite
+def stacked_layer_examples(draw, mask_families=MASKED_FAMILIES, cell_specs_for=layer_cell_specs, first_layer_fixed=None):
+    """L8: a stack of two or three `RNN` layers behind a mask, each with a cell of its own
+    and every option of L1-L5 (`Bidirectional` in any position, running forward as L5
+    draws it); every layer but the last returns its sequence, only the last may return
+    its states (not in a `Sequential` model, whose layers have one output each). The first
+    layer's mask takes an L3 route; the others' is handed on. A `Sequential` build takes
+    the mask from a Masking layer and no initial state.
+    `cell_specs_for` draws the first layer's cell (a user's, --cell: `first_layer_fixed`
+    then fixes its options); the later layers have the suite's own."""
+    build = draw(st.sampled_from(STACK_BUILDS))
+    fixed = {"mask_route": "masking-layer", "initial_state": False} if build == "sequential" else {}
+    first = draw(layer_examples(option_strategy=rnn_options_of_the_layer(return_all_outputs=True),
+                                layer_option_strategy=stack_layer_options(**{**fixed, **(first_layer_fixed or {}),
+                                                                            "return_state": False}),
+                                mask_families=mask_families, cell_specs_for=cell_specs_for))
+    further, previous = [], first
+    count = draw(STACK_SIZES)
+    for k in range(1, count):
+        last = k == count - 1
+        spec = draw(layer_cell_specs(input_shape=(_sequence_width(previous.spec, previous.layer),)))
+        # (a Sequential model's layers have one output each: tf_keras refuses a last layer's states there)
+        one_output = not last or build == "sequential"
+        layer = draw(stack_layer_options(**{**fixed, "mask_route": "mask-argument", **({"return_state": False} if one_output else {})}))
+        options = draw(rnn_options_of_the_layer(**({} if last else {"return_all_outputs": True})))
+        if len(spec.structure.states) != 1:
+            layer = layer.changed(state_size_as_int=False)
+        if layer.bidirectional:
+            options = options.changed(go_backwards=False)
+        states = tuple(draw(data_arrays("float32", (first.batch,) + s.shape, nonzero=True)) for s in spec.structure.states)
+        further.append(NextLayer(spec=spec, options=options, layer=layer, initial_states=states))
+        previous = further[-1]
+    if first.layer.bidirectional:
+        first = first.changed(options={"go_backwards": False})
+    return first.changed(next_layers=tuple(further), stack_build=build)
+
+
+def _sequence_width(spec, layer):
+    """The width of a layer's output sequence: its cell's output size, twice for a
+    Bidirectional that concatenates its halves."""
+    width = spec.structure.outputs[0].shape[0]
+    return 2 * width if layer.bidirectional and layer.merge_mode == "concat" else width

@@ -11,7 +11,7 @@ import numpy as np
 
 from cells.case_schema import check_example
 from cells.example import Example, Options
-from cells.layer_example import LayerExample, LayerOptions
+from cells.layer_example import LayerExample, LayerOptions, NextLayer
 from cells.user_cell import is_user_cell
 from cells.user_cell import structure_from_dict as user_structure_from_dict
 from cells.user_cell import structure_to_dict as user_structure_to_dict
@@ -65,8 +65,26 @@ def example_to_dict(example):
         "mask_family": example.mask_family,
     }
     if isinstance(example, LayerExample):  # the layer's own options and further cells
-        data["layer"] = asdict(example.layer)
+        data["layer"] = _layer_options_to_dict(example.layer)
         data["stacked"] = [_spec_to_dict(spec) for spec in example.stacked]
+        if example.next_layers:  # a stack of layers (L8)
+            data["next_layers"] = [
+                {"cell": _spec_to_dict(n.spec), "options": asdict(n.options), "layer": _layer_options_to_dict(n.layer, stack=True),
+                 "initial_states": [_array(x) for x in n.initial_states]}
+                for n in example.next_layers
+            ]
+            data["mask_each_layer"], data["stack_build"] = example.mask_each_layer, example.stack_build
+    return data
+
+
+def _layer_options_to_dict(layer, stack=False):
+    """Layer options as saved: merge_mode only where it is not concat (cases saved before it
+    existed read the same); a further layer of a stack has no mask route of its own."""
+    data = asdict(layer)
+    if data["merge_mode"] == "concat":
+        del data["merge_mode"]
+    if stack:
+        del data["mask_route"]
     return data
 
 
@@ -77,6 +95,11 @@ def example_from_dict(data):
     layer = {}
     if "layer" in data:
         layer = dict(layer=LayerOptions(**data["layer"]), stacked=tuple(_spec_from_dict(d) for d in data["stacked"]))
+    if "next_layers" in data:
+        layer.update(mask_each_layer=data["mask_each_layer"], stack_build=data["stack_build"], next_layers=tuple(
+            NextLayer(spec=_spec_from_dict(n["cell"]), options=Options(**n["options"]), layer=LayerOptions(**n["layer"]),
+                      initial_states=tuple(_from_array(x) for x in n["initial_states"]))
+            for n in data["next_layers"]))
     return (LayerExample if layer else Example)(
         **layer,
         spec=CellSpec(structure, tuple(tuple(w) for w in data["weights"])),

@@ -13,7 +13,7 @@ from math import prod
 
 from hypothesis import strategies as st
 
-from cells.layer_strategies import layer_examples, layer_options
+from cells.layer_strategies import layer_examples, layer_options, stacked_layer_examples
 from cells.spec import CellSpec
 from cells.strategies import WEIGHT_VALUES, data_arrays
 
@@ -49,6 +49,19 @@ def user_layer_examples(structure, **kwargs):
     if not structure.constant_shapes:
         return examples
     return examples.flatmap(lambda example: _with_constants(example, structure.constant_shapes))
+
+
+def hands_on_a_sequence(structure):
+    """Whether the cell's layer can be the first of a stack the suite's cells follow (L8):
+    one vector per step as its output, and no constants to pass along."""
+    return len(structure.outputs[0].shape) == 1 and not structure.constant_shapes
+
+
+def user_stacked_layer_examples(structure):
+    """stacked_layer_examples whose first layer is the user's cell, the later ones the
+    suite's: what is tested is the mask the user's layer hands on."""
+    specs = user_cell_specs(structure)
+    return stacked_layer_examples(cell_specs_for=lambda input_shape=None: specs, first_layer_fixed={"state_size_as_int": False})
 
 
 def _with_constants(example, constant_shapes):

@@ -37,7 +37,7 @@ AREAS = (
     ("grad", "gradients: agreement with the reference, invariance (G1, G4; L7 on the layer)"),
     ("grad-mask", "gradients through masked steps: none into masked inputs, masked steps inert (G2, G3)"),
     ("layer", "the RNN layer: its outputs, initial states, state sizes, Bidirectional, stacked cells (L1, L2, L4-L6)"),
-    ("routes", "mask routes of the layer (L3)"),
+    ("routes", "mask routes of the layer, and the mask it hands on to the next (L3, L8)"),
 )
 AREA_IDS = tuple(area for area, _ in AREAS)
 GRADIENT_AREAS = ("grad", "grad-mask")
@@ -62,6 +62,7 @@ PROPERTY_AREAS = {
     "test_layer::test_bidirectional_agrees_with_reference": ("layer",),
     "test_layer::test_stacked_cells_agree_with_reference": ("layer",),
     "test_layer::test_2018_report": ("mask-out", "routes"),
+    "test_layer_stacks::test_stacked_layers_hand_on_the_mask": ("routes",),
     "test_gradients::test_gradients_agree_with_reference": GRADIENT_AREAS,
     "test_gradients::test_masked_steps_are_inert_for_gradients": ("grad-mask",),
     "test_gradients::test_gradients_are_invariant": GRADIENT_AREAS,
@@ -77,7 +78,7 @@ RULE_AREAS = {
     "R1": "core", "R2": "core", "R3": "mask-state", "R4": "mask-out", "R5": "backwards",
     "R6": "core", "R7": "ret-all", "R8": "mask-out", "R9": "mask-out", "R10": "unroll",
     "R11": "t-major", "R12": "core", "R13": "core", "R14": "edge",
-    "L1": "layer", "L2": "layer", "L3": "routes", "L4": "layer", "L5": "layer", "L6": "layer",
+    "L1": "layer", "L2": "layer", "L3": "routes", "L4": "layer", "L5": "layer", "L6": "layer", "L8": "routes",
     "G1": "grad", "G2": "grad-mask", "G3": "grad-mask", "G4": "grad", "L7": "grad",
 }
 UNCLASSIFIED = "unclassified"  # the rule of a failure that names no contract rule

@@ -37,7 +37,7 @@ SOAK_PROFILES = ("dev", "thorough")  # random profiles: `ci` is derandomized, a 
 PROFILES = ("ci", "dev", "thorough")
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")  # conformance.backends.impl.IMPL_OPS (tests check they agree)
 PROFILE_HELP = "Hypothesis profile (default: ci when the environment variable CI is set, else dev)"
-RULES = "The rules every property checks, and what a divergence means: CONTRACT.md (R1-R14, L1-L6)."
+RULES = "The rules every property checks, and what a divergence means: CONTRACT.md (R1-R14, L1-L8, G1-G4)."
 
 RUN_DESCRIPTION = """\
 Test each backend (and --impl, your own rnn) in a pytest worker process of its own,

@@ -112,6 +112,27 @@ def _layer_facts(example):
         "mask_route": layer.mask_route if layer is not None else "none",
         "bidirectional": layer is not None and layer.bidirectional,
         "stacked": len(getattr(example, "stacked", ())),
+        **_stack_facts(example),
+    }
+
+
+def _stack_facts(example):
+    """A stack of layers (L8): how many, how it is built, what the later layers do."""
+    further = tuple(getattr(example, "next_layers", ()))
+    handing = [example] + list(further[:-1])  # every layer that hands a mask on
+    return {
+        "layers": 1 + len(further),
+        "stack_build": getattr(example, "stack_build", "functional") if further else "none",
+        "mask_each_layer": bool(getattr(example, "mask_each_layer", False)),
+        "handed_after_go_backwards": bool(further) and any(
+            layer.options.go_backwards and not layer.layer.bidirectional for layer in handing),
+        "bidirectional_later": any(layer.layer.bidirectional for layer in further),
+        "initial_state_later": any(layer.layer.initial_state for layer in further),
+        # a later layer starting from default zeros of a size-1 state after its first (Keras 2 on Theano)
+        "later_default_size_1_state": any(not layer.layer.initial_state and any(prod(s.shape) == 1 for s in layer.spec.structure.states[1:])
+                                          for layer in further),
+        "last_returns_sequences": (further[-1].options.return_all_outputs if further
+                                   else example.options.return_all_outputs if hasattr(example, "layer") else False),
     }
 
 

@@ -1,8 +1,9 @@
 """`rnn-conformance mutants`: the mutation score of the suite, as a table and JSON.
 
 Runs `conformance.mutation.hunt` on every mutant of the catalog (or those named with
-`--mutants`): the forward mutants with the forward properties, the gradient mutants (where
-torch is installed) with the gradient properties. It prints one line per mutant as it goes, then the table, each mutant's
+`--mutants`): the forward mutants with the forward properties, the layer mutants with the
+layer properties, the gradient mutants (where torch is installed) with the gradient
+properties. It prints one line per mutant as it goes, then the table, each mutant's
 shrunk minimal example, the score and the median / worst cost of a kill. Exit status 0
 when every mutant is killed, 1 when one survives, 2 for bad input (an unknown mutant, an
 output path that cannot be written: one line, before any mutant runs).
@@ -13,7 +14,7 @@ import time
 from dataclasses import asdict
 
 from conformance import checks, limits, mutation, output_paths, profiles, report
-from conformance.mutants import MUTANTS, gradient_mutants
+from conformance.mutants import LAYER_MUTANTS, MUTANTS, gradient_mutants
 from conformance.usage import UsageError, usage_error
 
 SCHEMA = "rnn-conformance-mutants"
@@ -25,8 +26,9 @@ class UnknownMutant(UsageError):
 
 
 def catalog():
-    """Every mutant by name: the forward ones, then the gradient ones (none without torch)."""
-    return {**MUTANTS, **gradient_mutants()}
+    """Every mutant by name: the forward ones, the layer ones, then the gradient ones (none
+    without torch)."""
+    return {**MUTANTS, **LAYER_MUTANTS, **gradient_mutants()}
 
 
 def selected_mutants(names):
@@ -56,6 +58,7 @@ def main(args):
     limits.shrink_seconds = None if args.shrink_seconds == float("inf") else args.shrink_seconds
     print(f"{len(mutants)} mutants, profile {args.profile}; properties in this order until one fails:", flush=True)
     print("  forward mutants: " + ", ".join(p.__name__ for p in mutation.PROPERTY_ORDER), flush=True)
+    print("  layer mutants: " + ", ".join(p.__name__ for p in mutation.LAYER_PROPERTY_ORDER), flush=True)
     print("  gradient mutants: " + ", ".join(p.__name__ for p in mutation.GRADIENT_PROPERTY_ORDER), flush=True)
     if not gradient_mutants():
         print("  (the gradient mutants are not run: torch is not installed; pip install 'rnn-conformance[torch]')", flush=True)

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from conformance import checks, profiles
 from conformance.assertions import Divergence, divergences_in
 from conformance.backends.numpy_function import NumpyFunctionBackend
-from conformance.properties import FUNCTION_PROPERTIES, GRADIENT_PROPERTIES
+from conformance.properties import FUNCTION_PROPERTIES, GRADIENT_PROPERTIES, LAYER_PROPERTIES
 from conformance.targets import Target
 
 PROPERTY_ORDER = FUNCTION_PROPERTIES
 GRADIENT_PROPERTY_ORDER = GRADIENT_PROPERTIES
+LAYER_PROPERTY_ORDER = LAYER_PROPERTIES
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Hunt:
     """What the suite did to one mutant."""
 
     mutant: object  # conformance.mutants.Mutant
-    kind: str = "forward"  # or "gradient": which properties hunted it
+    kind: str = "forward"  # or "gradient", "layer": which properties hunted it
     killed: bool = False
     property: str = None  # "module::test" that killed it
     rule: str = None  # the rule the failure named
@@ -61,13 +62,17 @@ class FirstFailureClock:
 
 
 def mutant_target(mutant):
-    """The mutant as an eager backend: its own (a gradient mutant's torch backend), or NumPy."""
+    """The mutant as a backend in its first mode: its own (a gradient mutant's torch
+    backend, a layer mutant's in-process layer), or an eager NumPy one."""
     backend = getattr(mutant, "backend", None) or NumpyFunctionBackend(f"mutant:{mutant.name}", mutant.rnn)
-    return Target(backend, "eager")
+    return Target(backend, backend.modes[0])
 
 
 def properties_for(target):
-    """The gradient properties for a backend that differentiates, the forward ones otherwise."""
+    """The layer properties for a layer, the gradient ones for a backend that
+    differentiates, the forward ones otherwise."""
+    if target.backend.level == "layer":
+        return LAYER_PROPERTY_ORDER
     return GRADIENT_PROPERTY_ORDER if target.backend.differentiates else PROPERTY_ORDER
 
 
@@ -80,7 +85,8 @@ def hunt(mutant, chosen_settings=None, properties=None):
     target = mutant_target(mutant)
     properties = properties_for(target) if properties is None else properties
     clock = FirstFailureClock(target)
-    result = Hunt(mutant, kind="gradient" if target.backend.differentiates else "forward")
+    kind = "layer" if target.backend.level == "layer" else "gradient" if target.backend.differentiates else "forward"
+    result = Hunt(mutant, kind=kind)
     checks.example_observers.append(clock)
     try:
         chosen = contextlib.nullcontext() if chosen_settings is None else profiles.applied(chosen_settings, properties)

@@ -14,6 +14,7 @@ from conformance import (
     test_hints,
     test_layer,
     test_layer_gradients,
+    test_layer_stacks,
     test_layout,
     test_masking,
     test_structure,
@@ -42,7 +43,16 @@ GRADIENT_PROPERTIES = [
     test_gradients.test_gradients_are_invariant,
 ]
 FUNCTION_MODULES = (test_agreement, test_gradients, test_hints, test_layout, test_masking, test_structure)
-LAYER_MODULES = (test_layer, test_layer_gradients)
+LAYER_MODULES = (test_layer, test_layer_stacks, test_layer_gradients)
+# The forward layer properties (sections 2, L1-L6 and L8), in the order the layer mutants
+# are hunted in: each single-layer property before the stacks.
+LAYER_PROPERTIES = [
+    test_layer.test_layer_agrees_with_reference,
+    test_layer.test_mask_routes_agree,
+    test_layer.test_bidirectional_agrees_with_reference,
+    test_layer.test_stacked_cells_agree_with_reference,
+    test_layer_stacks.test_stacked_layers_hand_on_the_mask,
+]
 
 
 def hypothesis_tests(modules):

@@ -1,4 +1,4 @@
-"""The layer contract (L1-L6) on a user's own cell (--cell MODULE:CLASS).
+"""The layer contract (L1-L8) on a user's own cell (--cell MODULE:CLASS).
 
 The properties of conformance/test_layer.py, with the cell fixed to the user's and
 everything else drawn: batch sizes, lengths, every mask family and route, options,
@@ -14,13 +14,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cells.layer_strategies import MASKED_FAMILIES, layer_options, rnn_options_of_the_layer
-from cells.user_cell_strategies import stacks_with_itself, user_layer_examples
+from cells.user_cell_strategies import hands_on_a_sequence, stacks_with_itself, user_layer_examples, user_stacked_layer_examples
 from conformance.assertions import assert_agrees_with_reference
 from conformance.checks import contract_property
 from conformance.layer_gradient_checks import check_layer_gradients, check_training_step
 from conformance.layer_reference import expected_layer_result
 from conformance.profiles import gradient_settings
 from conformance.runs import assert_equivalent_runs, run_backend
+from conformance.stack_checks import check_hand_on
 from conformance.user_cell_plugin import structure
 from conformance.user_cell_reference import float64_reference_missing
 
@@ -68,6 +69,17 @@ def test_your_cell_stacked_with_itself_agrees_with_reference(target, example):
     """L6: a list of copies of the cell is their composition."""
     actual = run_backend(target, example, "L6")
     assert_agrees_with_reference(actual, expected_layer_result(example), example, target)
+
+
+@pytest.mark.skipif(not hands_on_a_sequence(structure()),
+                    reason="not applicable: the cell's output is not one vector per step, or it reads constants, so no "
+                    "layer of the suite's follows it")
+@given(example=st.deferred(lambda: user_stacked_layer_examples(structure())))
+@contract_property
+def test_your_cell_hands_on_the_mask(target, example):
+    """L8: your cell's layer, first in a stack of two or three behind a mask (the suite's
+    cells after it), hands the next layer the mask L8 says, as built in every way."""
+    check_hand_on(target, example)
 
 
 def every_layer():

@@ -84,3 +84,19 @@ def test_a_keras2_theano_script_runs_where_theano_is_installed(tmp_path):
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert "NameError" not in result.stderr, result.stderr[-2000:]
     assert "agrees with the contract" in result.stdout or "DIFFERS from the contract" in result.stdout, result.stdout
+
+
+L8_ENTRIES = [e for e in KNOWN_LAYER_ENTRIES if e.rule == "L8"]
+
+
+@pytest.mark.parametrize("entry", L8_ENTRIES, ids=lambda e: e.id)
+def test_every_declared_l8_finding_s_reproducer_exits_1(entry, tmp_path):
+    """A stack's reproducer runs the stack as built and given the masks L8 says, on its own
+    Keras, and exits 1 while the declared divergence holds (issue 36's acceptance)."""
+    from conformance.backends import get_backend
+
+    if get_backend(entry.backend).missing_package():
+        pytest.skip(f"not installed here: {entry.backend} (its environment runs its replay)")
+    result = run_script(case_source(entry.example), tmp_path)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "DIFFERS from itself given the masks L8 says" in result.stdout

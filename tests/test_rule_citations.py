@@ -1,8 +1,8 @@
 """Every contract rule of section 1 (R1-R14, as CONTRACT.md defines them) is implemented
 (cited) in the reference and checked (cited) in at least one property module or golden test;
 every gradient rule of section 5 (G1-G4) is implemented (cited) in the gradient reference or
-the gradient checks and checked (cited) in a property module; every layer rule (L1-L7) is
-checked (cited) in a property module."""
+the gradient checks and checked (cited) in a property module; every layer rule (L1-L8) is
+checked (cited) in a property module, and L8, what a layer hands on, in the layer reference."""
 
 import re
 from pathlib import Path
@@ -29,9 +29,13 @@ def test_the_contract_defines_rules_r1_to_r14():
     assert RULES == [f"R{n}" for n in range(1, 15)]
 
 
-def test_the_contract_defines_rules_g1_to_g4_and_l1_to_l7():
+def test_the_contract_defines_rules_g1_to_g4_and_l1_to_l8():
     assert GRADIENT_RULES == [f"G{n}" for n in range(1, 5)]
-    assert LAYER_RULES == [f"L{n}" for n in range(1, 8)]
+    assert LAYER_RULES == [f"L{n}" for n in range(1, 9)]
+
+
+def test_l8_is_implemented_in_the_layer_reference():
+    assert cited("L8", (ROOT / "conformance" / "layer_reference.py").read_text())
 
 
 @pytest.mark.parametrize("rule", RULES)

@@ -149,7 +149,7 @@ class LayerRunner:
 
     # -- building ---------------------------------------------------------------------
 
-    def _layer(self, example):
+    def layer_of(self, example):
         k, o, lo = self.keras, example.options, example.layer
         cells = [self._cell(spec, lo) for spec in example.specs]
         options = dict(
@@ -161,7 +161,7 @@ class LayerRunner:
         if self.flavor != "keras2":  # Keras 2's RNN has no zero_output_for_mask (contract section 4)
             options["zero_output_for_mask"] = o.zero_output_for_mask
         layer = k.layers.RNN(cells if example.stacked else cells[0], **options)
-        return k.layers.Bidirectional(layer) if lo.bidirectional else layer
+        return k.layers.Bidirectional(layer, merge_mode=lo.merge_mode) if lo.bidirectional else layer
 
     def _cell(self, spec, layer_options):
         """The suite's cell for a spec, or a new instance of the user's (--cell)."""
@@ -172,8 +172,13 @@ class LayerRunner:
         return self.cell_class(spec.structure, layer_options.state_size_as_int)
 
     def _build(self, example, mode):
+        if example.next_layers:  # a stack of layers (L8)
+            from conformance.layers import stack_side
+
+            layers, call, model = stack_side.build(self, example, mode)
+            return Built(layers, call, model=model)
         k, lo = self.keras, example.layer
-        layer = self._layer(example)
+        layer = self.layer_of(example)
         masked_by_layer = example.mask is not None and lo.mask_route == "masking-layer"
         mask_argument = example.mask is not None and lo.mask_route == "mask-argument"
         copies = 2 if lo.bidirectional else 1
@@ -188,7 +193,7 @@ class LayerRunner:
                 if mask_argument:
                     kwargs["mask"] = self.to_tensor(ex.mask)
                 if lo.initial_state:
-                    kwargs["initial_state"] = self._initial_state_argument(ex, list(states)) * copies
+                    kwargs["initial_state"] = self.initial_state_argument(ex, list(states)) * copies
                 if ex.constants:  # a tf_keras user cell's (--cell-framework tf-keras)
                     kwargs["constants"] = [self.to_tensor(c) for c in ex.constants]
                 return layer(x, **kwargs)
@@ -216,7 +221,7 @@ class LayerRunner:
             kwargs["initial_state"] = [
                 item
                 for c in range(copies)
-                for item in self._initial_state_argument(example, state_inputs[c * per_copy : (c + 1) * per_copy])
+                for item in self.initial_state_argument(example, state_inputs[c * per_copy : (c + 1) * per_copy])
             ]
         if example.constants:  # one input per constant, shared by both copies (as Bidirectional does)
             constant_inputs = [k.Input(shape=c.shape[1:], dtype="float32") for c in example.constants]
@@ -239,7 +244,7 @@ class LayerRunner:
 
         return Built(layer, predict, model=model, model_data=model_data)
 
-    def _initial_state_argument(self, example, states):
+    def initial_state_argument(self, example, states):
         """The layer's `initial_state` as this Keras's API takes it: one list per cell for
         stacked cells, except in Keras 2.3.1, whose StackedRNNCells takes one flat list."""
         if example.stacked and self.flavor != "keras2":
@@ -264,6 +269,12 @@ class LayerRunner:
         return np.array(self.keras.backend.get_value(variable))  # Keras 2 on Theano
 
     def _set_weights(self, layer, example):
+        if example.next_layers:  # a stack (L8): `layer` is its layers, first to last
+            from conformance.layers.stack_side import layers_of
+
+            for one, part in zip(layer, layers_of(example)):
+                self._set_weights(one, part)
+            return
         values = [w for _ in range(2 if example.layer.bidirectional else 1) for s in example.specs for w in s.weight_arrays()]
         for variable, value in zip(self.cell_variables(layer, example), values):
             if hasattr(variable, "assign"):
@@ -301,7 +312,9 @@ def _flatten(returned):
 
 def _build_key(example):
     o = example.options
-    return (
+    further = tuple((n.spec.structure, n.options, n.layer) for n in example.next_layers)
+    further += (example.mask_each_layer, example.stack_build, example.steps if any(n.options.unroll for n in example.next_layers) else None)
+    return further + (
         tuple(spec.structure for spec in example.specs),
         o.go_backwards,
         o.unroll,

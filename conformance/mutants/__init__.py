@@ -3,16 +3,18 @@
 `loop.CorrectLoop` is a correct loop split at the seams where real loops went wrong;
 `catalog.MUTANTS` are its historical bugs, one small override each. The gradient mutants
 (`gradient_catalog`, torch) break only the backward pass of `gradient_loop.CorrectTorchLoop`.
-`rnn-conformance mutants` (conformance.mutation) runs the properties on every mutant and
-scores the suite.
+The layer mutants (`layer_catalog`) break what a layer hands on to the next (L8), above a
+correct loop. `rnn-conformance mutants` (conformance.mutation) runs the properties on
+every mutant and scores the suite.
 """
 
 import importlib.util
 
 from conformance.mutants.catalog import EQUIVALENT, MUTANTS, Mutant
+from conformance.mutants.layer_catalog import LAYER_MUTANTS
 from conformance.mutants.loop import CorrectLoop
 
-__all__ = ["EQUIVALENT", "MUTANTS", "Mutant", "CorrectLoop", "gradient_mutants"]
+__all__ = ["EQUIVALENT", "LAYER_MUTANTS", "MUTANTS", "Mutant", "CorrectLoop", "gradient_mutants"]
 
 
 def gradient_mutants():
