@@ -13,9 +13,11 @@ import threading
 import time
 from collections import Counter
 
+from hypothesis import reject
 from hypothesis.errors import HypothesisException
 
 from cells.resample import siblings as resampled
+from conformance import coverage
 from conformance.assertions import Divergence
 from conformance.known import Ledger
 from conformance.limits import ShrinkBudget, cut_short_note
@@ -104,11 +106,13 @@ def contract_property(test=None, *, siblings=True):
 
     @functools.wraps(test)
     def run(target, example, **drawn):
+        example = target.applicable(example)
+        if not coverage.wanted(target, property_id, example):
+            reject()  # a top-up run (conformance/covering.py) wants an example in another area
         call = _budget.call((property_id, target.id))
         if not call.run:  # past the shrink limit (or after a hang): passes, so Hypothesis ends
             shrink_skipped[target.id] += 1
             return
-        example = target.applicable(example)
         data_sets = [example] + (resampled(example) if target.compiles and siblings else [])
         started, failed, fired, excused = time.perf_counter(), False, [], False
         try:

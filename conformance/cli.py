@@ -68,7 +68,8 @@ RUN_EPILOG = f"""\
 exit status: 0 every backend tested conforms (declared divergences reproduced as declared);
 1 a new divergence, crash, hang, fixed declared divergence, or a backend whose worker gave
 no usable report; 2 bad input (one line on stderr); 3 a backend you named, or every
-default backend, is not installed; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM):
+default backend, is not installed; 6 incomplete: everything tested conforms, but some
+property's sample had no example in an area of the contract; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM):
 the reports asked for are written with what finished, marked "interrupted": true.
 
 {RULES}"""

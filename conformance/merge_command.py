@@ -11,7 +11,8 @@ two versions is kept twice, its rows named with their version.
 exit status: 0 every backend tested conforms; 1 a new divergence, crash, fixed declared
 divergence or failed worker in some report; 2 bad input (a report missing, unreadable,
 not JSON, of another schema or malformed; two reports of one row: one line on stderr);
-3 nothing in any report was tested.
+3 nothing in any report was tested; 6 everything tested conforms, but some report left
+an area uncovered (incomplete).
 """
 
 import datetime

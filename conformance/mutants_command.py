@@ -43,6 +43,19 @@ def selected_mutants(names):
     return [mutants[n] for n in chosen]
 
 
+def budgets_of(profile, max_examples=None):
+    """Each property's settings: the profile's own budgets, as under pytest (a gradient
+    property draws profiles.GRADIENT_EXAMPLES), or `max_examples` for all when given."""
+    if max_examples:
+        return profiles.settings_for(profile, max_examples)
+    gradient = profiles.GRADIENT_EXAMPLES.get(profile)
+
+    def chosen(property_test):
+        return profiles.settings_for(profile, gradient if property_test in mutation.GRADIENT_PROPERTY_ORDER else None)
+
+    return chosen
+
+
 def main(args):
     """Run the selected mutants under args.profile; returns the exit status."""
     try:
@@ -53,7 +66,7 @@ def main(args):
                 output_paths.check_file(f"--{option}", getattr(args, option))
     except UsageError as error:
         return usage_error(error)
-    chosen = profiles.settings_for(args.profile, args.max_examples)
+    chosen = budgets_of(args.profile, args.max_examples)
     checks.example_timeout = args.example_timeout
     limits.shrink_seconds = None if args.shrink_seconds == float("inf") else args.shrink_seconds
     print(f"{len(mutants)} mutants, profile {args.profile}; properties in this order until one fails:", flush=True)

@@ -16,7 +16,9 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from conformance import checks, profiles
+from hypothesis import settings
+
+from conformance import checks, coverage, covering, profiles
 from conformance.assertions import Divergence, divergences_in
 from conformance.backends.numpy_function import NumpyFunctionBackend
 from conformance.properties import FUNCTION_PROPERTIES, GRADIENT_PROPERTIES, LAYER_PROPERTIES
@@ -78,39 +80,48 @@ def properties_for(target):
 
 def hunt(mutant, chosen_settings=None, properties=None):
     """Run `properties` (None: `properties_for` the mutant's target) on `mutant` until one
-    fails; the Hunt says which, and how fast.
+    fails; the Hunt says which, and how fast. Each property runs its sample, then the
+    top-up runs that give it an example in every area it missed (conformance/covering.py),
+    as under pytest.
 
-    `chosen_settings` replaces the settings the properties were imported with; None keeps them.
+    `chosen_settings` replaces the settings the properties were imported with: one settings
+    object for all, or a function of the property giving its own; None keeps them.
     """
     target = mutant_target(mutant)
     properties = properties_for(target) if properties is None else properties
-    clock = FirstFailureClock(target)
+    clock, seen = FirstFailureClock(target), coverage.Coverage()
     kind = "layer" if target.backend.level == "layer" else "gradient" if target.backend.differentiates else "forward"
     result = Hunt(mutant, kind=kind)
-    checks.example_observers.append(clock)
+    checks.example_observers.extend([clock, seen])
     try:
-        chosen = contextlib.nullcontext() if chosen_settings is None else profiles.applied(chosen_settings, properties)
-        with chosen:
-            for property_test in properties:
-                examples_before = clock.examples
-                try:
+        for property_test in properties:
+            chosen = chosen_settings if chosen_settings is None or isinstance(chosen_settings, settings) else chosen_settings(property_test)
+            examples_before = clock.examples
+            try:
+                with contextlib.nullcontext() if chosen is None else profiles.applied(chosen, [property_test]):
                     property_test(target=target)
-                except (Divergence, BaseExceptionGroup) as failure:
-                    if not divergences_in(failure):
-                        raise  # the harness failed, not the mutant
-                    _record_kill(result, property_test, failure, clock, examples_before)
-                    break
+                    covering.top_up(lambda: property_test(target=target), property_test, target, _property_id(property_test), seen)
+            except (Divergence, BaseExceptionGroup) as failure:
+                if not divergences_in(failure):
+                    raise  # the harness failed, not the mutant
+                _record_kill(result, property_test, failure, clock, examples_before)
+                break
     finally:
         checks.example_observers.remove(clock)
+        checks.example_observers.remove(seen)
     result.examples_run, result.seconds = clock.examples, time.perf_counter() - clock.started
     return result
+
+
+def _property_id(property_test):
+    return f"{property_test.__module__.rsplit('.', 1)[-1]}::{property_test.__name__}"
 
 
 def _record_kill(result, property_test, failure, clock, examples_before):
     ended = time.perf_counter() - clock.started
     first = divergences_in(failure)[0]
     result.killed, result.divergence, result.rule = True, first, first.rule
-    result.property = f"{property_test.__module__.rsplit('.', 1)[-1]}::{property_test.__name__}"
+    result.property = _property_id(property_test)
     result.examples_to_kill, result.seconds_to_kill = clock.first_failure or (clock.examples, ended)
     result.seconds_to_shrink = ended - result.seconds_to_kill
     explicit_cases = len(getattr(property_test, "hypothesis_explicit_examples", ()))

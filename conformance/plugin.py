@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 from cells.user_cell import cannot_run_at_all  # noqa: E402
-from conformance import checks, ledger_plugin, matrix, profiles, repro, report, seen  # noqa: E402
+from conformance import checks, covering, ledger_plugin, matrix, profiles, repro, report, seen  # noqa: E402
 from conformance.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
 from conformance.backends.base import gradient_mode  # noqa: E402
@@ -34,9 +34,10 @@ _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
 # compiled modes' example budget (conformance/budgets.py) and --cell (a user's own cell,
 # conformance/user_cell_plugin.py) are plugins of their own, loaded with this one.
 # The facts of every example run, for `soak` (--record-examples), is one too, and so is the
-# ledger of declared divergences (--known-divergences, --extra-known, --ignore-known).
+# ledger of declared divergences (--known-divergences, --extra-known, --ignore-known), and
+# the top-up runs that give every property an example in each of its areas (conformance/covering.py).
 pytest_plugins = ("conformance.progress", "conformance.limits", "conformance.budgets", "conformance.user_cell_plugin",
-                  "conformance.seen", "conformance.ledger_plugin")
+                  "conformance.seen", "conformance.ledger_plugin", "conformance.covering")
 
 
 def pytest_addoption(parser):
@@ -239,7 +240,7 @@ def _record_results(item, call, outcome_report, divergences, saved):
         first_line = reason.strip().splitlines()[0] if reason.strip() else type(call.excinfo.value).__name__
         results.append(report.result(target, property_id, "fail", None, f"{type(call.excinfo.value).__name__}: {first_line}"))
     else:
-        results.append(report.result(target, property_id, "pass"))
+        results.append(report.result(target, property_id, "pass", coverage=covering.coverage_of(item, target, property_id)))
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,11 @@ Schema (`"schema_version": 1`), documented in README.md ("The JSON report"):
                    "results": [{"mode", "property", "rule", "covers", "areas", "outcome", "summary",
                                 "known_divergence", "excused", "replay", "example", "case", "reproducer",
                                 "resembles", "declared_underneath", "cannot_run", "edit", "known_file",
-                                "tested_version"}],
+                                "tested_version", "coverage"}],
                    "speed": {mode: {"examples", "drawn", "shrinking", "shrink_cut_short", "data_sets",
                                     "compiled", "seconds", "traced", "reused", "crashed",
                                     "grad_traced", "grad_reused", "grad_crashed"}}}]}
-status: conforms | diverges | not-installed | error | not run.
+status: conforms | diverges | incomplete | not-installed | error | not run.
 outcome: pass | fail | crash | known | known-fixed | known-changed | not-applicable | not-installed.
 code: what each package of the backend says of itself where it ran (conformance/code_versions.py):
 [{"module", "version", "path", "metadata", "disagreement"}]; version is their text.
@@ -31,7 +31,9 @@ Added within version 1: speed, covers, excused, replay, interrupted, speed's dra
 shrinking (calls made while shrinking) and shrink_cut_short; speed's grad_traced,
 grad_reused and grad_crashed (the value-and-grad functions of the gradient properties);
 known_files, code, known-changed, resembles (which replaced declared_elsewhere), edit,
-known_file and tested_version.
+known_file and tested_version; coverage ({"needed", "covered", "topped_up", "top_up_runs",
+"uncovered", "asked_fewer"}, for a property that passed: conformance/covering.py), the
+status incomplete and the exit status 6.
 """
 
 import datetime
@@ -40,7 +42,7 @@ import platform
 
 from conformance import results as model
 from conformance.areas import AREA_IDS, AREAS
-from conformance.results import LEGEND, example_configuration, exit_status, result  # noqa: F401 - the API
+from conformance.results import INCOMPLETE_EXIT_STATUS, LEGEND, example_configuration, exit_status, result  # noqa: F401 - the API
 
 SCHEMA = "rnn-conformance-report"
 SCHEMA_VERSION = 1
@@ -154,7 +156,20 @@ def matrix_text(report):
     for row in rows:
         values = "  ".join(row.cells[area].ljust(w) for area, w in zip(AREA_IDS, columns))
         lines.append(f"{row.label.ljust(width)}  {row.status.ljust(status)}  {values}".rstrip())
-    return "\n".join(lines + ["", LEGEND[0], LEGEND[1] + model.AREAS_HINT])
+    return "\n".join(lines + ["", LEGEND[0], LEGEND[1] + model.AREAS_HINT] + coverage_lines(report))
+
+
+def coverage_lines(report):
+    """One line on what the samples contained (conformance/covering.py): how many property
+    runs had an example in every area they apply to, and what the top-up runs added."""
+    tracked = [r for b in report["backends"] for r in b["results"] if r["outcome"] == "pass" and r.get("coverage")]
+    if not tracked:
+        return []
+    complete = sum(not r["coverage"]["uncovered"] for r in tracked)
+    runs = sum(r["coverage"].get("top_up_runs", 0) for r in tracked)
+    reached = sum(len(r["coverage"]["topped_up"]) for r in tracked)
+    return [f"coverage: {complete} of {len(tracked)} passing property runs had an example in every area they apply to; "
+            f"top-up runs: {runs}, reaching {reached} area{'s' * (reached != 1)} the drawn samples missed"]
 
 
 def matrix_markdown(report):
@@ -165,7 +180,7 @@ def matrix_markdown(report):
     lines += ["| backend [mode] | result | " + " | ".join(AREA_IDS) + " |", "|---|---|" + "---|" * len(AREA_IDS)]
     for row in rows:
         lines.append(f"| `{row.label}` | {row.status} | " + " | ".join(row.cells[area] for area in AREA_IDS) + " |")
-    lines += ["", "; ".join(LEGEND) + ".", "", "Areas:", ""] + [f"- `{area}`: {text}" for area, text in AREAS]
+    lines += ["", "; ".join(LEGEND) + ".", *(["", *coverage_lines(report)] if coverage_lines(report) else []), "", "Areas:", ""] + [f"- `{area}`: {text}" for area, text in AREAS]
     changed = ledger_lines(report)
     if changed:
         lines += ["", "Declared divergences whose case changed:", "", "```", *changed, "```"]
@@ -315,6 +330,14 @@ def verdict_line(run_report):
         names = [b["name"] for b in backends if b["status"] == status]
         if names:
             parts.append(f"{status}: {', '.join(names)}")
+    gaps = model.uncovered(run_report)
+    missed = [g for g in gaps if not g[4]]
+    if missed:
+        name, mode, prop, areas, _ = missed[0]
+        parts.append(f"INCOMPLETE: {len(missed)} propert{'ies' if len(missed) != 1 else 'y'} left an area without an example "
+                     f"({name} [{mode}] {prop.split('::')[1]}: {', '.join(areas)}" + (", ..." if len(missed) > 1 else "") + ")")
+    if len(gaps) > len(missed):
+        parts.append(f"{len(gaps) - len(missed)} ran fewer examples than their areas, as --max-examples asked (uncovered in the matrix)")
     if run_report.get("interrupted"):
         parts.append("interrupted")
     status = run_report["exit_status"]

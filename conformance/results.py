@@ -7,8 +7,9 @@ the word of each matrix cell, the new divergences, the declared ones that matche
 the exit status. conformance/report.py (terminal, JSON, --markdown) and
 conformance/matrix.py (the README table of --matrix) only render this model.
 
-One vocabulary everywhere. Cells: ok, known, DIVERGES, CRASH, FIXED, CHANGED, partial,
-n/i, ERROR, -. Rows and backends: conforms, diverges, not-installed, error, not run.
+One vocabulary everywhere. Cells: ok, known, DIVERGES, CRASH, FIXED, CHANGED, uncovered,
+partial, n/i, ERROR, -. Rows and backends: conforms, diverges, incomplete, not-installed,
+error, not run.
 """
 
 from collections import defaultdict
@@ -21,14 +22,18 @@ LEDGER_CHANGES = ("known-fixed", "known-changed")  # a declared divergence's cas
 NEW_PROBLEMS = ("fail", "crash", *LEDGER_CHANGES)  # what makes a run exit 1
 RAN = ("pass", "fail", "crash", "known", *LEDGER_CHANGES)  # outcomes of a property that ran
 
-OK, KNOWN, DIVERGES, CRASH, FIXED, CHANGED, PARTIAL, NOT_INSTALLED, ERROR, NOTHING = (
-    "ok", "known", "DIVERGES", "CRASH", "FIXED", "CHANGED", "partial", "n/i", "ERROR", "-",
+OK, KNOWN, DIVERGES, CRASH, FIXED, CHANGED, UNCOVERED, PARTIAL, NOT_INSTALLED, ERROR, NOTHING = (
+    "ok", "known", "DIVERGES", "CRASH", "FIXED", "CHANGED", "uncovered", "partial", "n/i", "ERROR", "-",
 )
+# The run conforms where it looked, but left an applicable area unlooked at. Not 4 or 5:
+# pytest's own (a usage error, no test collected), which a worker run of pytest may end with.
+INCOMPLETE_EXIT_STATUS = 6
 CELL_OF_OUTCOME = {"pass": OK, "fail": DIVERGES, "crash": CRASH, "known": KNOWN, "known-fixed": FIXED, "known-changed": CHANGED}
-WORST_FIRST = (ERROR, NOT_INSTALLED, CRASH, DIVERGES, CHANGED, FIXED, KNOWN, OK, PARTIAL, NOTHING)
+WORST_FIRST = (ERROR, NOT_INSTALLED, CRASH, DIVERGES, CHANGED, FIXED, UNCOVERED, KNOWN, OK, PARTIAL, NOTHING)
 LEGEND = (
     "ok: no divergence; known: a declared divergence, reproduced; DIVERGES, CRASH: new; FIXED: declared, its case agrees now; "
     "CHANGED: declared, its case diverges otherwise now",
+    "uncovered: a property passed without one example in this area (conformance/coverage.py); "
     "partial: no divergence before its property stopped at one elsewhere; n/i: not installed; -: nothing ran",
 )
 AREAS_HINT = " (areas in full: --markdown)"
@@ -52,7 +57,7 @@ def example_configuration(example):
 
 def result(target, property_id, outcome, rule=None, summary="", example=None, known_divergence=None, case=None,
            reproducer=None, excused=None, replay=False, resembles=None,
-           declared_underneath=None, cannot_run=False, edit=None, known_file=None, tested_version=None):
+           declared_underneath=None, cannot_run=False, edit=None, known_file=None, tested_version=None, coverage=None):
     """One outcome of one property on one target. `covers`: the areas the property ran
     in; `areas`: where the result is shown (a pass: where it ran; a divergence: its
     rule's area). A failure without a rule is "unclassified". `excused`: for a declared
@@ -66,7 +71,12 @@ def result(target, property_id, outcome, rule=None, summary="", example=None, kn
     `cannot_run`: a user's cell crashed on the plainest example (cells/user_cell.py);
     for a replay that is FIXED or CHANGED, `edit` (the entry's fields to write,
     conformance/known_update.py), `known_file` (the file that declares the entry) and
-    `tested_version` (the package's version the replay ran on)."""
+    `tested_version` (the package's version the replay ran on). `coverage`, for a property
+    that passed: the areas its sample had to contain (`needed`), those it did (`covered`),
+    those only a top-up run reached (`topped_up`, in `top_up_runs` runs of one example
+    each, unless it failed and shrank), those none did (`uncovered`), and
+    `asked_fewer` where --max-examples asked for fewer examples than areas
+    (conformance/covering.py)."""
     ran = outcome in RAN and not replay
     covers = list(areas_covered(property_id, target.backend.unsupported_options)) if ran else []
     if outcome in ("fail", "crash") and not rule:
@@ -93,15 +103,19 @@ def result(target, property_id, outcome, rule=None, summary="", example=None, kn
         "edit": edit,
         "known_file": None if known_file is None else str(known_file),
         "tested_version": tested_version,
+        "coverage": coverage,
     }
 
 
 def status_of(results, not_installed=False, error=None):
-    """conforms | diverges | not-installed | error | not run, of a backend or one row."""
+    """conforms | diverges | incomplete | not-installed | error | not run, of a backend or
+    one row: incomplete where everything passed but a property left an area uncovered."""
     if error:
         return "error"
     if any(r["outcome"] in NEW_PROBLEMS + ("known",) for r in results):
         return "diverges"
+    if any(incomplete(r) for r in results):
+        return "incomplete"
     if any(r["outcome"] == "pass" for r in results):
         return "conforms"
     return "not-installed" if not_installed or any(r["outcome"] == "not-installed" for r in results) else "not run"
@@ -109,7 +123,9 @@ def status_of(results, not_installed=False, error=None):
 
 def exit_status(report):
     """0 all tested conforms (declared divergences reproduced as declared); 1 anything new,
-    a crash, a fixed declared divergence or a failed worker; 3 nothing could be tested."""
+    a crash, a fixed declared divergence or a failed worker; 3 nothing could be tested;
+    6 (incomplete) everything tested conforms, but a property left an applicable area
+    without an example (conformance/covering.py)."""
     backends = report["backends"]
     if any(b["status"] == "error" for b in backends):
         return 1
@@ -117,7 +133,24 @@ def exit_status(report):
         return 1
     if not any(r["outcome"] in ("pass", "known") for b in backends for r in b["results"]):
         return 3
+    if any(incomplete(r) for b in backends for r in b["results"]):
+        return INCOMPLETE_EXIT_STATUS
     return 0
+
+
+def incomplete(result):
+    """A property that passed with an applicable area uncovered, which the user did not
+    ask for (--max-examples under its number of areas)."""
+    covered = result.get("coverage") or {}
+    return result["outcome"] == "pass" and bool(covered.get("uncovered")) and not covered.get("asked_fewer")
+
+
+def uncovered(report):
+    """[(backend, mode, property, areas, asked_fewer)] of every property that passed with
+    areas uncovered."""
+    return [(b["name"], r["mode"], r["property"], r["coverage"]["uncovered"], bool(r["coverage"].get("asked_fewer")))
+            for b in report["backends"] for r in b["results"]
+            if r["outcome"] == "pass" and (r.get("coverage") or {}).get("uncovered")]
 
 
 def worst(words):
@@ -126,7 +159,8 @@ def worst(words):
 
 def cells(results):
     """{area: word} of one row: each area's worst result; an area a failed property ran
-    in without a divergence of its own is `partial` unless a property passed there."""
+    in without a divergence of its own is `partial` unless a property passed there; an
+    area a passing property had no example in is `uncovered`."""
     found = defaultdict(list)
     for r in results:
         if r["outcome"] in CELL_OF_OUTCOME:
@@ -135,6 +169,9 @@ def cells(results):
         if r["outcome"] in ("fail", "crash"):
             for area in r.get("covers", ()):
                 found[area].append(PARTIAL)
+        if r["outcome"] == "pass":
+            for area in (r.get("coverage") or {}).get("uncovered", ()):
+                found[area].append(UNCOVERED)
     return {area: worst(found[area]) for area in AREA_IDS}
 
 

@@ -10,7 +10,8 @@ Exit status: 0 every selected backend ran its properties and conforms (declared
 divergences reproduced as declared); 1 a new divergence, crash, fixed declared
 divergence, or a backend without a usable report (its worker died, exited, timed out or
 ran nothing); 2 bad input; 3 a backend you named, or every default backend, is not
-installed; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): every worker is ended and
+installed; 6 incomplete: everything tested conforms, but a property's sample left an area
+of the contract without an example (conformance/covering.py); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): every worker is ended and
 the reports asked for are written with what finished, marked `"interrupted": true`.
 """
 
@@ -241,7 +242,7 @@ def merged_report(args, rows, outcomes, failed=None):
     ]
     status = report.exit_status(run_report)
     named_missing = args.backends is not None and any(r.spec is None and r.backend.missing_package() is not None for r in rows)
-    if status == 0 and (named_missing or failed):
+    if status in (0, report.INCOMPLETE_EXIT_STATUS) and (named_missing or failed):
         status = 3  # a backend you named, or one whose environment failed, could not be tested
     run_report["exit_status"] = status
     return run_report

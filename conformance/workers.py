@@ -29,7 +29,7 @@ import time
 
 from pathlib import Path
 
-from conformance.results import RAN, exit_status, status_of  # RAN: outcomes of a property that ran
+from conformance.results import INCOMPLETE_EXIT_STATUS, RAN, exit_status, status_of  # RAN: outcomes of a property that ran
 
 WORKER_CONFIG = Path(__file__).with_name("worker_pytest.ini")
 PROGRESS_EVERY_S = 10
@@ -220,7 +220,7 @@ class Worker:
             self.parts = self._plan_parts()
             return self.parts[0]
         code = self.current.process.returncode
-        if code not in (0, 1) or self.current.report() is None or (self.fail_fast and code == 1):
+        if code not in (0, 1, INCOMPLETE_EXIT_STATUS) or self.current.report() is None or (self.fail_fast and code == 1):
             return None
         later = self.parts.index(self.current) + 1
         return self.parts[later] if later < len(self.parts) else None
@@ -311,7 +311,7 @@ class Worker:
             who = f"the worker's {part.label}" if part.label else "the worker"
             where = Progress(part.progress_path).where()
             code = part.process.returncode
-            if code not in (0, 1):
+            if code not in (0, 1, INCOMPLETE_EXIT_STATUS):
                 what = PYTEST_EXIT.get(code) or (f"was killed by signal {-code}" if code < 0 else f"exited with status {code}")
                 return None, f"{who} {what}{where} ({self.log_path}){self._log_tail()}"
             if part.report() is None:
