@@ -1,5 +1,14 @@
 """The Hypothesis profiles of the suite: `ci` (derandomized), `dev`, `thorough`.
 
+What a sample contains, by construction. Each property's sample is its profile's count of
+drawn examples (PROFILE_EXAMPLES; fewer in a compiled mode, more in a cheap one, fewer for
+a gradient property: conformance/budgets.py), then one top-up example for each area of the
+contract the property applies to that no drawn example was in (conformance/covering.py,
+conformance/coverage.py). Drawn first, so the `ci` sample is what it always was and every
+declared divergence it met is still met; topped up after, so "passed" means "passed with
+an example in every area", whatever the budget. An area no top-up can reach is reported
+uncovered and the run is incomplete (exit status 6), never a pass.
+
 Registered on import, shared by the pytest plugin and by `rnn-conformance mutants`,
 which runs the properties outside pytest.
 
@@ -46,6 +55,11 @@ PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
 # (8 until the OpenVINO rows joined the default run: 615 s on a slow day, over its 600 s).
 # `thorough` draws 200 everywhere.
 COMPILED_EXAMPLES = {"ci": 6, "dev": 6}
+# What a property draws in a cheap mode (Backend.cheap_modes: 50 examples/s or more in the
+# default run, NumPy and torch loops) under these profiles: twice the eager count, the
+# same few seconds a slow row's 25 cost. Forward, then gradient properties.
+CHEAP_EXAMPLES = {"ci": 50, "dev": 40}
+CHEAP_GRADIENT_EXAMPLES = {"ci": 8, "dev": 8}
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 settings.register_profile(

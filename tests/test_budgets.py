@@ -1,6 +1,7 @@
 """Compiled modes draw profiles.COMPILED_EXAMPLES per forward property under `ci` and `dev`
-(conformance/budgets.py); eager modes, gradient properties, `thorough` and an explicit
---max-examples keep their own count."""
+(conformance/budgets.py), cheap modes (Backend.cheap_modes) profiles.CHEAP_EXAMPLES and
+CHEAP_GRADIENT_EXAMPLES; other eager modes, gradient properties elsewhere, `thorough` and
+an explicit --max-examples keep their own count."""
 
 import json
 import os
@@ -38,6 +39,20 @@ def test_a_forward_property_in_a_compiled_mode_draws_the_compiled_budget():
         assert _under(profile, lambda: budgets.compiled_examples(_Config(), profiles.PROFILE_EXAMPLES[profile])) == count
 
 
+def test_a_cheap_mode_draws_twice_the_examples_forward_and_gradient():
+    from conformance.backends import get_backend
+    from conformance.targets import Target
+
+    cheap, slow = Target(get_backend("keras-numpy"), "eager"), Target(get_backend("keras-jax"), "eager")
+    for profile in ("ci", "dev"):
+        forward, gradient = profiles.PROFILE_EXAMPLES[profile], profiles.GRADIENT_EXAMPLES[profile]
+        assert _under(profile, lambda: budgets.examples_for(_Config(), cheap, forward)) == profiles.CHEAP_EXAMPLES[profile] == 2 * forward
+        assert _under(profile, lambda: budgets.examples_for(_Config(), cheap, gradient)) == profiles.CHEAP_GRADIENT_EXAMPLES[profile] == 2 * gradient
+        assert _under(profile, lambda: budgets.examples_for(_Config(), slow, forward)) is None
+    assert _under("ci", lambda: budgets.examples_for(_Config(max_examples=3), cheap, 3)) is None
+    assert _under("thorough", lambda: budgets.examples_for(_Config(), cheap, profiles.PROFILE_EXAMPLES["thorough"])) is None
+
+
 def test_gradient_properties_thorough_and_an_explicit_count_keep_their_own():
     gradient = profiles.GRADIENT_EXAMPLES["ci"]
     assert _under("ci", lambda: budgets.compiled_examples(_Config(), gradient)) is None
@@ -59,5 +74,5 @@ def test_a_ci_run_draws_fewer_examples_in_a_compiled_mode_than_in_eager(tmp_path
     # (plus one example per top-up run: conformance/covering.py)
     top_ups = {(b["name"], r["mode"]): r["coverage"]["top_up_runs"] for b in backends for r in b["results"] if r.get("coverage")}
     explicit = len(test_agreement.test_agrees_with_reference.hypothesis_explicit_examples)
-    assert speed["reference"]["eager"]["drawn"] == profiles.PROFILE_EXAMPLES["ci"] + explicit + top_ups["reference", "eager"]
+    assert speed["reference"]["eager"]["drawn"] == profiles.CHEAP_EXAMPLES["ci"] + explicit + top_ups["reference", "eager"]  # a cheap mode
     assert speed["keras-jax"]["jit"]["drawn"] == profiles.COMPILED_EXAMPLES["ci"] + explicit + top_ups["keras-jax", "jit"]

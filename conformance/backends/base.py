@@ -137,6 +137,9 @@ class Backend:
     install_note = None  # how to install it, where an extra is not enough
     modes = ("eager",)
     compiled_modes = ()  # modes that trace or compile a function and reuse it (siblings run there)
+    # Modes whose examples cost milliseconds: 50 examples/s or more in the default run
+    # (docs/measurements.md). The named profiles draw more examples there (conformance/budgets.py).
+    cheap_modes = ()
     ops = "numpy"  # the ops namespace its step functions are built with
     run_by_default = True  # False for known-bad implementations kept for self-tests
     # Options (fields of cells.example.Options) this API lacks, e.g. Keras 2 has no

@@ -74,6 +74,7 @@ class ImplBackend(Backend):
         if ops not in IMPL_OPS:
             raise ImplError(f"--impl-ops must be one of {', '.join(IMPL_OPS)}, got {ops!r}")
         self.impl_target, self.ops = impl_target, ops
+        self.cheap_modes = ("eager",) if ops == "numpy" else ()  # a NumPy loop, as the reference's
         self.name = IMPL_PREFIX + impl_target
         self.description = f"third-party rnn {impl_target} (step functions over {ops})"
         self.packages = (ops,)

@@ -10,3 +10,4 @@ class KerasTensorFlow(TensorFlowBackend):
     packages = ("keras", "tensorflow")
     extra = "keras"
     rnn_path = "keras.src.backend.tensorflow.rnn:rnn"
+    cheap_modes = ("eager",)  # 57.5 examples/s in the default run (tf-keras' eager 46.5, fixed-tensorflow's 37.3: not)
