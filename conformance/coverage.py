@@ -30,10 +30,11 @@ from conformance.facts import example_facts
 IN_AREA = {
     "mask-out": lambda f: f["masked"],
     "mask-state": lambda f: f["masked"] and f["states"] > 0,
-    "backwards": lambda f: f["go_backwards"],
+    # (an order, a last step or an unrolled loop needs two steps or more to be seen)
+    "backwards": lambda f: f["go_backwards"] and f["steps"] > 1,
     "zero-out": lambda f: f["zero_output_for_mask"] and f["masked"],
-    "ret-all": lambda f: not f["return_all_outputs"],
-    "unroll": lambda f: f["unroll"],
+    "ret-all": lambda f: not f["return_all_outputs"] and f["steps"] > 1,
+    "unroll": lambda f: f["unroll"] and f["steps"] > 1,
     "t-major": lambda f: f["time_major"],
     "consts": lambda f: f["constants"] > 0,
     "nested": lambda f: f["nested_inputs"] or f["nested_output"],
