@@ -76,13 +76,32 @@ def register(cls):
 
 _ASSIGN = {"keras3": "w.assign(v)", "tf_keras": "w.assign(v)", "keras2": "K.set_value(w, v)"}
 
-_FOOTER = """
+def script_head(flavor, mode, title, keras_backend):
+    """The first lines of a layer or stack script: its title, the KERAS_BACKEND it selects
+    (Keras 3), the flavor's imports; a CaseError for a flavor or mode there is none of."""
+    if flavor not in FLAVORS:
+        raise CaseError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
+    if mode not in ("call", "predict"):
+        raise CaseError(f"unknown mode {mode!r}; valid: call, predict")
+    lines = comment_lines(title) + ([""] if title else [])
+    if flavor == "keras3" and keras_backend:
+        lines += ["import os", "", f"os.environ.setdefault({'KERAS_BACKEND'!r}, {keras_backend!r})"]
+    lines += [_HEADERS[flavor]]
+    if flavor == "keras3" and keras_backend == "openvino" and mode == "predict":
+        lines += ["", "", OPENVINO_FLOAT32]
+    return lines
+
+
+# The scripts' own helper (this one and cells/stack_script.py): what a layer or a stack returned, flat.
+FLAT_SOURCE = """
 def flat(returned):
-    \"\"\"[output, *states], whatever nesting the layer returned them in.\"\"\"
+    \"\"\"[output, *states], whatever nesting the layer or stack returned them in.\"\"\"
     if isinstance(returned, (list, tuple)):
         return [leaf for item in returned for leaf in flat(item)]
     return [np.asarray(to_numpy(returned))]
+"""
 
+_FOOTER = FLAT_SOURCE + """
 
 failed = False
 for route in ROUTES:
@@ -144,17 +163,8 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
     `expected`: what the contract says the layer returns ([output, *states], e.g. from
     conformance.layer_reference); without it the script only compares the mask routes.
     `keras_backend`: for Keras 3, the KERAS_BACKEND the script selects (unless set)."""
-    if flavor not in FLAVORS:
-        raise CaseError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
-    if mode not in ("call", "predict"):
-        raise CaseError(f"unknown mode {mode!r}; valid: call, predict")
+    lines = script_head(flavor, mode, title, keras_backend)
     lo = example.layer
-    lines = comment_lines(title) + ([""] if title else [])
-    if flavor == "keras3" and keras_backend:
-        lines += ["import os", "", f"os.environ.setdefault({'KERAS_BACKEND'!r}, {keras_backend!r})"]
-    lines += [_HEADERS[flavor]]
-    if flavor == "keras3" and keras_backend == "openvino" and mode == "predict":
-        lines += ["", "", OPENVINO_FLOAT32]
     if has_non_finite([*example.inputs, *example.initial_states, *example.constants, *(expected or [])]):
         lines.append("from numpy import inf, nan  # non-finite values in the data below")
     lines += ["", ""]

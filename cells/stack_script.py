@@ -7,19 +7,12 @@ later layer given, as its `mask=`, the mask L8 says it is handed, prints both, a
 while they differ (or only one of them crashes), 0 once they agree.
 """
 
-from cells.case_schema import CaseError
-from cells.keras_script import _HEADERS, FLAVORS, OPENVINO_FLOAT32, render_keras_cell
+from cells.keras_script import FLAT_SOURCE, render_keras_cell, script_head
 from cells.layer_example import MASK_VALUE
-from cells.render import array_source, comment_lines, has_non_finite
+from cells.render import array_source, has_non_finite
 from cells.user_cell import is_user_cell, render_user_cell
 
-_COMPARE = """
-def flat(returned):
-    \"\"\"[output, *states], whatever nesting the stack returned them in.\"\"\"
-    if isinstance(returned, (list, tuple)):
-        return [leaf for item in returned for leaf in flat(item)]
-    return [np.asarray(to_numpy(returned))]
-
+_COMPARE = FLAT_SOURCE + """
 
 def outcome(explicit):
     try:
@@ -45,17 +38,8 @@ raise SystemExit(0 if agrees else 1)
 def stack_script(example, handed, flavor="keras3", mode="call", title=None, keras_backend=None):
     """Standalone source of a stack example (`example.next_layers`) on one Keras in one
     mode; `handed`: the mask L8 says each later layer is handed (the reference's)."""
-    if flavor not in FLAVORS:
-        raise CaseError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
-    if mode not in ("call", "predict"):
-        raise CaseError(f"unknown mode {mode!r}; valid: call, predict")
+    lines = script_head(flavor, mode, title, keras_backend)
     parts = [example.first_layer()] + [n.alone(example.inputs[0], None, "none") for n in example.next_layers]
-    lines = comment_lines(title) + ([""] if title else [])
-    if flavor == "keras3" and keras_backend:
-        lines += ["import os", "", f"os.environ.setdefault({'KERAS_BACKEND'!r}, {keras_backend!r})"]
-    lines += [_HEADERS[flavor]]
-    if flavor == "keras3" and keras_backend == "openvino" and mode == "predict":
-        lines += ["", "", OPENVINO_FLOAT32]
     states = [list(example.initial_states)] + [list(n.initial_states) for n in example.next_layers]
     if has_non_finite([example.inputs[0], *(s for layer in states for s in layer)]):
         lines.append("from numpy import inf, nan  # non-finite values in the data below")

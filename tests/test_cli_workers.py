@@ -74,6 +74,24 @@ class Command:
 HANGS = "impl:misbehaving:hangs_catching_everything"
 
 
+def write_made_up_entry(path, entry_id, package, why):
+    """A known-divergence file with one made-up reference entry on an agreement case."""
+    case = Path(report_module.__file__).parent / "known" / "keras-jax-masked-output-from-states0.json"
+    path.write_text(f"""
+[[divergence]]
+id = "{entry_id}"
+backend = "reference"
+package = "{package}"
+versions = ">=1"
+modes = ["eager"]
+condition = "steps >= 1"
+rule = "R4"
+property = "test_agreement::test_agrees_with_reference"
+reason = "made up: {why}"
+example = "{case}"
+""")
+
+
 def test_the_command_itself_never_imports_the_users_module(here):
     imported_by = here / "imported-by"
     environment = {**ENVIRONMENT, "IMPORTED_BY": str(imported_by)}
@@ -123,20 +141,7 @@ def test_the_run_ends_with_matrix_divergences_and_the_verdict_last(here):
 
 def test_a_custom_known_divergence_file_reaches_the_workers(here):
     """An entry for the reference (which conforms) does not reproduce: FIXED, exit 1."""
-    case = Path(report_module.__file__).parent / "known" / "keras-jax-masked-output-from-states0.json"  # an agreement case
-    (here / "mine.toml").write_text(f"""
-[[divergence]]
-id = "reference-made-up"
-backend = "reference"
-package = "numpy"
-versions = ">=1"
-modes = ["eager"]
-condition = "steps >= 1"
-rule = "R4"
-property = "test_agreement::test_agrees_with_reference"
-reason = "made up: the reference conforms, so this entry cannot reproduce"
-example = "{case}"
-""")
+    write_made_up_entry(here / "mine.toml", "reference-made-up", "numpy", "the reference conforms, so this entry cannot reproduce")
     result = run_command("--backends", "reference", *FEW, "--known-divergences", "mine.toml", "--report", "r.json", cwd=here)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     results = json.loads((here / "r.json").read_text())["backends"][0]["results"]
@@ -228,20 +233,7 @@ def test_the_directory_s_own_pytest_configuration_does_not_configure_the_workers
 def test_a_replay_that_cannot_run_is_never_reported_as_reproduced(here):
     """An entry whose package cannot be imported where its row runs: the replay fails
     without a verdict, which is a CHANGED entry (exit 1), never a reproduced one."""
-    case = Path(report_module.__file__).parent / "known" / "keras-jax-masked-output-from-states0.json"
-    (here / "mine.toml").write_text(f"""
-[[divergence]]
-id = "reference-of-a-missing-package"
-backend = "reference"
-package = "no_such_package_here"
-versions = ">=1"
-modes = ["eager"]
-condition = "steps >= 1"
-rule = "R4"
-property = "test_agreement::test_agrees_with_reference"
-reason = "made up: its package is nowhere"
-example = "{case}"
-""")
+    write_made_up_entry(here / "mine.toml", "reference-of-a-missing-package", "no_such_package_here", "its package is nowhere")
     result = run_command("--backends", "reference", *FEW, "--known-divergences", "mine.toml", "--report", "r.json", cwd=here)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     [replayed] = [r for r in json.loads((here / "r.json").read_text())["backends"][0]["results"] if r["replay"]]
