@@ -88,6 +88,12 @@ def current_ledger():
     return _ledger
 
 
+def property_id_of(test):
+    """"module::function" of a property (its module's last name): how results, the known
+    file and the coverage lists name it."""
+    return f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
+
+
 def contract_property(test=None, *, siblings=True):
     """Decorate a property body `test(target, example, ...)` (below @given).
 
@@ -102,7 +108,7 @@ def contract_property(test=None, *, siblings=True):
     """
     if test is None:
         return functools.partial(contract_property, siblings=siblings)
-    property_id = f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
+    property_id = property_id_of(test)
 
     @functools.wraps(test)
     def run(target, example, **drawn):

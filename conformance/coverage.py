@@ -134,9 +134,6 @@ class Coverage:
         covered = self.covered(target, property_id)
         return tuple(a for a in applicable(property_id, target.backend.unsupported_options) if a not in covered)
 
-    def forget(self, target, property_id):
-        self.seen.pop((target.id, property_id), None)
-
 
 # The top-up run in progress (conformance/covering.py), if any: (target id, property id, areas wanted).
 _steer = None

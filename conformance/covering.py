@@ -27,7 +27,8 @@ from conformance.results import INCOMPLETE_EXIT_STATUS
 
 _COVERAGE = pytest.StashKey()
 _INCOMPLETE = pytest.StashKey()  # [(node id, areas)] of the properties left incomplete
-TOPPED_UP = pytest.StashKey()  # item -> {"topped_up": [...], "uncovered": [...], "asked_fewer": bool}
+TOPPED_UP = pytest.StashKey()  # item -> {"topped_up", "uncovered", "top_up_runs", "asked_fewer"}
+
 
 def top_up(run_once, test, target, property_id, seen):
     """Run `run_once()` (the property's Hypothesis test, once) until every applicable area
@@ -105,9 +106,6 @@ def coverage_of(item, target, property_id):
     if property_id not in coverage.MUST_CONTAIN:
         return None
     seen = item.config.stash[_COVERAGE]
+    needed = coverage.applicable(property_id, target.backend.unsupported_options)
     done = item.stash.get(TOPPED_UP, {"topped_up": [], "uncovered": list(seen.missing(target, property_id)), "top_up_runs": 0, "asked_fewer": False})
-    return {
-        "needed": list(coverage.applicable(property_id, target.backend.unsupported_options)),
-        "covered": sorted(seen.covered(target, property_id) & set(coverage.applicable(property_id, target.backend.unsupported_options))),
-        **done,
-    }
+    return {"needed": list(needed), "covered": sorted(seen.covered(target, property_id) & set(needed)), **done}

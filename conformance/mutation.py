@@ -100,7 +100,7 @@ def hunt(mutant, chosen_settings=None, properties=None):
             try:
                 with contextlib.nullcontext() if chosen is None else profiles.applied(chosen, [property_test]):
                     property_test(target=target)
-                    covering.top_up(lambda: property_test(target=target), property_test, target, _property_id(property_test), seen)
+                    covering.top_up(lambda: property_test(target=target), property_test, target, checks.property_id_of(property_test), seen)
             except (Divergence, BaseExceptionGroup) as failure:
                 if not divergences_in(failure):
                     raise  # the harness failed, not the mutant
@@ -113,15 +113,11 @@ def hunt(mutant, chosen_settings=None, properties=None):
     return result
 
 
-def _property_id(property_test):
-    return f"{property_test.__module__.rsplit('.', 1)[-1]}::{property_test.__name__}"
-
-
 def _record_kill(result, property_test, failure, clock, examples_before):
     ended = time.perf_counter() - clock.started
     first = divergences_in(failure)[0]
     result.killed, result.divergence, result.rule = True, first, first.rule
-    result.property = _property_id(property_test)
+    result.property = checks.property_id_of(property_test)
     result.examples_to_kill, result.seconds_to_kill = clock.first_failure or (clock.examples, ended)
     result.seconds_to_shrink = ended - result.seconds_to_kill
     explicit_cases = len(getattr(property_test, "hypothesis_explicit_examples", ()))

@@ -12,16 +12,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from conformance import coverage, covering, mutation, profiles
+from conformance.checks import property_id_of as property_id
 from conformance.mutants import CorrectLoop, Mutant
 from conformance.properties import ALL_PROPERTIES
 from conformance.results import INCOMPLETE_EXIT_STATUS
 from conformance.test_agreement import test_agrees_with_reference as AGREEMENT
 
 NO_SHRINKING = [Phase.explicit, Phase.reuse, Phase.generate]
-
-
-def property_id(test):
-    return f"{test.__module__.rsplit('.', 1)[-1]}::{test.__name__}"
 
 
 def drawn_areas(test, draws=150):
