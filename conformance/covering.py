@@ -76,20 +76,26 @@ def pytest_runtest_call(item):
     outcome = yield
     target = getattr(item, "callspec", None) and item.callspec.params.get("target")
     test = getattr(item, "obj", None)
-    property_id = f"{item.module.__name__.rsplit('.', 1)[-1]}::{getattr(item, 'originalname', item.name)}"
-    if target is None or not getattr(test, "is_hypothesis_test", False) or property_id not in coverage.MUST_CONTAIN:
+    if target is None or not getattr(test, "is_hypothesis_test", False):
+        return outcome
+    property_id = checks.property_id_of(test)
+    if property_id not in coverage.MUST_CONTAIN:
         return outcome
     seen = item.config.stash[_COVERAGE]
     asked = item.config.getoption("--max-examples", default=None)
-    needed = coverage.applicable(property_id, target.backend.unsupported_options)
-    if asked and asked < len(needed):
-        item.stash[TOPPED_UP] = {"topped_up": [], "uncovered": list(seen.missing(target, property_id)), "top_up_runs": 0, "asked_fewer": True}
+    if asked and asked < len(coverage.applicable(property_id, target.backend.unsupported_options)):
+        item.stash[TOPPED_UP] = _done(seen.missing(target, property_id), asked_fewer=True)
         return outcome
     topped, uncovered, runs = top_up(item.runtest, test, target, property_id, seen)
     if uncovered:
         item.config.stash.setdefault(_INCOMPLETE, []).append((item.nodeid, uncovered))
-    item.stash[TOPPED_UP] = {"topped_up": list(topped), "uncovered": list(uncovered), "top_up_runs": runs, "asked_fewer": False}
+    item.stash[TOPPED_UP] = _done(uncovered, topped, runs)
     return outcome
+
+
+def _done(uncovered, topped=(), runs=0, asked_fewer=False):
+    """What the top-ups of one item did (TOPPED_UP)."""
+    return {"topped_up": list(topped), "uncovered": list(uncovered), "top_up_runs": runs, "asked_fewer": asked_fewer}
 
 
 @pytest.hookimpl(trylast=True)
@@ -107,5 +113,5 @@ def coverage_of(item, target, property_id):
         return None
     seen = item.config.stash[_COVERAGE]
     needed = coverage.applicable(property_id, target.backend.unsupported_options)
-    done = item.stash.get(TOPPED_UP, {"topped_up": [], "uncovered": list(seen.missing(target, property_id)), "top_up_runs": 0, "asked_fewer": False})
+    done = item.stash.get(TOPPED_UP, None) or _done(seen.missing(target, property_id))
     return {"needed": list(needed), "covered": sorted(seen.covered(target, property_id) & set(needed)), **done}

@@ -180,7 +180,8 @@ def matrix_markdown(report):
     lines += ["| backend [mode] | result | " + " | ".join(AREA_IDS) + " |", "|---|---|" + "---|" * len(AREA_IDS)]
     for row in rows:
         lines.append(f"| `{row.label}` | {row.status} | " + " | ".join(row.cells[area] for area in AREA_IDS) + " |")
-    lines += ["", "; ".join(LEGEND) + ".", *(["", *coverage_lines(report)] if coverage_lines(report) else []), "", "Areas:", ""] + [f"- `{area}`: {text}" for area, text in AREAS]
+    covered = coverage_lines(report)
+    lines += ["", "; ".join(LEGEND) + ".", *(["", *covered] if covered else []), "", "Areas:", ""] + [f"- `{area}`: {text}" for area, text in AREAS]
     changed = ledger_lines(report)
     if changed:
         lines += ["", "Declared divergences whose case changed:", "", "```", *changed, "```"]
