@@ -5,7 +5,9 @@ Runs `conformance.mutation.hunt` on every mutant of the catalog (or those named 
 layer properties, the gradient mutants (where torch is installed) with the gradient
 properties. It prints one line per mutant as it goes, then the table, each mutant's
 shrunk minimal example, the score and the median / worst cost of a kill. Exit status 0
-when every mutant is killed, 1 when one survives, 2 for bad input (an unknown mutant, an
+when every mutant is killed and, for each, some property failed by the rule its bug breaks
+(conformance.mutation: "by its rule"); 1 when one survives or is killed only under other
+rules; 2 for bad input (an unknown mutant, an
 output path that cannot be written: one line, before any mutant runs).
 """
 
@@ -80,6 +82,8 @@ def main(args):
         h = mutation.hunt(mutant, chosen)
         hunts.append(h)
         verdict = f"killed by {h.property} [{h.rule}]" if h.killed else "SURVIVED"
+        if h.killed and h.by_its_rule != h.property:
+            verdict += f"; its rule {h.mutant.rule} named by {h.by_its_rule}" if (h.by_its_rule is not None) else f"; NOT BY ITS RULE {h.mutant.rule}"
         print(f"[{mutant.name}] {verdict} ({h.examples_run} examples, {h.seconds:.1f} s)", flush=True)
     print()
     print(table(hunts))
@@ -94,9 +98,14 @@ def main(args):
     explicit = sum(h.explicit for h in hunts)
     if explicit:
         print(f"  {explicit} killed by an explicit @example case (run before any drawn example, not shrunk)")
+    by_rule = sum((h.by_its_rule is not None) for h in hunts)
+    print(f"  {by_rule} of {total} failed a property by the rule their bug breaks"
+          f" ({sum(h.killed and h.by_its_rule == h.property for h in hunts)} at the first kill)")
     for h in hunts:
         if not h.killed:
             print(f"SURVIVED: {h.mutant.name} ({h.mutant.models}): {h.mutant.change}")
+        elif not (h.by_its_rule is not None):
+            print(f"NOT BY ITS RULE: {h.mutant.name} breaks {h.mutant.rule}; every failure named another rule")
     if args.report:
         with open(args.report, "w") as out:
             json.dump(as_json(hunts, args), out, indent=1)
@@ -105,18 +114,25 @@ def main(args):
         with open(args.markdown, "w") as out:
             out.write(markdown(hunts))
         print(f"markdown written to {args.markdown}")
-    return 0 if killed == total else 1
+    return 0 if killed == total and by_rule == total else 1
 
 
-HEADER = ("mutant", "bug's rule", "verdict", "killed by", "rule named", "examples", "s to kill", "s to shrink")
+HEADER = ("mutant", "bug's rule", "verdict", "killed by", "rule named", "its rule named by", "examples", "s to kill",
+          "s to shrink")
+
+
+def _its_rule_cell(h):
+    if not (h.by_its_rule is not None):
+        return "NOT BY ITS RULE"
+    return "the same" if h.by_its_rule == h.property else h.by_its_rule.split("::")[1]
 
 
 def _row(h):
     """One mutant's cells, as the table and the Markdown both show them."""
     if not h.killed:
-        return (h.mutant.name, h.mutant.rule, "SURVIVED", "-", "-", f"({h.examples_run})", "-", "-")
+        return (h.mutant.name, h.mutant.rule, "SURVIVED", "-", "-", "-", f"({h.examples_run})", "-", "-")
     examples = f"{h.examples_to_kill}{' (explicit)' if h.explicit else ''}"
-    return (h.mutant.name, h.mutant.rule, "killed", h.property, h.rule, examples,
+    return (h.mutant.name, h.mutant.rule, "killed", h.property, h.rule, _its_rule_cell(h), examples,
             f"{h.seconds_to_kill:.2f}", f"{h.seconds_to_shrink:.2f}")
 
 
@@ -128,8 +144,9 @@ def table(hunts):
 
 def markdown(hunts):
     """The table as Markdown (README, a CI job summary), with each mutant's source and example."""
-    lines = ["| mutant | models | bug's rule | killed by | rule named | examples | s to kill | s to shrink | minimal example |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| mutant | models | bug's rule | killed by | rule named | its rule named by | examples | s to kill | s to shrink"
+             " | minimal example |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for h in hunts:
         name, rule, _, killed_by, *rest = _row(h)
         killed_by = f"`{killed_by.split('::')[1]}`" if h.killed else "**SURVIVED**"
@@ -158,6 +175,7 @@ def as_json(hunts, args):
         "gradient_properties": [p.__name__ for p in mutation.GRADIENT_PROPERTY_ORDER],
         "killed": killed,
         "total": total,
+        "by_its_rule": sum((h.by_its_rule is not None) for h in hunts),
         "score": killed / total,
         "summary": mutation.summary(hunts),
         "mutants": [
@@ -170,6 +188,7 @@ def as_json(hunts, args):
                 "killed": h.killed,
                 "property": h.property,
                 "rule": h.rule,
+                "by_its_rule": h.by_its_rule,
                 "examples_to_kill": h.examples_to_kill,
                 "seconds_to_kill": h.seconds_to_kill,
                 "seconds_to_shrink": h.seconds_to_shrink,

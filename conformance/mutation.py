@@ -9,6 +9,13 @@ instead, in `GRADIENT_PROPERTY_ORDER` (G1, G3, G4; each also checks G2). For eac
 it, the examples and seconds until the first failing example (counted over every
 property run on that mutant so far), the seconds Hypothesis then spent shrinking, and
 the shrunk minimal example. The score is killed / total; a survivor fails the run.
+
+A kill is "by its rule" when the failure names the rule the mutant's bug breaks, or shows
+the way the contract reports that bug (the mutant's `shows_as`: a crash, or the rule an
+R14 bug's results break). When the first kill names another rule (the broad agreement
+property names the likeliest rule from where values differ), the hunt goes on through the
+remaining properties until one fails by the mutant's rule, and records which; a mutant no
+property names by its rule fails the run too.
 """
 
 import contextlib
@@ -45,6 +52,7 @@ class Hunt:
     divergence: Divergence = None  # the shrunk failure (its example is the minimal one)
     examples_run: int = 0
     seconds: float = 0.0
+    by_its_rule: str = None  # "module::test" of the first property whose failure named the bug's rule
 
 
 class FirstFailureClock:
@@ -78,11 +86,17 @@ def properties_for(target):
     return GRADIENT_PROPERTY_ORDER if target.backend.differentiates else PROPERTY_ORDER
 
 
+def failed_by_its_rule(mutant, divergence):
+    """The failure names the mutant's rule, or shows the way the contract reports its bug."""
+    shows_as = getattr(mutant, "shows_as", ())
+    return divergence.rule in (mutant.rule, *shows_as) or (divergence.crash is not None and "crash" in shows_as)
+
+
 def hunt(mutant, chosen_settings=None, properties=None):
     """Run `properties` (None: `properties_for` the mutant's target) on `mutant` until one
-    fails; the Hunt says which, and how fast. Each property runs its sample, then the
-    top-up runs that give it an example in every area it missed (conformance/covering.py),
-    as under pytest.
+    fails by the mutant's rule; the Hunt says which failed first, how fast, and which
+    named the rule. Each property runs its sample, then the top-up runs that give it an
+    example in every area it missed (conformance/covering.py), as under pytest.
 
     `chosen_settings` replaces the settings the properties were imported with: one settings
     object for all, or a function of the property giving its own; None keeps them.
@@ -104,8 +118,11 @@ def hunt(mutant, chosen_settings=None, properties=None):
             except (Divergence, BaseExceptionGroup) as failure:
                 if not divergences_in(failure):
                     raise  # the harness failed, not the mutant
-                _record_kill(result, property_test, failure, clock, examples_before)
-                break
+                if not result.killed:
+                    _record_kill(result, property_test, failure, clock, examples_before)
+                if any(failed_by_its_rule(mutant, d) for d in divergences_in(failure)):
+                    result.by_its_rule = checks.property_id_of(property_test)
+                    break
     finally:
         checks.example_observers.remove(clock)
         checks.example_observers.remove(seen)

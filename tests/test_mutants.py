@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conformance import mutants_command, mutation
+from conformance import limits, mutants_command, mutation
 from conformance.properties import FUNCTION_MODULES, hypothesis_tests
 from conformance.mutants import EQUIVALENT, MUTANTS, CorrectLoop, Mutant
 
@@ -20,10 +20,30 @@ CONTRACT_RULES = {f"R{i}" for i in range(1, 15)}
 
 
 @pytest.mark.parametrize("name", list(MUTANTS))
-def test_the_suite_kills_the_mutant(name, ci_profile_without_shrinking):
-    hunt = mutation.hunt(MUTANTS[name])
+def test_the_suite_kills_the_mutant(name, monkeypatch):
+    """At the budgets `CI=true rnn-conformance mutants` gives, shrinking included (a rule is
+    named from the failing example: unshrunk, a wrong input next to a mask reads as a
+    masked state, R3, where the shrunk example, without the mask, names R2), but cut
+    after 1 s instead of the command's 5."""
+    monkeypatch.setattr(limits, "shrink_seconds", 1.0)
+    hunt = mutation.hunt(MUTANTS[name], mutants_command.budgets_of("ci"))
     assert hunt.killed, f"{name} ({MUTANTS[name].models}) survived {hunt.examples_run} examples of every property"
     assert hunt.rule in CONTRACT_RULES
+    assert hunt.by_its_rule, f"{name} breaks {MUTANTS[name].rule}, but every failure named another rule (first: {hunt.rule})"
+
+
+def test_a_kill_counts_by_its_rule_only_as_the_contract_names_the_bug():
+    """A crash counts for a mutant that declares it shows as one (the contract reports a
+    crash under the rule of the property that made the call), and no other."""
+    from conformance.assertions import Divergence
+
+    crash = Divergence("R2", "CRASH: ValueError: operands could not be broadcast together")
+    crash.crash = "ValueError: operands could not be broadcast together"
+    assert mutation.failed_by_its_rule(MUTANTS["mask-tiled-for-rank-2-only"], crash)
+    assert not mutation.failed_by_its_rule(MUTANTS["states-not-masked"], crash)
+    assert mutation.failed_by_its_rule(MUTANTS["states-not-masked"], Divergence("R3", "differs from the reference"))
+    assert mutation.failed_by_its_rule(MUTANTS["single-unrolled-step-loses-time-axis"], Divergence("R5", "shape"))
+    assert not mutation.failed_by_its_rule(MUTANTS["single-unrolled-step-loses-time-axis"], Divergence("R2", "values"))
 
 
 def test_the_correct_loop_survives_every_property(ci_profile_without_shrinking):

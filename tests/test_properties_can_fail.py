@@ -8,6 +8,10 @@ masked step that `unroll-flips-zero-output` needs in 12 runs of 200); exploring
 other draws is `rnn-conformance soak`'s job.
 """
 
+import dataclasses
+
+import numpy as np
+import optree
 import pytest
 
 from conformance import test_agreement, test_hints, test_layout, test_masking, test_structure
@@ -20,6 +24,8 @@ KILLS = [
     # (mutant, property, rule the failure must name)
     ("mask-not-reversed-with-go-backwards", test_layout.test_go_backwards_is_running_on_reversed_inputs, "R5"),
     ("mask-not-reversed-with-go-backwards", test_agreement.test_agrees_with_reference, "R8"),
+    # outputs in original time order: R5, though the values differ at processed steps
+    ("backward-outputs-in-original-order", test_agreement.test_agrees_with_reference, "R5"),
     ("mask-reduced-over-batch", test_structure.test_samples_are_independent, "R13"),
     ("nan-leaks-through-blending", test_masking.test_masked_inputs_are_inert, "R9"),
     ("numeric-mask-ignored", test_masking.test_mask_formats_agree, "R8"),
@@ -76,3 +82,27 @@ def test_a_transposed_comparison_reads_positions_batch_major():
         test_layout.test_time_major_is_the_transpose.hypothesis.inner_test(target=faulty, example=report_2018_example())
     assert failure.value.rule == "R11"
     assert "at (0, 1, 0)" in str(failure.value)
+
+
+def test_a_value_that_differs_before_any_masked_step_names_the_step_calls():
+    """CONTRACT.md section 3: a masked step changes nothing before it, so a wrong output at
+    a step no masked step precedes names R2; a wrong carried state names R3; a wrong
+    output at the masked step itself names R4 (the 2018 example: time 2 masked)."""
+    from cells.catalog import report_2018_example
+    from conformance.assertions import compare
+    from conformance.runs import expected
+
+    example = report_2018_example()
+    contract = expected(example)
+
+    def named(outputs_at=None, states=False):
+        outputs = [np.array(o, copy=True) for o in optree.tree_leaves(contract.outputs)]
+        if outputs_at is not None:
+            outputs[0][:, outputs_at] += 1.0
+        new_states = [np.array(s, copy=True) + (1.0 if states else 0.0) for s in optree.tree_leaves(contract.new_states)]
+        wrong = dataclasses.replace(contract, outputs=outputs if len(outputs) > 1 else outputs[0], new_states=new_states)
+        return compare(wrong, contract, example)[0].rule
+
+    assert named(outputs_at=0) == "R2"
+    assert named(outputs_at=2) == "R4"
+    assert named(states=True) == "R3"

@@ -25,6 +25,10 @@ class Mutant:
     rule: str  # the contract rule the bug breaks
     change: str  # what differs from the correct loop, in one line
     loop: type  # the CorrectLoop subclass
+    # How the contract names this bug's failure where that is not `rule` (CONTRACT.md
+    # section 3): "crash", which is reported under the rule of the property that made the
+    # call, or the rule the results of an R14 bug break (R14 has no failure id of its own).
+    shows_as: tuple = ()
 
     @property
     def rnn(self):
@@ -204,7 +208,8 @@ MUTANTS = {
         Mutant("masked-output-from-states0", "keras-team/keras#11472", "R4",
                "a masked step emits states[0], not the previous output", MaskedOutputFromStates0),
         Mutant("mask-tiled-for-rank-2-only", "keras-team/keras#11498, tensorflow PR #23676", "R3",
-               "the (B,) mask is expanded to (B, 1) whatever the rank of the output or state", MaskTiledForRank2Only),
+               "the (B,) mask is expanded to (B, 1) whatever the rank of the output or state", MaskTiledForRank2Only,
+               shows_as=("crash",)),  # as keras-jax-state-mask-rank-crashes: broadcasting fails unless B fits an axis
         Mutant("mask-not-reversed-with-go-backwards", "keras-team/keras PR #1934", "R8",
                "with go_backwards the mask is read in processing order", MaskNotReversedWithGoBackwards),
         Mutant("mask-reversed-on-batch-axis", "keras-team/keras PR #3662, #4570", "R8",
@@ -216,7 +221,8 @@ MUTANTS = {
         Mutant("states-not-masked", "keras-team/keras#1300", "R3",
                "masked steps update the states", StatesNotMasked),
         Mutant("state-mask-from-output-shape", "keras-team/keras PR #10038", "R3",
-               "every state is masked with the mask tiled to the output's shape", StateMaskFromOutputShape),
+               "every state is masked with the mask tiled to the output's shape", StateMaskFromOutputShape,
+               shows_as=("crash",)),  # the tiled mask broadcasts against no state of another shape
         Mutant("nan-leaks-through-blending", "tensorflow/tensorflow#6209, keras-team/keras PR #449", "R9",
                "masking as m * new + (1 - m) * old, so NaN and inf at masked steps leak", NanLeaksThroughBlending),
         Mutant("unroll-flips-zero-output", "keras-team/keras#11472 (unroll branches drift apart)", "R10",
@@ -229,7 +235,8 @@ MUTANTS = {
                "the unrolled branch without a mask calls the step without the constants",
                ConstantsDroppedWhenUnrolledWithoutMask),
         Mutant("single-unrolled-step-loses-time-axis", "keras-team/keras PR #7387, PR #13078", "R14",
-               "unrolled with T = 1, outputs come back without their time axis", SingleUnrolledStepLosesTimeAxis),
+               "unrolled with T = 1, outputs come back without their time axis", SingleUnrolledStepLosesTimeAxis,
+               shows_as=("R5", "R11")),  # outputs of the wrong rank: the shape of outputs, R5 (R11 time-major)
         Mutant("backward-outputs-in-original-order", "keras-team/keras PR #7593", "R5",
                "with go_backwards, outputs are flipped back to original time order", BackwardOutputsInOriginalOrder),
         Mutant("go-backwards-reverses-first-input-only", "stanfordmlgroup/nlc#8 (backward input not reversed)", "R2",
