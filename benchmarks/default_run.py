@@ -1,9 +1,9 @@
 """Part `default-run` (only when asked; minutes): the default run against its target.
 
 `rnn-conformance` with no backend named, CI=true (the `ci` profile), `--jobs` left at its
-default: what a user's first command and the README's results table run. Its wall time
+default: what a user's first command and the results table of docs/measurements run. Its wall time
 is checked against the 10-minute target of this 2-core machine, and its report gives
-examples/s and reuse per backend and mode (the README's results table comes from the
+examples/s and reuse per backend and mode (the results tables of docs/measurements come from the
 same report, kept at `--report`).
 """
 

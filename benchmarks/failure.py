@@ -8,13 +8,16 @@ find the bug itself. `mutants` is the mutation analysis, summarised.
 import importlib
 import time
 
-from conformance import checks, mutation, profiles, test_agreement
-from conformance.assertions import divergences_in
-from conformance.mutation import FirstFailureClock
+from conformance.judge import checks
+from conformance.research import mutation
+from conformance.base import profiles
+from conformance.properties import test_agreement
+from conformance.judge.assertions import divergences_in
+from conformance.research.mutation import FirstFailureClock
 from conformance.properties import generated_only
 from conformance.backends import get_backend
-from conformance.mutants import MUTANTS
-from conformance.targets import Target
+from conformance.research.mutants import MUTANTS
+from conformance.judge.targets import Target
 
 FAULTY = ("tensorflow-2018", "function")
 FIRST_FAILURE_SECONDS, SHRINK_SECONDS, MAX_MINIMAL_STEPS = 5.0, 30.0, 3

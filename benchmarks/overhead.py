@@ -9,11 +9,12 @@ import statistics
 from hypothesis import given
 
 from benchmarks import failure_reason, median_seconds, not_installed, selected
-from conformance import checks, profiles
-from conformance.assertions import Divergence
+from conformance.judge import checks
+from conformance.base import profiles
+from conformance.judge.assertions import Divergence
 from conformance.backends import default_backends
-from conformance.targets import Target
-from conformance.test_agreement import EXAMPLES, test_agrees_with_reference
+from conformance.judge.targets import Target
+from conformance.properties.test_agreement import EXAMPLES, test_agrees_with_reference
 
 TIMED_CALLS = 3
 MAX_RATIO, MEANINGFUL_SECONDS = 2.0, 1e-3

@@ -18,20 +18,20 @@
     rnn-conformance known update --report PATH.json [--dry-run]
 
 This module only parses the command line and dispatches: each subcommand is a module of
-its own (conformance/run_command.py, list_command.py, mutants_command.py, merge_command.py,
+its own (conformance/command/run_command.py, list_command.py, mutants_command.py, merge_command.py,
 soak_command.py, known_update.py), which says
 what it does and what its exit statuses mean. Bad input is one line on stderr and exit
-status 2 (conformance/usage.py), for every subcommand.
+status 2 (conformance/base/usage.py), for every subcommand.
 """
 
 import argparse
 import os
 import sys
 
-from conformance.usage import usage_error
+from conformance.base.usage import usage_error
 
 PROG = "rnn-conformance"
-DEFAULT_SHRINK_SECONDS = 5  # conformance.limits.DEFAULT_SHRINK_SECONDS (tests check they agree)
+DEFAULT_SHRINK_SECONDS = 5  # conformance.base.limits.DEFAULT_SHRINK_SECONDS (tests check they agree)
 COMMANDS = ("run", "list", "mutants", "merge", "soak", "known")
 SOAK_PROFILES = ("dev", "thorough")  # random profiles: `ci` is derandomized, a seed changes nothing
 PROFILES = ("ci", "dev", "thorough")
@@ -53,7 +53,7 @@ SOAK_DESCRIPTION = """\
 Run the backends once per seed (seeds FIRST..FIRST+N-1, a random profile, no example
 database), then group every failure no declared divergence excuses by suspected root
 cause (backend, rule or crash text), each with its smallest example, its reproducer, the
-seeds that hit it, and the tightest condition over the facts (conformance/facts.py) that
+seeds that hit it, and the tightest condition over the facts (conformance/known/facts.py) that
 covers its members and no example seen to pass. It proposes; a person declares."""
 
 SOAK_EPILOG = f"""\
@@ -124,7 +124,7 @@ def seconds(text):
 
 
 def shrink_seconds(text):
-    """0 or more seconds; inf for no limit (conformance/limits.py)."""
+    """0 or more seconds; inf for no limit (conformance/base/limits.py)."""
     value = _number_of_seconds(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more seconds (inf: no limit), got {text}")
@@ -193,7 +193,7 @@ def _worker_options(parser, run_only, repro_dir):
     parser.add_argument("--repro-dir", default=repro_dir[0], metavar="DIR", help=repro_dir[1])
     parser.add_argument("--ignore-known", action="store_true", help="excuse no declared divergence")
     parser.add_argument("--known-divergences", metavar="FILE", help="the known-divergence file (default: the one shipped "
-                        "in the conformance package; its format: README, 'Known divergences')")
+                        "in the conformance package; its format: docs/known-divergences.md)")
     parser.add_argument("--extra-known", action="append", metavar="FILE", help="a known-divergence file of your own, "
                         "layered on the shipped one (entries under ids of their own); repeatable")
     parser.add_argument("--backend-timeout", type=seconds, default=3600, metavar="SECONDS",
@@ -243,7 +243,7 @@ def build_parsers():
     soak.add_argument("--seeds", type=count, default=20, metavar="N", help="how many seeds (default: 20)")
     soak.add_argument("--first-seed", type=whole_number, metavar="N", help="the first seed (default: a random one, printed)")
     known = commands.add_parser("known", help="maintain the known-divergence file", epilog=RULES,
-                                description="Maintain the known-divergence file (conformance/known_divergences.toml, "
+                                description="Maintain the known-divergence file (conformance/known/known_divergences.toml, "
                                 "or the files a run layered).")
     known_commands = known.add_subparsers(dest="known_command", metavar="ACTION", required=True, parser_class=_Parser)
     update = known_commands.add_parser("update", help="write the edits a run's report proposes", epilog=KNOWN_UPDATE_EPILOG,
@@ -266,7 +266,7 @@ def parse_arguments(argv):
     if extras:
         parser.error(_misplaced(args.command, extras, by_command))
     if getattr(args, "profile", "") is None:
-        from conformance import profiles
+        from conformance.base import profiles
 
         args.profile = profiles.default_profile()
     return args
@@ -288,26 +288,26 @@ def main(argv=None):
         return 0 if exit_.code == 0 else 2
     try:
         if args.command == "list":
-            from conformance import list_command
+            from conformance.command import list_command
 
             return list_command.main(args)
         if args.command == "mutants":
-            from conformance import mutants_command
+            from conformance.command import mutants_command
 
             return mutants_command.main(args)
         if args.command == "merge":
-            from conformance import merge_command
+            from conformance.command import merge_command
 
             return merge_command.main(args)
         if args.command == "soak":
-            from conformance import soak_command
+            from conformance.command import soak_command
 
             return soak_command.main(args)
         if args.command == "known":
-            from conformance import known_update
+            from conformance.command import known_update
 
             return known_update.main(args)
-        from conformance import run_command
+        from conformance.command import run_command
 
         return run_command.main(args)
     except KeyboardInterrupt:  # before or after the workers (run_command handles it during)

@@ -14,14 +14,21 @@ import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 from cells.user_cell import cannot_run_at_all  # noqa: E402
-from conformance import checks, covering, ledger_plugin, matrix, profiles, repro, report, seen  # noqa: E402
-from conformance.assertions import divergences_in  # noqa: E402
+from conformance.judge import checks  # noqa: E402
+from conformance.harness import covering
+from conformance.harness import ledger_plugin
+from conformance.results import matrix
+from conformance.base import profiles
+from conformance.replay import repro
+from conformance.results import report
+from conformance.harness import seen
+from conformance.judge.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
 from conformance.backends.base import gradient_mode  # noqa: E402
 from conformance.backends.impl import IMPL_OPS, ImplError  # noqa: E402
-from conformance.checks import current_ledger  # noqa: E402
-from conformance.results import RAN  # noqa: E402
-from conformance.targets import Target, targets_for  # noqa: E402
+from conformance.judge.checks import current_ledger  # noqa: E402
+from conformance.results.results import RAN  # noqa: E402
+from conformance.judge.targets import Target, targets_for  # noqa: E402
 
 settings.load_profile(profiles.default_profile())
 
@@ -31,13 +38,13 @@ _EXPLICIT = pytest.StashKey()
 _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
 
 # The command's live progress (--progress), the run limits (shrinking, timeouts) and the
-# compiled modes' example budget (conformance/budgets.py) and --cell (a user's own cell,
-# conformance/user_cell_plugin.py) are plugins of their own, loaded with this one.
+# compiled modes' example budget (conformance/base/budgets.py) and --cell (a user's own cell,
+# conformance/harness/user_cell_plugin.py) are plugins of their own, loaded with this one.
 # The facts of every example run, for `soak` (--record-examples), is one too, and so is the
 # ledger of declared divergences (--known-divergences, --extra-known, --ignore-known), and
-# the top-up runs that give every property an example in each of its areas (conformance/covering.py).
-pytest_plugins = ("conformance.progress", "conformance.limits", "conformance.budgets", "conformance.user_cell_plugin",
-                  "conformance.seen", "conformance.ledger_plugin", "conformance.covering")
+# the top-up runs that give every property an example in each of its areas (conformance/harness/covering.py).
+pytest_plugins = ("conformance.harness.progress", "conformance.base.limits", "conformance.base.budgets", "conformance.harness.user_cell_plugin",
+                  "conformance.harness.seen", "conformance.harness.ledger_plugin", "conformance.harness.covering")
 
 
 def pytest_addoption(parser):
@@ -112,7 +119,7 @@ def pytest_configure(config):
     else:
         names = [b.name for b in default_backends()]
     # A backend this interpreter cannot run but its managed environment can (Keras 2 on
-    # Theano) is delegated: conformance/test_environments.py runs its tests there.
+    # Theano) is delegated: conformance/properties/test_environments.py runs its tests there.
     delegated = [name for name in names if get_backend(name).runs_in_environment()]
     config.stash[_SELECTED] = [name for name in names if name not in delegated]
     config.stash[DELEGATED] = delegated
@@ -218,7 +225,7 @@ def _record_results(item, call, outcome_report, divergences, saved):
         results.append(report.result(target, property_id, "not-installed", summary=reason, **replay))
     elif outcome_report.skipped:
         results.append(report.result(target, property_id, "not-applicable", summary=reason, **replay))
-    elif entry is not None:  # a declared divergence's replay (conformance/test_known_divergences.py)
+    elif entry is not None:  # a declared divergence's replay (conformance/properties/test_known_divergences.py)
         said = dict(item.user_properties)
         verdict = said.get("known_verdict", {})
         # (a replay that failed without a verdict, the harness choking on it, is not "reproduced")
@@ -269,7 +276,7 @@ def not_installed_message(backend):
 def pytest_report_header(config):
     lines = [f"rnn-conformance backends: {', '.join(config.stash[_SELECTED])}"]
     if config.stash[DELEGATED]:
-        lines.append(f"in their managed environments (conformance/test_environments.py): {', '.join(config.stash[DELEGATED])}")
+        lines.append(f"in their managed environments (conformance/properties/test_environments.py): {', '.join(config.stash[DELEGATED])}")
     if not config.stash[_EXPLICIT] and AWAITING_TRIAGE:
         lines.append(f"run only when named (divergences not yet declared): {', '.join(sorted(AWAITING_TRIAGE))}")
     return lines
@@ -371,7 +378,7 @@ def _summarize_backends(terminalreporter, config):
     terminalreporter.section("rnn-conformance backends")
     for name in config.stash[DELEGATED]:
         terminalreporter.write_line(f"{name}: tested in its managed environment ({get_backend(name).environment.name}): "
-                                    "conformance/test_environments.py")
+                                    "conformance/properties/test_environments.py")
     ran = {r["backend"] for r in config.stash[_RESULTS] if r["outcome"] in RAN}
     for name in config.stash[_SELECTED]:
         backend = get_backend(name)

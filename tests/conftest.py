@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import Phase, settings
 
-from conformance import profiles
+from conformance.base import profiles
 from conformance.properties import ALL_PROPERTIES
 
 pytest_plugins = ["pytester"]

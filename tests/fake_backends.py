@@ -17,6 +17,6 @@ class FakeBackend:
         return "fake 1.0"
 
     def code_versions(self):
-        from conformance.code_versions import CodeVersion
+        from conformance.base.code_versions import CodeVersion
 
         return [CodeVersion("fake", "1.0", "/fake", ("fake 1.0",))]

@@ -1,5 +1,5 @@
 """Compiled modes draw profiles.COMPILED_EXAMPLES per forward property under `ci` and `dev`
-(conformance/budgets.py), cheap modes (Backend.cheap_modes) profiles.CHEAP_EXAMPLES and
+(conformance/base/budgets.py), cheap modes (Backend.cheap_modes) profiles.CHEAP_EXAMPLES and
 CHEAP_GRADIENT_EXAMPLES; other eager modes, gradient properties elsewhere, `thorough` and
 an explicit --max-examples keep their own count."""
 
@@ -11,7 +11,9 @@ from pathlib import Path
 
 from hypothesis import settings
 
-from conformance import budgets, profiles, test_agreement
+from conformance.base import budgets
+from conformance.base import profiles
+from conformance.properties import test_agreement
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +43,7 @@ def test_a_forward_property_in_a_compiled_mode_draws_the_compiled_budget():
 
 def test_a_cheap_mode_draws_twice_the_examples_forward_and_gradient():
     from conformance.backends import get_backend
-    from conformance.targets import Target
+    from conformance.judge.targets import Target
 
     cheap, slow = Target(get_backend("keras-numpy"), "eager"), Target(get_backend("keras-jax"), "eager")
     for profile in ("ci", "dev"):
@@ -65,13 +67,13 @@ def test_a_ci_run_draws_fewer_examples_in_a_compiled_mode_than_in_eager(tmp_path
     reference's eager mode, one property)."""
     report = tmp_path / "report.json"
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "conformance/test_agreement.py::test_agrees_with_reference", "--backends", "reference,keras-jax",
+               "conformance/properties/test_agreement.py::test_agrees_with_reference", "--backends", "reference,keras-jax",
                "-k", "reference or jit", "--report", str(report), "--repro-dir", str(tmp_path / "repro")]
     done = subprocess.run(command, cwd=ROOT, env={**os.environ, "CI": "true"}, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     backends = json.loads(report.read_text())["backends"]
     speed = {b["name"]: b["speed"] for b in backends}
-    # (plus one example per top-up run: conformance/covering.py)
+    # (plus one example per top-up run: conformance/harness/covering.py)
     top_ups = {(b["name"], r["mode"]): r["coverage"]["top_up_runs"] for b in backends for r in b["results"] if r.get("coverage")}
     explicit = len(test_agreement.test_agrees_with_reference.hypothesis_explicit_examples)
     assert speed["reference"]["eager"]["drawn"] == profiles.CHEAP_EXAMPLES["ci"] + explicit + top_ups["reference", "eager"]  # a cheap mode

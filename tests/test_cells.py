@@ -164,11 +164,11 @@ def test_the_packages_have_no_import_cycle():
     for module in sorted(graph):
         if module not in state:
             visit(module, [module])
-    assert "cells.keras_script" in graph and "conformance.repro" in graph
+    assert "cells.keras_script" in graph and "conformance.replay.repro" in graph
     assert cycles == []
 
 
-FORMERLY_CYCLIC = ("conformance.assertions", "conformance.repro", "conformance.runs", "conformance.function_script",
+FORMERLY_CYCLIC = ("conformance.judge.assertions", "conformance.replay.repro", "conformance.judge.runs", "conformance.replay.function_script",
                    "cells.keras_script", "cells.layer_example", "cells.case_schema")
 
 

@@ -149,10 +149,11 @@ def test_a_hanging_loop_is_a_crash_after_the_example_timeout():
     import time
 
     from cells.catalog import report_2018_example
-    from conformance import checks, test_agreement
-    from conformance.assertions import Divergence
+    from conformance.judge import checks
+    from conformance.properties import test_agreement
+    from conformance.judge.assertions import Divergence
     from conformance.backends.numpy_function import NumpyFunctionBackend
-    from conformance.targets import Target
+    from conformance.judge.targets import Target
 
     def hangs(*args, **kwargs):
         time.sleep(60)
@@ -171,7 +172,7 @@ def test_a_hanging_loop_is_a_crash_after_the_example_timeout():
 def test_workers_with_the_most_compiled_modes_start_first():
     """--jobs > 1: the long workers must not start last and run alone."""
     from conformance.backends import get_backend
-    from conformance.workers import longest_first
+    from conformance.command.workers import longest_first
 
     given = ["reference", "keras-jax", "layer-keras-numpy", "fixed-tensorflow", "layer-keras-tensorflow"]
     order = [b.name for b in longest_first([get_backend(name) for name in given])]

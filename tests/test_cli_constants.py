@@ -4,7 +4,9 @@ shrink bound reaches its workers."""
 
 import math
 
-from conformance import cli, limits, run_command
+from conformance import cli
+from conformance.base import limits
+from conformance.command import run_command
 from conformance.backends import impl
 
 

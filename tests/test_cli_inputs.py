@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import known
+from conformance.known import ledger as known
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 IMPLS = REPOSITORY / "tests" / "impls"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import report as report_module
+from conformance.results import report as report_module
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 IMPLS = REPOSITORY / "tests" / "impls"
@@ -76,7 +76,7 @@ HANGS = "impl:misbehaving:hangs_catching_everything"
 
 def write_made_up_entry(path, entry_id, package, why):
     """A known-divergence file with one made-up reference entry on an agreement case."""
-    case = Path(report_module.__file__).parent / "known" / "keras-jax-masked-output-from-states0.json"
+    case = Path(report_module.__file__).parents[1] / "known" / "keras-jax-masked-output-from-states0.json"
     path.write_text(f"""
 [[divergence]]
 id = "{entry_id}"
@@ -177,7 +177,7 @@ def test_backend_timeout_kills_a_loop_that_swallows_the_example_timeout(here):
     (backend,) = json.loads((here / "r.json").read_text())["backends"]
     assert backend["status"] == "error"
     assert "no result after 20 s (--backend-timeout)" in backend["reason"]
-    assert "last test: test_" in backend["reason"] and "hangs_catching_everything" in backend["reason"]
+    assert "last test: properties/test_" in backend["reason"] and "hangs_catching_everything" in backend["reason"]
 
 
 @pytest.mark.parametrize("number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -200,7 +200,7 @@ def test_ctrl_c_or_sigterm_ends_every_worker_and_writes_a_partial_report(here, n
 
 @pytest.mark.parametrize("ci, profile", [(None, "dev"), ("true", "ci")])
 def test_the_default_profile_is_ci_under_ci_else_dev(here, ci, profile):
-    """One rule, as README and --help say (conformance.profiles.default_profile)."""
+    """One rule, as docs/running.md and --help say (conformance.base.profiles.default_profile)."""
     environment = {k: v for k, v in ENVIRONMENT.items() if k != "CI"} | ({"CI": ci} if ci else {})
     result = run_command("--backends", "reference", *FEW, "--report", "r.json", cwd=here, env=environment)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -210,7 +210,7 @@ def test_the_default_profile_is_ci_under_ci_else_dev(here, ci, profile):
 def test_a_report_in_which_no_property_ran_is_an_error_not_a_pass(tmp_path):
     """A worker that exits 0 with a report of skips only (say, every test skipped) did not test."""
     from conformance.backends import get_backend
-    from conformance.workers import Worker
+    from conformance.command.workers import Worker
 
     worker = Worker(get_backend("reference"), [], tmp_path, tmp_path)
     worker.process = worker.parts[0].process = subprocess.Popen(["true"])

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "CONTRACT.md"
 SCANNED = ("conformance", "cells")
-KNOWN_DIVERGENCES = ROOT / "conformance" / "known_divergences.toml"
+KNOWN_DIVERGENCES = ROOT / "conformance" / "known" / "known_divergences.toml"
 RULE_ID = re.compile(r"^(R\d+|L\d+|G\d+)$")
 UNCLASSIFIED = "unclassified"
 SECTIONS = ("1. The function", "2. The layer", "3. Comparing results", "4. Backends with a smaller API", "5. Gradients",

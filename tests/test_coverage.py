@@ -1,4 +1,4 @@
-"""Coverage by construction (conformance/coverage.py, conformance/covering.py, issue 37):
+"""Coverage by construction (conformance/judge/coverage.py, conformance/harness/covering.py, issue 37):
 each property's list of areas is what its strategy draws; a fault in one area is caught
 under `ci` because the top-up runs reach that area when the drawn sample did not; an area
 no run reaches makes the run incomplete (exit status 6), shown in the matrix."""
@@ -11,12 +11,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from conformance import coverage, covering, mutation, profiles
-from conformance.checks import property_id_of as property_id
-from conformance.mutants import CorrectLoop, Mutant
+from conformance.judge import coverage
+from conformance.harness import covering
+from conformance.research import mutation
+from conformance.base import profiles
+from conformance.judge.checks import property_id_of as property_id
+from conformance.research.mutants import CorrectLoop, Mutant
 from conformance.properties import ALL_PROPERTIES
-from conformance.results import INCOMPLETE_EXIT_STATUS
-from conformance.test_agreement import test_agrees_with_reference as AGREEMENT
+from conformance.results.results import INCOMPLETE_EXIT_STATUS
+from conformance.properties.test_agreement import test_agrees_with_reference as AGREEMENT
 
 NO_SHRINKING = [Phase.explicit, Phase.reuse, Phase.generate]
 
@@ -87,8 +90,8 @@ def test_a_constant_whose_gradient_is_dropped_is_caught_under_the_ci_gradient_bu
     The gradient properties draw 4 examples under `ci`; G1's sample then has a constant,
     drawn or topped up."""
     pytest.importorskip("torch", reason="NOT INSTALLED: torch (runs the gradient mutants)")
-    from conformance.mutants.gradient_catalog import GRADIENT_MUTANTS
-    from conformance.test_gradients import test_gradients_agree_with_reference as G1
+    from conformance.research.mutants.gradient_catalog import GRADIENT_MUTANTS
+    from conformance.properties.test_gradients import test_gradients_agree_with_reference as G1
 
     budget = profiles.settings_for("ci", profiles.GRADIENT_EXAMPLES["ci"], phases=NO_SHRINKING)
     caught = mutation.hunt(GRADIENT_MUTANTS["constants-detached"], budget, properties=[G1])
@@ -119,7 +122,7 @@ def test_top_ups_leave_the_drawn_sample_as_it_was(monkeypatch):
 
 
 PLUGIN_NO_CONSTANTS = """
-from conformance import coverage
+from conformance.judge import coverage
 coverage.IN_AREA["consts"] = lambda facts: False  # an area no example can be in
 """
 
@@ -127,7 +130,7 @@ coverage.IN_AREA["consts"] = lambda facts: False  # an area no example can be in
 def run_reference(tmp_path, *extra):
     (tmp_path / "no_constants.py").write_text(PLUGIN_NO_CONSTANTS)
     command = [sys.executable, "-m", "pytest", "-p", "no_constants", "-p", "no:cacheprovider", "-q", "--pyargs",
-               "conformance.test_agreement", "--backends", "reference", "--markdown", str(tmp_path / "m.md"), *extra]
+               "conformance.properties.test_agreement", "--backends", "reference", "--markdown", str(tmp_path / "m.md"), *extra]
     env = {**__import__("os").environ, "CI": "true", "PYTHONPATH": str(tmp_path)}
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
 

@@ -48,8 +48,8 @@ def test_another_project_s_tests_never_see_the_plugin(tmp_path):
 
 def test_a_run_names_the_suite_by_its_package_or_a_path_inside_it(tmp_path, monkeypatch):
     assert names_the_suite(["--pyargs", "conformance", "--backends", "reference"])
-    assert names_the_suite(["--pyargs", "conformance.test_agreement::test_agrees_with_reference"])
-    assert names_the_suite([str(PACKAGE / "test_agreement.py") + "::test_agrees_with_reference"])
+    assert names_the_suite(["--pyargs", "conformance.properties.test_agreement::test_agrees_with_reference"])
+    assert names_the_suite([str(PACKAGE / "properties" / "test_agreement.py") + "::test_agrees_with_reference"])
     assert names_the_suite([str(PACKAGE)])
     (tmp_path / "conformance").mkdir()  # a project's own folder of that name is not the suite
     monkeypatch.chdir(tmp_path)

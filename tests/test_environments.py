@@ -1,5 +1,5 @@
-"""Managed environments (conformance/environments.py) and the pytest delegation to them
-(conformance/delegation.py, conformance/test_environments.py)."""
+"""Managed environments (conformance/base/environments.py) and the pytest delegation to them
+(conformance/base/delegation.py, conformance/properties/test_environments.py)."""
 
 import json
 import subprocess
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import delegation, environments
-from conformance.environments import EnvironmentFailure, EnvironmentSpec
+from conformance.base import delegation
+from conformance.base import environments
+from conformance.base.environments import EnvironmentFailure, EnvironmentSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,7 +100,7 @@ def test_the_delegated_run_gets_the_options_that_decide_the_sample_and_the_verdi
 
 def test_pytest_fails_a_delegated_environment_that_cannot_be_created(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(ROOT / "conformance" / "test_environments.py"),
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(ROOT / "conformance" / "properties" / "test_environments.py"),
          "--env-dir", "/proc/rnn-conformance-cannot-write-here", "--repro-dir", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 1, result.stdout[-3000:]

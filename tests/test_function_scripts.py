@@ -16,13 +16,13 @@ import pytest
 from cells.catalog import report_2018_example
 from cells.example import Example, Options
 from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
-from conformance import reference
-from conformance.assertions import TOLERANCES, compare
+from conformance.contract import reference
+from conformance.judge.assertions import TOLERANCES, compare
 from conformance.backends import BACKENDS, get_backend
-from conformance.function_script import PARTS, function_script
-from conformance.known import load
-from conformance.mutants import MUTANTS
-from conformance.repro import load_case
+from conformance.replay.function_script import PARTS, function_script
+from conformance.known.ledger import load
+from conformance.research.mutants import MUTANTS
+from conformance.replay.repro import load_case
 
 REFERENCE = get_backend("reference")
 KNOWN = {entry.id: entry for entry in load()}
@@ -146,7 +146,7 @@ def test_a_third_party_loop_exits_1_until_it_is_fixed(tmp_path):
     implementation and zero once the implementation is fixed (the same script)."""
     mutant = MUTANTS["masked-output-from-states0"]
     module = tmp_path / "myrnn.py"
-    module.write_text(f"from conformance.mutants import MUTANTS\n\nrnn = MUTANTS[{mutant.name!r}].rnn\n")
+    module.write_text(f"from conformance.research.mutants import MUTANTS\n\nrnn = MUTANTS[{mutant.name!r}].rnn\n")
     script = write_script(script_for(report_2018_example(), impl("numpy"), "eager"), tmp_path)
     faulty = run_script(script, tmp_path)
     assert faulty.returncode == 1, faulty.stdout + faulty.stderr

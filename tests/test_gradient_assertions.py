@@ -1,4 +1,4 @@
-"""The gradient checks (conformance/gradient_assertions.py) pass right gradients and fail
+"""The gradient checks (conformance/judge/gradient_assertions.py) pass right gradients and fail
 wrong ones with the rule, the leaf and the position: a wrong value (G1), a NaN (G1, or the
 calling rule), a nonzero gradient at a masked input (G2), a wrong shape or count, and two
 gradient sets that differ (G3/G4). The "backend" here is the reference itself: its own
@@ -11,16 +11,16 @@ import pytest
 
 from cells.example import Example, Options
 from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
-from conformance.assertions import Divergence
-from conformance.gradient_assertions import (
+from conformance.judge.assertions import Divergence
+from conformance.judge.gradient_assertions import (
     assert_gradients_agree_with_reference,
     assert_gradients_finite,
     assert_masked_inputs_get_no_gradient,
     assert_same_gradients,
 )
-from conformance.gradient_reference import reference_gradients
-from conformance.gradients import Gradients, loss_weights
-from conformance.runs import expected
+from conformance.contract.gradient_reference import reference_gradients
+from conformance.contract.gradients import Gradients, loss_weights
+from conformance.judge.runs import expected
 
 
 def small_example(dtype="float64", **options):
@@ -143,7 +143,7 @@ def test_g1_refuses_a_float32_example(case):
 
 def test_the_reference_is_computed_once_per_example_content(case, monkeypatch):
     example, weights, grads = case
-    from conformance import gradient_assertions
+    from conformance.judge import gradient_assertions
 
     calls = []
     real = gradient_assertions.reference_derivatives
@@ -165,7 +165,7 @@ def test_a_time_major_run_is_weighed_as_the_same_loss_as_its_batch_major_twin():
     differentiate different losses (found by the thorough run on fixed-tensorflow)."""
     import optree
 
-    from conformance.gradients import example_loss_weights
+    from conformance.contract.gradients import example_loss_weights
 
     batch_major = small_example()
     time_major = batch_major.changed(options={"time_major": True})
@@ -201,13 +201,13 @@ def test_g1_allows_the_rounding_of_a_large_loss_and_no_more(monkeypatch):
     bound it fails; where L's terms are small the tolerance is the table's."""
     from pathlib import Path
 
-    from conformance import gradient_assertions
+    from conformance.judge import gradient_assertions
     from conformance.backends import get_backend
-    from conformance.gradient_assertions import reference_tolerance
-    from conformance.gradient_reference import reference_magnitude
-    from conformance.gradients import example_loss_weights
-    from conformance.repro import load_case
-    from conformance.targets import Target
+    from conformance.judge.gradient_assertions import reference_tolerance
+    from conformance.contract.gradient_reference import reference_magnitude
+    from conformance.contract.gradients import example_loss_weights
+    from conformance.replay.repro import load_case
+    from conformance.judge.targets import Target
 
     assert reference_tolerance(10.0)["atol"] < 1e-6 + 1e-8
     backend = get_backend("fixed-tensorflow")
@@ -231,11 +231,11 @@ def test_g4_allows_rounding_scaled_by_the_leaf_and_no_more(monkeypatch):
     the table's tolerance."""
     from pathlib import Path
 
-    from conformance import gradient_assertions
+    from conformance.judge import gradient_assertions
     from conformance.backends import get_backend
-    from conformance.gradient_assertions import same_gradient_tolerance
-    from conformance.repro import load_case
-    from conformance.targets import Target
+    from conformance.judge.gradient_assertions import same_gradient_tolerance
+    from conformance.replay.repro import load_case
+    from conformance.judge.targets import Target
 
     assert same_gradient_tolerance("float32", [0.5, -1.0], [0.5, -1.0])["atol"] == pytest.approx(1e-4 + 1e-5)
     assert same_gradient_tolerance("float32", [np.nan], [np.inf])["atol"] == 1e-4

@@ -29,7 +29,7 @@ from cells.ops import OPS, get_ops
 from cells.serialize import example_from_dict, example_to_dict
 from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, CellSpec, OutputSpec, in_domain
 from cells.strategies import cell_specs, data_arrays
-from conformance.facts import example_facts
+from conformance.known.facts import example_facts
 from array_libraries import assert_rendered_step_is_make_step, assert_step_matches_numpy, converters
 
 TRANSFORMS = [t for t in INPUT_TRANSFORMS if t != "none"]

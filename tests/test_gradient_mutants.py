@@ -1,6 +1,6 @@
 """The gradient mutants: exact forward results, wrong gradients, all killed (issue 16).
 
-Each mutant of conformance/mutants/gradient_catalog.py changes only the backward pass of
+Each mutant of conformance/research/mutants/gradient_catalog.py changes only the backward pass of
 `CorrectTorchLoop`, so the forward properties must let it through (or it would prove
 nothing about the gradient properties) and the gradient properties must kill it by the
 rule it breaks. The correct torch loop passes every gradient property (the control).
@@ -12,15 +12,17 @@ from hypothesis import Phase, settings
 
 pytest.importorskip("torch", reason="NOT INSTALLED: torch (runs the gradient mutants)")
 
-from conformance import limits, mutation, profiles  # noqa: E402
-from conformance.assertions import Divergence  # noqa: E402
-from conformance.gradients import batch_major, loss_weights  # noqa: E402
-from conformance.mutants import gradient_mutants  # noqa: E402
-from conformance.mutants.gradient_catalog import GRADIENT_MUTANTS, GradientMutant  # noqa: E402
-from conformance.mutants.gradient_loop import CorrectTorchLoop  # noqa: E402
+from conformance.base import limits  # noqa: E402
+from conformance.research import mutation
+from conformance.base import profiles
+from conformance.judge.assertions import Divergence  # noqa: E402
+from conformance.contract.gradients import batch_major, loss_weights  # noqa: E402
+from conformance.research.mutants import gradient_mutants  # noqa: E402
+from conformance.research.mutants.gradient_catalog import GRADIENT_MUTANTS, GradientMutant  # noqa: E402
+from conformance.research.mutants.gradient_loop import CorrectTorchLoop  # noqa: E402
 from conformance.properties import ALL_PROPERTIES, FUNCTION_PROPERTIES, GRADIENT_PROPERTIES  # noqa: E402
-from conformance.runs import expected  # noqa: E402
-from conformance.test_gradients import test_masked_steps_are_inert_for_gradients as G3_PROPERTY  # noqa: E402
+from conformance.judge.runs import expected  # noqa: E402
+from conformance.properties.test_gradients import test_masked_steps_are_inert_for_gradients as G3_PROPERTY  # noqa: E402
 
 NO_SHRINKING = [Phase.explicit, Phase.reuse, Phase.generate]
 GRADIENT_RULES = {"G1", "G2", "G3", "G4"}
@@ -38,7 +40,7 @@ ALSO_BREAKS = {"where-trap": {"G2"}, "gradient-leaks-into-masked-inputs": {"G1"}
 def ci_without_shrinking():
     """The `ci` budgets a run has (a gradient property draws profiles.GRADIENT_EXAMPLES:
     4), derandomized, without shrinking; what 4 examples miss, the top-up runs reach
-    (conformance/covering.py: without them constants-detached survives)."""
+    (conformance/harness/covering.py: without them constants-detached survives)."""
     gradient = profiles.settings_for("ci", profiles.GRADIENT_EXAMPLES["ci"], phases=NO_SHRINKING)
     with profiles.applied(profiles.settings_for("ci", phases=NO_SHRINKING), ALL_PROPERTIES), profiles.applied(gradient, GRADIENT_PROPERTIES):
         yield

@@ -1,4 +1,4 @@
-"""The reference's gradients (conformance/gradient_reference.py): the fast replicated-batch
+"""The reference's gradients (conformance/contract/gradient_reference.py): the fast replicated-batch
 differences equal the literal one-coordinate-at-a-time ones, agree with autodiff of the
 same function (a torch port, float64, below), are exactly zero at masked inputs (G2), and cost a fixed
 handful of reference calls per example.
@@ -24,17 +24,18 @@ from hypothesis import strategies as st
 from cells.build import make_step
 from cells.ops import get_ops
 from cells.strategies import cell_specs, cell_structures, examples
-from conformance import gradient_reference, reference
-from conformance.gradient_assertions import REFERENCE_TOLERANCE
-from conformance.gradient_reference import (
+from conformance.contract import gradient_reference
+from conformance.contract import reference
+from conformance.judge.gradient_assertions import REFERENCE_TOLERANCE
+from conformance.contract.gradient_reference import (
     central_differences,
     example_params,
     reference_derivatives,
     reference_gradients,
     reference_loss,
 )
-from conformance.gradients import Gradients, loss_weights
-from conformance.runs import expected
+from conformance.contract.gradients import Gradients, loss_weights
+from conformance.judge.runs import expected
 
 try:
     from cells.gradient_strategies import gradient_examples
@@ -145,7 +146,7 @@ def _drawn(strategy, count):
     return drawn
 
 
-# --- a torch port of the reference loop (conformance/reference.py, line for line) -------
+# --- a torch port of the reference loop (conformance/contract/reference.py, line for line) -------
 # (torch's eager autograd, float64; a JAX port under eager jax.grad spent 12-37 s per
 # example here compiling each primitive, too slow for a few hundred examples.)
 

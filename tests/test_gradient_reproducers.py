@@ -1,4 +1,4 @@
-"""A gradient finding's reproducer (conformance/gradient_script.py) exits 1 while the
+"""A gradient finding's reproducer (conformance/replay/gradient_script.py) exits 1 while the
 backend's gradients differ from the reference's, 0 once they agree: every declared
 gradient finding's script fails, and the same case on a loop that meets section 5 passes."""
 
@@ -11,10 +11,10 @@ import pytest
 
 from cells.case_schema import read_case
 from conformance.backends import get_backend
-from conformance.gradient_script import is_gradient_property
-from conformance.known import load
-from conformance.repro import case_script
-from conformance.targets import Target
+from conformance.replay.gradient_script import is_gradient_property
+from conformance.known.ledger import load
+from conformance.replay.repro import case_script
+from conformance.judge.targets import Target
 
 KNOWN_DIR = Path(__file__).resolve().parents[1] / "conformance" / "known"
 GRADIENT_ENTRIES = [entry for entry in load() if is_gradient_property(entry.property)]
@@ -29,7 +29,7 @@ def run_script(source, tmp_path):
 @pytest.mark.parametrize("entry", GRADIENT_ENTRIES, ids=[e.id for e in GRADIENT_ENTRIES])
 def test_every_declared_gradient_finding_reproducer_exits_1(entry, tmp_path):
     if get_backend(entry.backend).missing_package():
-        pytest.skip(f"not installed here: {entry.backend} (conformance/test_environments.py runs this test in its managed environment)")
+        pytest.skip(f"not installed here: {entry.backend} (conformance/properties/test_environments.py runs this test in its managed environment)")
     case = read_case(entry.example)
     target = Target(get_backend(entry.backend), case["mode"])
     if not entry.applies_to(target):
@@ -67,7 +67,7 @@ def test_an_l7_case_agrees_only_after_every_fresh_build_agreed(monkeypatch, caps
     training step), so an L7 replay compiles afresh before each attempt and says "agrees"
     only after all of them did: here that entry's case on tf_keras, where it agreed on
     every build measured (0 of 20), with 3 attempts instead of LAYER_ATTEMPTS."""
-    from conformance import gradient_replay
+    from conformance.replay import gradient_replay
     from conformance.backends.layers import LayerBackend
 
     if get_backend("layer-tf-keras").missing_package():
@@ -85,7 +85,7 @@ def test_an_l7_case_agrees_only_after_every_fresh_build_agreed(monkeypatch, caps
 def test_an_l7_replay_tries_as_long_as_the_rarest_declared_race_needs():
     """The reproducer of an L7 case says "agrees" only after as many compiles, under as many
     TensorFlow threads, as the declared races' replays use (known_divergences.toml)."""
-    from conformance import gradient_replay
+    from conformance.replay import gradient_replay
 
     entries = load()
     assert gradient_replay.LAYER_ATTEMPTS == max(e.attempts for e in entries)

@@ -25,10 +25,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from cells.case_schema import FIXED_NAMES, CaseError, parse_case
-from conformance import layer_reference, profiles, repro
+from conformance.contract import layer_reference
+from conformance.base import profiles
+from conformance.replay import repro
 from conformance.backends import BACKENDS
 from conformance.backends.base import Result
-from conformance.gradient_script import gradient_script
+from conformance.replay.gradient_script import gradient_script
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 KNOWN = REPOSITORY / "conformance" / "known"
@@ -293,7 +295,7 @@ def test_the_reported_injection_is_refused_in_one_line(tmp_path):
     case["example"]["options"]["unroll"] = "__import__('os').system('touch pwned')"
     path = tmp_path / "case.json"
     path.write_text(json.dumps(case))
-    result = subprocess.run([sys.executable, "-m", "conformance.repro", str(path)], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "conformance.replay.repro", str(path)], capture_output=True, text=True,
                             cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
     assert result.stderr == f"rnn-conformance: cannot read case {path}: example.options.unroll: expected true or false, got " \

@@ -18,9 +18,9 @@ from conformance.backends.base import Result, gradient_mode
 from conformance.backends.impl import ImplBackend
 from conformance.backends.keras_jax import KerasJax
 from conformance.backends.keras_torch import KerasTorch
-from conformance.gradient_reference import reference_gradients
-from conformance.gradients import DIFFERENTIATED, batch_major, loss_weights
-from conformance.runs import expected
+from conformance.contract.gradient_reference import reference_gradients
+from conformance.contract.gradients import DIFFERENTIATED, batch_major, loss_weights
+from conformance.judge.runs import expected
 
 # Autodiff and central differences agree to ~1e-8 here (measured: 7e-10 keras-jax, 1e-9
 # keras-torch, 8e-9 the torch --impl loop); a real divergence is orders larger (G1).

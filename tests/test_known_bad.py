@@ -8,10 +8,12 @@ itself. The shrunk counterexample must be minimal: one sample, at most three ste
 import pytest
 from hypothesis import settings
 
-from conformance import limits, test_agreement, test_hints
-from conformance.assertions import Divergence
+from conformance.base import limits
+from conformance.properties import test_agreement
+from conformance.properties import test_hints
+from conformance.judge.assertions import Divergence
 from conformance.properties import generated_only
-from conformance.targets import target
+from conformance.judge.targets import target
 
 
 @pytest.fixture(autouse=True)
@@ -53,8 +55,8 @@ def test_unroll_property_rejects_the_2018_loop(faulty):
 def test_the_2018_report_example_itself_is_rejected(faulty):
     """The explicit regression example fails on the faulty loop with the rule R4."""
     from cells.catalog import report_2018_example
-    from conformance.assertions import assert_agrees_with_reference
-    from conformance.runs import expected, run_backend
+    from conformance.judge.assertions import assert_agrees_with_reference
+    from conformance.judge.runs import expected, run_backend
 
     example = report_2018_example()
     with pytest.raises(Divergence) as failure:
@@ -67,8 +69,8 @@ def test_the_fixed_loop_passes_the_same_example():
     """Control: the same check passes on the project's fixed loop, so the failure above is the bug."""
     pytest.importorskip("tensorflow", reason="NOT INSTALLED: tensorflow")
     from cells.catalog import report_2018_example
-    from conformance.assertions import assert_agrees_with_reference
-    from conformance.runs import expected, run_backend
+    from conformance.judge.assertions import assert_agrees_with_reference
+    from conformance.judge.runs import expected, run_backend
 
     fixed = target("fixed-tensorflow", "function")
     example = report_2018_example()

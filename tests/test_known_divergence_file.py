@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.known import KnownDivergenceError, load
+from conformance.known.ledger import KnownDivergenceError, load
 
 MUTANT_CONFTEST = """
 from conformance.backends import BACKENDS
 from conformance.backends.numpy_function import NumpyFunctionBackend
-from conformance.mutants import MUTANTS
+from conformance.research.mutants import MUTANTS
 
 BACKENDS["mutant-dtype"] = NumpyFunctionBackend("mutant-dtype", MUTANTS["states-change-dtype"].rnn)
 """

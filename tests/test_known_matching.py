@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from cells.catalog import report_2018_example
-from conformance.assertions import Divergence
+from conformance.judge.assertions import Divergence
 from conformance.backends import get_backend
-from conformance.known import KnownDivergenceError, Ledger, load
-from conformance.repro import load_case
-from conformance.targets import Target
+from conformance.known.ledger import KnownDivergenceError, Ledger, load
+from conformance.replay.repro import load_case
+from conformance.judge.targets import Target
 
 CASE = Path(__file__).resolve().parents[1] / "conformance/known/keras-jax-masked-output-from-states0.json"
 
@@ -97,7 +97,7 @@ class SometimesWrong:
 
 def replayed(entry, backend):
     """known_replay.replay over a body that diverges (R4) exactly when the backend's build is wrong."""
-    from conformance.known_replay import replay
+    from conformance.replay.known_replay import replay
 
     def body(target, example):
         if target.backend.builds == target.backend.wrong_build:

@@ -146,7 +146,7 @@ def test_a_bug_past_its_entry_s_condition_resembles_it_and_known_update_widens_t
 def test_a_project_s_own_entries_layer_on_the_shipped_file_and_known_update_edits_only_theirs(checkout):
     """--extra-known: the planted entry in the project's file, the shipped file beneath it
     untouched by the update; an id the shipped file declares already is refused."""
-    from conformance.known import DEFAULT_FILE
+    from conformance.known.ledger import DEFAULT_FILE
 
     shipped = DEFAULT_FILE.read_text()
     release(checkout, "1.1.dev0", None)
@@ -157,6 +157,6 @@ def test_a_project_s_own_entries_layer_on_the_shipped_file_and_known_update_edit
     assert DEFAULT_FILE.read_text() == shipped
     (checkout / "twice.toml").write_text(DEFAULT_FILE.read_text().split("\n[[divergence]]", 1)[0] + "\n[[divergence]]"
                                          + DEFAULT_FILE.read_text().split("\n[[divergence]]")[1].replace(
-                                             'example = "known/', f'example = "{DEFAULT_FILE.parent}/known/'))
+                                             'example = "', f'example = "{DEFAULT_FILE.parent}/'))
     twice = command(checkout, "--impl", IMPL, *FEW, "--extra-known", "twice.toml")
     assert twice.returncode == 2 and "is declared in" in twice.stderr and len(twice.stderr.strip().splitlines()) == 1

@@ -4,7 +4,7 @@ least recently used goes first, and the one siblings reuse stays."""
 from collections import OrderedDict
 from types import SimpleNamespace
 
-from conformance.layers import keras_side
+from conformance.backends.layer_worker import keras_side
 
 
 def runner_without_keras(monkeypatch):

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from hypothesis import Phase, settings
 
-from conformance import profiles
-from conformance import test_layer_gradients as l7
-from conformance.assertions import Divergence, divergences_in
+from conformance.base import profiles
+from conformance.properties import test_layer_gradients as l7
+from conformance.judge.assertions import Divergence, divergences_in
 from conformance.backends import get_backend
 from conformance.backends.base import Backend
-from conformance.layer_gradient_reference import layer_loss_weights, reference_layer_gradients
-from conformance.layer_reference import layer_outputs
-from conformance.targets import Target
-from conformance.test_layer import report_2018_layer_example
+from conformance.contract.layer_gradient_reference import layer_loss_weights, reference_layer_gradients
+from conformance.contract.layer_reference import layer_outputs
+from conformance.judge.targets import Target
+from conformance.properties.test_layer import report_2018_layer_example
 
 PROPERTIES = [l7.test_layer_gradients_agree_with_reference, l7.test_training_step_follows_reference_gradient]
 
@@ -150,12 +150,12 @@ def _trainable_2018_spec():
 def test_a_tf_keras_model_with_nested_outputs_trains_and_its_reproducer_says_so():
     """Stacked cells make tf_keras nest the model's outputs (states cell by cell); a flat
     list of targets and losses made train_on_batch crash, which the suite reported as a
-    tf-keras L7 divergence. The L7 reproducer (conformance/gradient_replay.py) replays the
+    tf-keras L7 divergence. The L7 reproducer (conformance/replay/gradient_replay.py) replays the
     property on the saved case: 0 now, 1 while it crashed."""
     backend = get_backend("layer-tf-keras")
     if backend.missing_package():
         pytest.skip(f"needs {backend.missing_package()}")
-    from conformance.gradient_replay import main
+    from conformance.replay.gradient_replay import main
 
     case = Path(__file__).parent / "cases" / "layer-tf-keras-stacked-cells-train-step.json"
     assert main(case.read_text()) == 0

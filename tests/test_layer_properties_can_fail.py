@@ -9,13 +9,13 @@ the control: it passes the same properties, so the failures are the faults' doin
 import numpy as np
 import pytest
 
-from conformance import test_layer
-from conformance.assertions import Divergence, compare, divergences_in
+from conformance.properties import test_layer
+from conformance.judge.assertions import Divergence, compare, divergences_in
 from conformance.backends.base import Backend, Result
-from conformance.layer_reference import layer_outputs
-from conformance.mutants import MUTANTS
-from conformance.reference import rnn as reference_rnn
-from conformance.targets import Target
+from conformance.contract.layer_reference import layer_outputs
+from conformance.research.mutants import MUTANTS
+from conformance.contract.reference import rnn as reference_rnn
+from conformance.judge.targets import Target
 
 
 class InProcessLayer(Backend):

@@ -7,11 +7,11 @@ import sys
 import pytest
 
 from cells.keras_script import layer_script
-from conformance import test_layer
-from conformance.gradient_script import is_gradient_property
-from conformance.layer_reference import layer_outputs
-from conformance.known import load
-from conformance.repro import case_source
+from conformance.properties import test_layer
+from conformance.replay.gradient_script import is_gradient_property
+from conformance.contract.layer_reference import layer_outputs
+from conformance.known.ledger import load
+from conformance.replay.repro import case_source
 
 KNOWN_LAYER_ENTRIES = [e for e in load() if e.backend.startswith("layer-")]
 
@@ -53,7 +53,7 @@ def test_every_declared_layer_finding_renders_a_script(entry):
     source = case_source(entry.example)
     compile(source, str(entry.example), "exec")
     if is_gradient_property(entry.property):  # L7: the property replayed (tests/test_gradient_reproducers.py runs it)
-        assert "from conformance.gradient_replay import main" in source and entry.backend in source
+        assert "from conformance.replay.gradient_replay import main" in source and entry.backend in source
         return
     assert ("tf_keras" in source) == entry.backend.endswith("tf-keras")
     assert ("KERAS_BACKEND', 'theano'" in source or '"KERAS_BACKEND", "theano"' in source) == entry.backend.endswith("theano")
@@ -70,8 +70,8 @@ def test_a_keras2_theano_script_runs_where_theano_is_installed(tmp_path):
 
     from cells.layer_strategies import layer_examples
     from conformance.backends import get_backend
-    from conformance.layer_reference import layer_source
-    from conformance.targets import Target
+    from conformance.contract.layer_reference import layer_source
+    from conformance.judge.targets import Target
 
     backend = get_backend("layer-keras2-theano")
     if backend.missing_package():
@@ -95,8 +95,8 @@ def test_every_declared_l8_finding_s_reproducer_exits_1(entry, tmp_path):
     Keras, and exits 1 while the declared divergence holds (issue 36's acceptance)."""
     from conformance.backends import get_backend
 
-    from conformance.code_versions import module_of, of_module
-    from conformance.known import in_range
+    from conformance.base.code_versions import module_of, of_module
+    from conformance.known.ledger import in_range
 
     if get_backend(entry.backend).missing_package():
         pytest.skip(f"not installed here: {entry.backend} (its environment runs its replay)")

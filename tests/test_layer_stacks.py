@@ -12,13 +12,13 @@ from cells.case_fields import CaseError
 from cells.case_schema import check_example
 from cells.layer_strategies import stacked_layer_examples
 from cells.serialize import example_from_dict, example_to_dict
-from conformance import test_layer_stacks
-from conformance.assertions import Divergence, divergences_in
-from conformance.facts import example_facts
-from conformance.layer_reference import handed_on_mask, stack_outputs
-from conformance.mutants.layer_catalog import LAYER_MUTANTS, InProcessLayer
+from conformance.properties import test_layer_stacks
+from conformance.judge.assertions import Divergence, divergences_in
+from conformance.known.facts import example_facts
+from conformance.contract.layer_reference import handed_on_mask, stack_outputs
+from conformance.research.mutants.layer_catalog import LAYER_MUTANTS, InProcessLayer
 from conformance.properties import LAYER_PROPERTIES
-from conformance.targets import Target
+from conformance.judge.targets import Target
 
 MASK = np.array([[True, True, False], [True, False, False]])
 

@@ -1,4 +1,4 @@
-"""Run limits (conformance/limits.py, conformance/checks.py): the speed counters, the
+"""Run limits (conformance/base/limits.py, conformance/judge/checks.py): the speed counters, the
 bound on shrinking, hangs that are not shrunk, and failures of the property's own code.
 
 Each test runs one property on a small NumPy backend through Hypothesis, as a worker
@@ -10,12 +10,15 @@ import time
 import pytest
 from hypothesis import settings
 
-from conformance import checks, limits, profiles, test_agreement
-from conformance.assertions import Divergence
+from conformance.judge import checks
+from conformance.base import limits
+from conformance.base import profiles
+from conformance.properties import test_agreement
+from conformance.judge.assertions import Divergence
 from conformance.backends import get_backend
 from conformance.backends.base import Backend, Result
 from conformance.properties import generated_only
-from conformance.targets import Target
+from conformance.judge.targets import Target
 
 CI = profiles.settings_for("ci", max_examples=25, report_multiple_bugs=False)
 

@@ -67,7 +67,7 @@ def _pytest(*arguments, **environment):
     """pytest on one property module in a process of its own, tests/impls importable."""
     environment = {**os.environ, "PYTHONPATH": str(IMPLS), **environment}
     environment.pop("CI", None)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "conformance/test_structure.py", *arguments]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "conformance/properties/test_structure.py", *arguments]
     return subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -1,4 +1,4 @@
-"""`rnn-conformance merge` (conformance/merge_command.py) on two real reports (rows of
+"""`rnn-conformance merge` (conformance/command/merge_command.py) on two real reports (rows of
 the default run of 2026-12-02, split in two files): one matrix, one verdict; the same row
 twice, and malformed input, are one line and exit 2."""
 

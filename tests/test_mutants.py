@@ -1,6 +1,6 @@
 """The mutation score: every mutant of the catalog is killed under the `ci` profile.
 
-The catalog (conformance/mutants) is the history of recurrent-loop bugs; a suite that let
+The catalog (conformance/research/mutants) is the history of recurrent-loop bugs; a suite that let
 one of them through would let that bug back in. The correct loop the mutants are made
 from must pass every property, or the kills would prove nothing.
 """
@@ -12,9 +12,11 @@ import sys
 
 import pytest
 
-from conformance import limits, mutants_command, mutation
+from conformance.base import limits
+from conformance.command import mutants_command
+from conformance.research import mutation
 from conformance.properties import FUNCTION_MODULES, hypothesis_tests
-from conformance.mutants import EQUIVALENT, MUTANTS, CorrectLoop, Mutant
+from conformance.research.mutants import EQUIVALENT, MUTANTS, CorrectLoop, Mutant
 
 CONTRACT_RULES = {f"R{i}" for i in range(1, 15)}
 
@@ -35,7 +37,7 @@ def test_the_suite_kills_the_mutant(name, monkeypatch):
 def test_a_kill_counts_by_its_rule_only_as_the_contract_names_the_bug():
     """A crash counts for a mutant that declares it shows as one (the contract reports a
     crash under the rule of the property that made the call), and no other."""
-    from conformance.assertions import Divergence
+    from conformance.judge.assertions import Divergence
 
     crash = Divergence("R2", "CRASH: ValueError: operands could not be broadcast together")
     crash.crash = "ValueError: operands could not be broadcast together"
@@ -130,6 +132,6 @@ def test_usage_errors_are_one_line_and_exit_2(arguments, message, tmp_path):
 
 def test_the_correct_loop_is_written_apart_from_the_reference():
     """The reference is the yardstick and is never mutated: the loop must not call it."""
-    from conformance.mutants import loop
+    from conformance.research.mutants import loop
 
     assert "reference" not in inspect.getsource(loop).split('"""', 2)[2]

@@ -18,9 +18,9 @@ from hypothesis import given, settings, strategies as st
 from cells.catalog import report_2018_example
 from cells.resample import siblings
 from cells.strategies import cell_specs, cell_structures, examples, options
-from conformance.assertions import compare
+from conformance.judge.assertions import compare
 from conformance.backends import get_backend
-from conformance.runs import expected
+from conformance.judge.runs import expected
 
 pytestmark = pytest.mark.skipif(get_backend("keras-openvino").missing_package() is not None,
                                 reason="OpenVINO is not installed (the openvino extra); rnn-conformance list says so too")
@@ -130,10 +130,10 @@ def test_a_float64_example_comes_back_float32_as_a_user_sees_it():
 
 
 def test_keras_openvino_predict_keeps_the_weights_it_compiled_with():
-    """A finding the layer worker works around (conformance/layers/keras_side.py drops
+    """A finding the layer worker works around (conformance/backends/layer_worker/keras_side.py drops
     `ov_compiled_model` after setting weights): Keras' OpenVINO trainer bakes the
     weights into its compiled predict model and reuses it after `set_weights`. When this
-    test fails, Keras fixed it: remove the workaround and the README's mention."""
+    test fails, Keras fixed it: remove the workaround and docs/openvino.md's mention."""
     code = """
 import numpy as np
 import keras
@@ -154,7 +154,7 @@ def test_the_layer_worker_asks_openvino_for_float32_inference():
 import numpy as np
 import openvino
 import openvino.opset16 as ops
-from conformance.layers.keras_side import LayerRunner
+from conformance.backends.layer_worker.keras_side import LayerRunner
 
 LayerRunner("keras3")
 x = ops.parameter([2], openvino.Type.f32)
@@ -174,10 +174,10 @@ print("precision:", str(compiled.get_property("INFERENCE_PRECISION_HINT")))
 def test_a_metamorphic_divergence_is_excused_by_the_root_cause_of_either_run(case, mode, entry):
     """Found by a run of 100 examples: both cases diverged as new although declared, because
     the entry's condition was asked of one run of the pair only (or it did not list the rule)."""
-    from conformance.known import Ledger, load
-    from conformance.repro import load_case
-    from conformance.assertions import Divergence
-    from conformance.targets import target
+    from conformance.known.ledger import Ledger, load
+    from conformance.replay.repro import load_case
+    from conformance.judge.assertions import Divergence
+    from conformance.judge.targets import target
 
     body, example, drawn = load_case(str(REPOSITORY / "tests" / "cases" / case))
     row = target("keras-openvino", mode)

@@ -11,7 +11,7 @@ import pytest
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 GHOST_CONFTEST = """
-from conformance import reference
+from conformance.contract import reference
 from conformance.backends import BACKENDS
 from conformance.backends.numpy_function import NumpyFunctionBackend
 
@@ -133,7 +133,7 @@ def test_layer_gradients_run_on_the_layer_rows_by_default():
     and the suite's own tests of L7 (tests/test_layer_gradients.py, same basename) too."""
     root = Path(__file__).resolve().parents[1]
     collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                                "conformance/test_layer_gradients.py", "--backends", "layer-keras-numpy"],
+                                "conformance/properties/test_layer_gradients.py", "--backends", "layer-keras-numpy"],
                                capture_output=True, text=True, cwd=root, timeout=600)
     assert "test_layer_gradients_agree_with_reference[layer-keras-numpy-call]" in collected.stdout, collected.stdout[-2000:]
     assert "test_training_step_follows_reference_gradient[layer-keras-numpy-predict]" in collected.stdout

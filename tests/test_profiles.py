@@ -7,8 +7,10 @@ these tests rely on instead.
 
 from hypothesis import Phase
 
-from conformance import checks, profiles, test_agreement
-from conformance.targets import target
+from conformance.judge import checks
+from conformance.base import profiles
+from conformance.properties import test_agreement
+from conformance.judge.targets import target
 
 
 def _examples_run(chosen):
@@ -65,7 +67,7 @@ def test_gradient_properties_draw_their_own_count_under_a_named_profile_and_any_
     gradient properties GRADIENT_EXAMPLES; an explicit --max-examples (its own profile) rules all."""
     from hypothesis import settings
 
-    from conformance.profiles import GRADIENT_EXAMPLES, gradient_settings
+    from conformance.base.profiles import GRADIENT_EXAMPLES, gradient_settings
 
     previous = settings._current_profile
     try:

@@ -1,7 +1,7 @@
 """Every property can fail: each is run against a faulty loop that breaks its rule.
 
 A property that passed on all of these would be vacuous. The faulty loops are mutants of
-the catalog in `conformance.mutants`; each pairing below says which property must reject
+the catalog in `conformance.research.mutants`; each pairing below says which property must reject
 which mutant, and with which rule. Each runs on the derandomized `ci` sample, whatever the
 profile: a kill must not rest on a random draw (under `dev`, 20 random examples missed the
 masked step that `unroll-flips-zero-output` needs in 12 runs of 200); exploring
@@ -14,11 +14,15 @@ import numpy as np
 import optree
 import pytest
 
-from conformance import test_agreement, test_hints, test_layout, test_masking, test_structure
-from conformance.assertions import Divergence, divergences_in
+from conformance.properties import test_agreement
+from conformance.properties import test_hints
+from conformance.properties import test_layout
+from conformance.properties import test_masking
+from conformance.properties import test_structure
+from conformance.judge.assertions import Divergence, divergences_in
 from conformance.backends.numpy_function import NumpyFunctionBackend
-from conformance.mutants import MUTANTS
-from conformance.targets import Target
+from conformance.research.mutants import MUTANTS
+from conformance.judge.targets import Target
 
 KILLS = [
     # (mutant, property, rule the failure must name)
@@ -57,7 +61,7 @@ def test_property_rejects_mutant(mutant, property_test, rule, ci_profile_without
 def test_every_property_is_paired_with_a_mutant():
     """Each function-level property is shown to fail at least once (the mutation score,
     tests/test_mutants.py, asks the converse: that every mutant is killed)."""
-    from conformance.mutation import PROPERTY_ORDER
+    from conformance.research.mutation import PROPERTY_ORDER
 
     assert {p for _, p, _ in KILLS} == set(PROPERTY_ORDER)
     assert {m for m, _, _ in KILLS} <= set(MUTANTS)
@@ -89,8 +93,8 @@ def test_a_value_that_differs_before_any_masked_step_names_the_step_calls():
     a step no masked step precedes names R2; a wrong carried state names R3; a wrong
     output at the masked step itself names R4 (the 2018 example: time 2 masked)."""
     from cells.catalog import report_2018_example
-    from conformance.assertions import compare
-    from conformance.runs import expected
+    from conformance.judge.assertions import compare
+    from conformance.judge.runs import expected
 
     example = report_2018_example()
     contract = expected(example)

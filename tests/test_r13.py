@@ -13,14 +13,15 @@ import pytest
 from hypothesis import settings
 
 from cells.strategies import examples, options
-from conformance import profiles, test_structure
-from conformance.assertions import Divergence
+from conformance.base import profiles
+from conformance.properties import test_structure
+from conformance.judge.assertions import Divergence
 from conformance.backends.impl import ImplBackend
 from conformance.backends.keras_torch import KerasTorch
 from conformance.backends.numpy_function import NumpyFunctionBackend
-from conformance.mutants import MUTANTS, CorrectLoop
+from conformance.research.mutants import MUTANTS, CorrectLoop
 from conformance.properties import generated_only
-from conformance.targets import Target
+from conformance.judge.targets import Target
 
 IMPLS = Path(__file__).resolve().parent / "impls"
 CI = profiles.settings_for("ci", phases=[p for p in settings.default.phases if p.name != "shrink"], report_multiple_bugs=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from conformance.reference import rnn
+from conformance.contract.reference import rnn
 
 
 def echo_and_count(inputs, states):

@@ -2,15 +2,16 @@
 an overlay environment per release and replays there; `pytest -m slow tests/test_release_ranges.py`,
 or `tox -e releases`).
 
-The ranges in conformance/known_divergences.toml come from replaying every entry's case on
-every release (conformance/history.py; README, "Release history"). This checks the ends
+The ranges in conformance/known/known_divergences.toml come from replaying every entry's case on
+every release (conformance/research/history.py; docs/releases.md). This checks the ends
 again, so a range cannot claim a release its case does not reproduce on."""
 
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from conformance import history, releases
-from conformance.known import load
+from conformance.research import history
+from conformance.research import releases
+from conformance.known.ledger import load
 
 pytestmark = pytest.mark.slow
 

@@ -1,17 +1,18 @@
-"""Other releases (conformance/releases.py, `--keras`, `--tf-keras`), the entries declared
+"""Other releases (conformance/research/releases.py, `--keras`, `--tf-keras`), the entries declared
 for other releases (conformance/known.py), and the release history's arithmetic
-(conformance/history.py)."""
+(conformance/research/history.py)."""
 
 import subprocess
 import sys
 
 import pytest
 
-from conformance import history, releases
+from conformance.research import history
+from conformance.research import releases
 from conformance.backends import get_backend
-from conformance.known import Ledger
-from conformance.targets import Target
-from conformance.usage import UsageError
+from conformance.known.ledger import Ledger
+from conformance.judge.targets import Target
+from conformance.base.usage import UsageError
 from tests.test_known_matching import declared, divergence
 
 
@@ -124,7 +125,7 @@ def test_a_divergence_outside_an_entry_s_condition_names_what_differs_and_the_wi
 
 
 def test_a_development_version_is_inside_an_open_range_and_outside_one_closed_before_it():
-    from conformance.known import closed_at, in_range
+    from conformance.known.ledger import closed_at, in_range
 
     assert in_range(">=3.0.0", "3.16.0.dev0") and in_range(">=3.0.0", "3.16.0.dev2026102704")
     assert in_range(">=3.0.0", "3.16.0rc1") and not in_range(">=3.0.0,<3.16.0.dev0", "3.16.0.dev0")

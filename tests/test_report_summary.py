@@ -3,8 +3,8 @@ verdict last), built from a report's results alone, as the command does from mer
 worker reports."""
 
 from cells.catalog import report_2018_example
-from conformance import report
-from conformance.targets import Target
+from conformance.results import report
+from conformance.judge.targets import Target
 from fake_backends import FakeBackend
 
 AGREEMENT = "test_agreement::test_agrees_with_reference"

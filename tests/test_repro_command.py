@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from cells.catalog import report_2018_example
-from conformance import repro
-from conformance.assertions import Divergence
+from conformance.replay import repro
+from conformance.judge.assertions import Divergence
 from conformance.backends import get_backend
 from conformance.backends.impl import ImplBackend
 
@@ -70,7 +70,7 @@ def test_a_bad_case_is_one_line_and_exit_2(text, message, tmp_path, capsys):
 def test_a_missing_case_file_and_a_subprocess_run_are_one_line_and_exit_2(tmp_path):
     (tmp_path / "list.json").write_text("[]")
     for name, message in (("missing.json", "No such file or directory"), ("list.json", "expected a JSON object")):
-        result = subprocess.run([sys.executable, "-m", "conformance.repro", name], capture_output=True, text=True,
+        result = subprocess.run([sys.executable, "-m", "conformance.replay.repro", name], capture_output=True, text=True,
                                 cwd=tmp_path, timeout=120)
         assert result.returncode == 2 and result.stdout == "", result.stderr
         assert result.stderr == f"rnn-conformance: cannot read case {name}: " + result.stderr.split(": ", 2)[2]
@@ -111,7 +111,7 @@ def test_an_impl_case_prints_a_script_that_runs_from_where_the_command_ran(tmp_p
     saved = repro.save_case(divergence(report_2018_example(), backend=backend), tmp_path / "rnn-conformance-repros")
     assert json.loads(saved.read_text())["impl_ops"] == "numpy"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    printed = subprocess.run([sys.executable, "-m", "conformance.repro", str(saved.relative_to(tmp_path))],
+    printed = subprocess.run([sys.executable, "-m", "conformance.replay.repro", str(saved.relative_to(tmp_path))],
                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert printed.returncode == 0, printed.stderr
     assert "rnn = getattr(importlib.import_module('numpy_rnn'), 'rnn')" in printed.stdout

@@ -1,13 +1,14 @@
-"""The results model (conformance/results.py) and the outputs rendered from it: built
+"""The results model (conformance/results/results.py) and the outputs rendered from it: built
 from fake targets, no backend runs."""
 
 import re
 from pathlib import Path
 
 from cells.catalog import report_2018_example
-from conformance import matrix, report
-from conformance.areas import AREA_IDS, AREAS
-from conformance.targets import Target
+from conformance.results import matrix
+from conformance.results import report
+from conformance.results.areas import AREA_IDS, AREAS
+from conformance.judge.targets import Target
 from fake_backends import FakeBackend
 
 AGREEMENT = "test_agreement::test_agrees_with_reference"
@@ -36,7 +37,7 @@ def row_cells(report_, label="fake [eager]"):
 
 
 def test_every_rule_has_one_area_and_only_r1_r2_are_placed_by_their_example():
-    from conformance.areas import RULE_AREAS, SPLIT_RULES
+    from conformance.results.areas import RULE_AREAS, SPLIT_RULES
 
     assert set(RULE_AREAS.values()) <= set(AREA_IDS)
     assert set(SPLIT_RULES) == {"R1", "R2"}

@@ -15,9 +15,9 @@ CONTRACT_TEXT = (ROOT / "CONTRACT.md").read_text()
 RULES = re.findall(r"^### (R\d+)\. ", CONTRACT_TEXT, re.M)
 GRADIENT_RULES = re.findall(r"^### (G\d+)\. ", CONTRACT_TEXT, re.M)
 LAYER_RULES = re.findall(r"^### (L\d+)\. ", CONTRACT_TEXT, re.M)
-PROPERTIES = sorted((ROOT / "conformance").glob("test_*.py"))
+PROPERTIES = sorted((ROOT / "conformance" / "properties").glob("test_*.py"))
 CHECKS = PROPERTIES + [ROOT / "tests" / "test_reference_goldens.py"]
-GRADIENT_IMPLEMENTATION = [ROOT / "conformance" / "gradient_reference.py", ROOT / "conformance" / "gradient_assertions.py"]
+GRADIENT_IMPLEMENTATION = [ROOT / "conformance" / "contract" / "gradient_reference.py", ROOT / "conformance" / "judge" / "gradient_assertions.py"]
 
 
 def cited(rule, text):
@@ -35,12 +35,12 @@ def test_the_contract_defines_rules_g1_to_g4_and_l1_to_l8():
 
 
 def test_l8_is_implemented_in_the_layer_reference():
-    assert cited("L8", (ROOT / "conformance" / "layer_reference.py").read_text())
+    assert cited("L8", (ROOT / "conformance" / "contract" / "layer_reference.py").read_text())
 
 
 @pytest.mark.parametrize("rule", RULES)
 def test_rule_is_cited_in_the_reference(rule):
-    assert cited(rule, (ROOT / "conformance" / "reference.py").read_text())
+    assert cited(rule, (ROOT / "conformance" / "contract" / "reference.py").read_text())
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -58,4 +58,4 @@ def test_gradient_rule_is_cited_where_gradients_are_computed_or_compared(rule):
 @pytest.mark.parametrize("rule", GRADIENT_RULES + LAYER_RULES)
 def test_gradient_and_layer_rule_is_cited_in_a_property(rule):
     citing = [path.name for path in PROPERTIES if cited(rule, path.read_text())]
-    assert citing, f"no property module (conformance/test_*.py) cites {rule}"
+    assert citing, f"no property module (conformance/properties/test_*.py) cites {rule}"

@@ -18,12 +18,13 @@ from cells.layer_example import MASK_VALUE
 from cells.layer_strategies import layer_examples
 from cells.resample import SIBLINGS, siblings
 from cells.strategies import examples
-from conformance import checks, test_agreement
-from conformance.assertions import Divergence
+from conformance.judge import checks
+from conformance.properties import test_agreement
+from conformance.judge.assertions import Divergence
 from conformance.backends import get_backend
 from conformance.backends.base import Backend
-from conformance.known import Ledger, load
-from conformance.targets import Target
+from conformance.known.ledger import Ledger, load
+from conformance.judge.targets import Target
 
 FEW = settings(max_examples=30, database=None, derandomize=True, deadline=None)
 

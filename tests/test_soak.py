@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import known, soak_report, triage
+from conformance.known import ledger as known
+from conformance.research import soak_report
+from conformance.research import triage
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 IMPLS = REPOSITORY / "tests" / "impls"

@@ -17,9 +17,9 @@ from cells.gradient_strategies import FILLS, with_masked_fill
 from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
 from conformance.backends import get_backend
 from conformance.backends.base import gradient_mode
-from conformance.gradient_reference import reference_gradients
-from conformance.gradients import batch_major, loss_weights
-from conformance.runs import expected
+from conformance.contract.gradient_reference import reference_gradients
+from conformance.contract.gradients import batch_major, loss_weights
+from conformance.judge.runs import expected
 
 pytest.importorskip("tensorflow", reason="the TensorFlow rows need TensorFlow")
 

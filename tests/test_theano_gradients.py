@@ -17,11 +17,11 @@ from cells.example import Example, Options
 from cells.resample import SIBLINGS, siblings
 from cells.spec import CellSpec, CellStructure, OutputSpec, StateSpec
 from conformance.backends import get_backend
-from conformance.assertions import compare
+from conformance.judge.assertions import compare
 from conformance.backends.base import gradient_mode
-from conformance.gradient_reference import reference_gradients
-from conformance.gradients import Gradients, loss_weights
-from conformance.runs import expected
+from conformance.contract.gradient_reference import reference_gradients
+from conformance.contract.gradients import Gradients, loss_weights
+from conformance.judge.runs import expected
 
 BACKEND = get_backend("keras2-theano")
 MISSING = BACKEND.missing_package()

@@ -1,9 +1,10 @@
-"""conformance/triage.py on made-up reports: grouping by root cause, crash texts that
+"""conformance/research/triage.py on made-up reports: grouping by root cause, crash texts that
 differ only in numbers, and conditions that cover the members and no passing example."""
 
 import numpy as np
 
-from conformance import known, triage
+from conformance.known import ledger as known
+from conformance.research import triage
 
 
 def facts(**changes):
@@ -111,7 +112,7 @@ def test_the_facts_soak_triage_needed():
     default initial state, kept by an unrolled counter)."""
     from cells.catalog import report_2018_example
     from cells.spec import CellSpec, OutputSpec, StateSpec
-    from conformance.facts import FACT_NAMES, example_facts
+    from conformance.known.facts import FACT_NAMES, example_facts
 
     example = report_2018_example()
     assert "hidden_feeds_nothing" in FACT_NAMES

@@ -1,7 +1,7 @@
 """A user-cell case (--cell) is data like every saved case (issue 19): it reads back
 into the same example, a malformed field is one CaseError line, printing its reproducer
 never imports the cell, and a declared entry's case may name only the suite's own cells
-(conformance/known_cells)."""
+(conformance/known/known_cells)."""
 
 import copy
 import json
@@ -15,8 +15,8 @@ import pytest
 from cells.case_schema import CaseError, check_case
 from cells.serialize import example_from_dict, example_to_dict
 from cells.user_cell import is_user_cell
-from conformance import repro
-from conformance.known import KnownDivergenceError, load
+from conformance.replay import repro
+from conformance.known.ledger import KnownDivergenceError, load
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 KNOWN = REPOSITORY / "conformance" / "known"
@@ -93,7 +93,7 @@ def test_with_cell_a_user_cell_case_prints_a_script_importing_it_from_here(tmp_p
     _cell(case).update(target="tests.user_cells.examples:RankedStatesCell", search_path="/where/it/ran")
     path = tmp_path / "case.json"
     path.write_text(json.dumps(case))
-    printed = subprocess.run([sys.executable, "-m", "conformance.repro", str(path), "--cell", _cell(case)["target"]],
+    printed = subprocess.run([sys.executable, "-m", "conformance.replay.repro", str(path), "--cell", _cell(case)["target"]],
                              capture_output=True, text=True, cwd=REPOSITORY, timeout=300)
     assert printed.returncode == 0, printed.stderr[-2000:]
     assert "from tests.user_cells.examples import RankedStatesCell" in printed.stdout
@@ -119,7 +119,7 @@ def test_a_declared_entry_names_only_the_suites_own_cells(tmp_path):
 
 def test_a_declared_entrys_cell_is_imported_from_the_suite_not_a_saved_path(tmp_path):
     case = saved()
-    _cell(case)["search_path"] = str(tmp_path)  # where a planted conformance/known_cells could wait
+    _cell(case)["search_path"] = str(tmp_path)  # where a planted conformance/known/known_cells could wait
     with pytest.raises(KnownDivergenceError, match="search_path"):
         load(_known_file(tmp_path, case))
 

@@ -12,7 +12,7 @@ import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 CELLS = "tests.user_cells.examples"
-KNOWN_FILE = REPOSITORY / "conformance" / "known_divergences.toml"
+KNOWN_FILE = REPOSITORY / "conformance" / "known" / "known_divergences.toml"
 ROW = "layer-keras-numpy"  # every Keras 3 layer row runs the same properties; NumPy is the quickest
 
 
@@ -107,7 +107,7 @@ def test_a_matrix_state_meets_a_declared_mask_broadcast_crash(tmp_path):
     """A cell with a (2, 2) state reaches a root cause the suite's own layer cells (rank-1
     states) never reach: keras-numpy's `rnn` masks with a (B, 1) array that does not
     broadcast against a (B, 2, 2) state. The layer row declares it (its case is of the
-    same cell, conformance/known_cells), so the run passes and the author reads what it
+    same cell, conformance/known/known_cells), so the run passes and the author reads what it
     means for the cell."""
     needs(ROW)
     status, out, _ = command("--cell", f"{CELLS}:RankedStatesCell", "--backends", ROW, "--max-examples", "8",
@@ -122,7 +122,7 @@ def without_entries(tmp_path, prefix):
     (their cases found from anywhere: the examples as absolute paths)."""
     blocks = KNOWN_FILE.read_text().split("[[divergence]]")
     kept = [b for b in blocks[1:] if not b.lstrip().startswith(f'id = "{prefix}')]
-    text = "[[divergence]]".join([blocks[0], *kept]).replace('example = "known/', f'example = "{KNOWN_FILE.parent}/known/')
+    text = "[[divergence]]".join([blocks[0], *kept]).replace('example = "', f'example = "{KNOWN_FILE.parent}/')
     path = tmp_path / "known.toml"
     path.write_text(text)
     return path
@@ -173,7 +173,8 @@ def test_a_gradient_the_cell_hides_from_autodiff_fails_L7(tmp_path):
 
 def test_every_cell_author_note_explains_a_declared_root_cause():
     """A note whose key names no declared entry (a typo, a renamed entry) would never print."""
-    from conformance import cell_author_notes, known
+    from conformance.command import cell_author_notes
+    from conformance.known import ledger as known
 
     causes = {cell_author_notes.root_cause_of(e.id, e.backend) for e in known.load()}
     notes = cell_author_notes.load_notes()
@@ -184,7 +185,8 @@ def test_every_cell_author_note_explains_a_declared_root_cause():
 def test_every_root_cause_a_cell_run_can_meet_has_a_note():
     """--cell runs the Keras 3 layer rows and layer-tf-keras: each root cause declared
     there prints its meaning and a workaround, not only the entry's reason."""
-    from conformance import cell_author_notes, known
+    from conformance.command import cell_author_notes
+    from conformance.known import ledger as known
     from conformance.backends import get_backend
 
     rows = {"layer-tf-keras"} | {e.backend for e in known.load()

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli, repro, user_cell_reference
-from conformance.usage import SUITE_PACKAGES
+from conformance import cli
+from conformance.replay import repro
+from conformance.contract import user_cell_reference
+from conformance.base.usage import SUITE_PACKAGES
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 # The top-level packages the suite installs, as pyproject.toml finds them ("cells*" -> cells).
@@ -96,10 +98,10 @@ def test_pytest_refuses_it_as_a_usage_error(tmp_path, no_process):
 
 
 def test_the_suites_own_cells_can_still_be_named(tmp_path, no_process):
-    """conformance/known_cells ships the declared divergences' cells: they are the suite's to import."""
+    """conformance/known/known_cells ships the declared divergences' cells: they are the suite's to import."""
     from cells.user_cell import parse_cell_options
 
-    parse_cell_options("conformance.known_cells.keras3:RankedStatesCell", None, "3", None, None)
+    parse_cell_options("conformance.known.known_cells.keras3:RankedStatesCell", None, "3", None, None)
 
 
 def test_a_case_of_such_a_module_is_refused_before_its_reference_runs(tmp_path, no_process, capsys):

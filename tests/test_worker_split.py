@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from conformance import results as model
+from conformance.results import results as model
 from conformance.backends import get_backend, register_impl
-from conformance.run_command import split_by_module
-from conformance.workers import Worker, merge_parts, run_workers
+from conformance.command.run_command import split_by_module
+from conformance.command.workers import Worker, merge_parts, run_workers
 
 FEW = ["--hypothesis-profile", "ci", "--max-examples", "2"]
 
@@ -59,7 +59,7 @@ def test_each_property_module_runs_in_a_process_of_its_own_and_the_report_has_ev
         [module] = part.modules  # divergences, none on reference, run in test_known_divergences')
         properties = {r["property"] for r in own_results(part.report())["results"] if not r["replay"]}
         assert all(p.startswith(module.rsplit(".", 1)[1] + "::") for p in properties), (module, properties)
-        assert properties or module == "conformance.test_known_divergences", module
+        assert properties or module == "conformance.properties.test_known_divergences", module
     key = lambda r: json.dumps(r, sort_keys=True)  # noqa: E731
     results = own_results(merged)["results"]
     assert len({key(r) for r in results}) == len(results)  # once each

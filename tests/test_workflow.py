@@ -8,7 +8,7 @@ import re
 import shlex
 from pathlib import Path
 
-from conformance import releases
+from conformance.research import releases
 from conformance.backends import get_backend
 from conformance.cli import parse_arguments
 
@@ -128,6 +128,6 @@ def test_the_weekly_nightly_job_runs_every_keras_3_row_on_keras_nightly():
     assert re.search(r"^  nightly:\n    if: github.event_name == 'schedule'\n", WORKFLOW, re.M)
     line = next(l.strip()[len("- run: "):] for l in job.splitlines() if l.strip().startswith("- run: rnn-conformance"))
     args = parse_arguments(shlex.split(line)[1:])
-    assert args.keras == "nightly" and args.backends is None  # every Keras 3 row (conformance/releases.py)
+    assert args.keras == "nightly" and args.backends is None  # every Keras 3 row (conformance/research/releases.py)
     assert "--markdown reports/nightly.md" in line and 'cat reports/nightly.md >> "$GITHUB_STEP_SUMMARY"' in job
     assert job.index("mkdir -p reports") < job.index(line)  # the command refuses a report in a missing directory

@@ -14,7 +14,8 @@ import optree
 
 from cells.build import make_step
 from cells.ops import get_ops
-from conformance.code_versions import module_of, of_module
+from conformance.base.code_versions import module_of, of_module
+from conformance.contract.values import Result  # noqa: F401 - where backends and their users have always found it
 
 
 STATIC_OPTIONS = ("go_backwards", "unroll", "input_length", "time_major", "zero_output_for_mask", "return_all_outputs")
@@ -110,21 +111,6 @@ class TraceCounter:
         return counted_call(stats, mode, call, lambda _: self.traces > before)
 
 
-@dataclass(frozen=True)
-class Result:
-    """What `rnn` returned, as NumPy nests: (last_output, outputs, new_states)."""
-
-    last_output: object
-    outputs: object
-    new_states: object
-
-    @classmethod
-    def from_framework(cls, returned, to_numpy=np.asarray):
-        last_output, outputs, new_states = returned
-        convert = lambda tree: optree.tree_map(to_numpy, tree)  # noqa: E731
-        return cls(convert(last_output), convert(outputs), convert(list(new_states)))
-
-
 class Backend:
     """One implementation under test. Subclasses set the class attributes and `run`."""
 
@@ -138,7 +124,7 @@ class Backend:
     modes = ("eager",)
     compiled_modes = ()  # modes that trace or compile a function and reuse it (siblings run there)
     # Modes whose examples cost milliseconds: 50 examples/s or more in the default run
-    # (docs/measurements.md). The named profiles draw more examples there (conformance/budgets.py).
+    # (docs/measurements.md). The named profiles draw more examples there (conformance/base/budgets.py).
     cheap_modes = ()
     ops = "numpy"  # the ops namespace its step functions are built with
     run_by_default = True  # False for known-bad implementations kept for self-tests
@@ -149,7 +135,7 @@ class Backend:
     # autodiff (keras-numpy) has its gradient properties "not applicable" (section 4).
     differentiates = False
     # An environments.EnvironmentSpec where the backend cannot live in the main environment
-    # (Keras 2 on Theano needs numpy 1.23): its worker then runs there (conformance/environments.py).
+    # (Keras 2 on Theano needs numpy 1.23): its worker then runs there (conformance/base/environments.py).
     environment = None
 
     def runs_in_environment(self):
@@ -165,7 +151,7 @@ class Backend:
 
     def code_versions(self):
         """What each of `packages` says of itself where this backend's calls run
-        (conformance/code_versions.py): the module's own version and path, not the
+        (conformance/base/code_versions.py): the module's own version and path, not the
         installed metadata. Imported here; a row whose calls run in a worker asks it."""
         return [found for found in map(of_module, (*self.packages, *self.also_reported)) if found is not None]
 
@@ -208,7 +194,7 @@ class Backend:
         raise NotImplementedError
 
     def run_with_gradients(self, example, mode, loss_weights):
-        """Run `rnn` and differentiate L (conformance/gradients.py) in one go; return
+        """Run `rnn` and differentiate L (conformance/contract/gradients.py) in one go; return
         `(Result, Gradients)`.
 
         `loss_weights` is a Result of NumPy arrays (`gradients.loss_weights`): L is the sum

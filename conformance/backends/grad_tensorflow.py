@@ -8,7 +8,7 @@ way (CONTRACT.md section 5, G1), so a difference between rows is the loop's, nev
 
 import tensorflow as tf
 
-from conformance.gradients import DIFFERENTIATED, DIFFERENTIATED_DATA, loss_pairs, weight_parts
+from conformance.contract.gradients import DIFFERENTIATED, DIFFERENTIATED_DATA, loss_pairs, weight_parts
 
 
 

@@ -1,7 +1,7 @@
 """Value-and-grad for Keras 2.3.1's Theano `rnn` (contract section 5, G1-G4).
 
 One `theano.function` per configuration returns the loop's results and `theano.grad` of
-L (conformance/gradients.py) with respect to every input leaf, initial state, constant
+L (conformance/contract/gradients.py) with respect to every input leaf, initial state, constant
 and cell weight. The data, the cell weights and the loss weights are all its inputs
 (symbolic variables of unknown sizes, as the forward compile builds them), so the
 siblings of an example (cells/resample.py) and the variants of a metamorphic property run
@@ -15,7 +15,7 @@ as they are, and whatever Theano's backward pass makes of them comes back (G3).
 
 import optree
 
-from conformance.gradients import DIFFERENTIATED, Gradients, loss_pairs
+from conformance.contract.gradients import DIFFERENTIATED, Gradients, loss_pairs
 
 DATA_PARTS = DIFFERENTIATED[:3]  # ("inputs", "initial_states", "constants"); the mask is not differentiated
 

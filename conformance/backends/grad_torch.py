@@ -8,7 +8,7 @@ is the loop's, never ours. The same signature as `grad_tensorflow` and `grad_jax
 import optree
 import torch
 
-from conformance.gradients import DIFFERENTIATED, DIFFERENTIATED_DATA, Gradients, loss_pairs, weight_parts
+from conformance.contract.gradients import DIFFERENTIATED, DIFFERENTIATED_DATA, Gradients, loss_pairs, weight_parts
 
 
 

@@ -21,8 +21,8 @@ import optree
 
 from conformance.backends import interrupts
 from conformance.backends.base import DATA_ARGUMENTS, Backend, Result, shared_torch_tensor
-from conformance.gradients import DIFFERENTIATED, Gradients
-from conformance.usage import suite_package_clash
+from conformance.contract.gradients import DIFFERENTIATED, Gradients
+from conformance.base.usage import suite_package_clash
 
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
 # The array libraries with autodiff, each with its value-and-grad module (G1).

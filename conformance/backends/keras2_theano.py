@@ -2,7 +2,7 @@
 
 It needs its own environment (Python 3.11 with numpy 1.23.5): the suite creates it on first
 use from conformance/requirements/theano.txt and runs this backend's worker there
-(conformance/environments.py).
+(conformance/base/environments.py).
 
 One mode, "compiled": the loop is built symbolically and compiled with `theano.function`.
 One function is compiled per cell structure, static options (go_backwards, unroll,
@@ -27,9 +27,9 @@ import optree
 
 from conformance.backends import grad_theano
 from conformance.backends.base import Backend, CompiledCache, Result, counted_call, gradient_mode
-from conformance.code_versions import keras_is_keras3, of_module
-from conformance.environments import EnvironmentSpec
-from conformance.gradients import weight_parts
+from conformance.base.code_versions import keras_is_keras3, of_module
+from conformance.base.environments import EnvironmentSpec
+from conformance.contract.gradients import weight_parts
 
 STATIC_OPTIONS = ("go_backwards", "unroll", "input_length")
 DEFAULTS_OF_MISSING_OPTIONS = {"time_major": False, "zero_output_for_mask": False, "return_all_outputs": True}

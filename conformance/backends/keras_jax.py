@@ -22,7 +22,7 @@ from collections import Counter
 import numpy as np
 
 from conformance.backends.base import Backend, CompiledCache, Result, TraceCounter, gradient_mode, static_options_and_data
-from conformance.gradients import weight_parts
+from conformance.contract.gradients import weight_parts
 
 
 class KerasJax(Backend):

@@ -21,8 +21,8 @@ applicable).
 from collections import Counter
 
 from conformance.backends.base import Backend, counted_call
-from conformance.code_versions import asked_of
-from conformance.layers.client import Worker
+from conformance.base.code_versions import asked_of
+from conformance.backends.layer_worker.client import Worker
 
 # Seconds one example may take once the worker answered a first time. The largest
 # examples compile in about a second; a hang costs this much, then a new worker (~3 s).
@@ -37,7 +37,7 @@ class KerasOpenVINO(Backend):
     extra = "openvino"
     modes = ("eager", "loop")
     compiled_modes = ("loop",)
-    ops = "keras"  # keras.ops under KERAS_BACKEND=openvino (rendered by conformance/openvino_script.py)
+    ops = "keras"  # keras.ops under KERAS_BACKEND=openvino (rendered by conformance/replay/openvino_script.py)
     keras_backend = "openvino"
     rnn_path = "keras.src.backend.openvino.rnn:rnn"
     differentiates = False

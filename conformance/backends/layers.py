@@ -1,8 +1,8 @@
 """Adapters for the `RNN` layer rows: one per Keras and Keras backend (contract section 2).
 
-Each runs its examples in a worker process of its own (conformance/layers/worker.py),
+Each runs its examples in a worker process of its own (conformance/backends/layer_worker/worker.py),
 started with the KERAS_BACKEND it needs, so one pytest process covers every Keras: the
-layer code never runs in the suite's process. The properties of conformance/test_layer.py
+layer code never runs in the suite's process. The properties of conformance/properties/test_layer.py
 run on these; the function-level properties run on the other backends.
 
 Modes: "call" (the layer called directly, eagerly) and "predict" (a functional `Model`
@@ -16,8 +16,8 @@ import numpy as np
 
 from conformance.backends.base import Backend, Result, counted_call, gradient_mode
 from conformance.backends.keras2_theano import Keras2Theano
-from conformance.code_versions import asked_of, keras_is_keras3
-from conformance.layers.client import Worker
+from conformance.base.code_versions import asked_of, keras_is_keras3
+from conformance.backends.layer_worker.client import Worker
 
 KERAS3_BACKEND_PACKAGE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": None, "openvino": "openvino"}
 # Keras 3 backends without autodiff: their gradient properties are not applicable (contract section 4).

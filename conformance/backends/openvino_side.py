@@ -1,6 +1,6 @@
 """Running a function-row `Example` through Keras 3's OpenVINO `rnn`, inside a worker.
 
-Imported only by the worker process (conformance/layers/worker.py, flavor
+Imported only by the worker process (conformance/backends/layer_worker/worker.py, flavor
 "openvino-rnn"), started with KERAS_BACKEND=openvino as a user's program would be: the
 step function is written with `keras.ops`, which then builds OpenVINO graph nodes, and
 Keras' dtype rules are the OpenVINO backend's. The parent is

@@ -4,7 +4,7 @@ If this row ever fails, the harness (strategies, adapters, comparisons) is broke
 the contract.
 """
 
-from conformance import reference
+from conformance.contract import reference
 from conformance.backends.numpy_function import NumpyFunctionBackend
 
 

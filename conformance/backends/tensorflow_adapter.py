@@ -28,7 +28,7 @@ import importlib
 from collections import Counter
 
 from conformance.backends.base import Backend, CompiledCache, Result, TraceCounter, gradient_mode, static_options_and_data
-from conformance.gradients import DIFFERENTIATED, Gradients, weight_parts
+from conformance.contract.gradients import DIFFERENTIATED, Gradients, weight_parts
 
 
 class TensorFlowBackend(Backend):

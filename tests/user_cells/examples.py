@@ -2,7 +2,7 @@
 
 Each stands for a kind of cell where the suite's findings bite cell authors: an output
 that is not the first state (wrong under masks on some backends), states of different
-sizes, a peephole LSTM and a matrix state (those two in conformance/known_cells, as
+sizes, a peephole LSTM and a matrix state (those two in conformance/known/known_cells, as
 declared divergences' cells). Three are deliberately broken: `Float64ConstantCell`
 computes with a float64 constant (its result depends on the backend's float types),
 `CountingCell` keeps Python-side state, `ConstantsCell` requires constants Keras 3
@@ -14,7 +14,7 @@ from keras import ops
 
 # Example cells that are also declared divergences' cells live in the suite (a declared
 # entry's case may name only those): re-exported here.
-from conformance.known_cells.keras3 import PeepholeLSTMCell, RankedStatesCell  # noqa: F401
+from conformance.known.known_cells.keras3 import PeepholeLSTMCell, RankedStatesCell  # noqa: F401
 
 
 @keras.saving.register_keras_serializable(package="user_cells")

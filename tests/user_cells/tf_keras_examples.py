@@ -1,13 +1,13 @@
 """Cells as a tf_keras user writes them (`--cell-framework tf-keras`), with TensorFlow ops.
 
-`ConstantsCell` (conformance/known_cells/tf_keras.py: a declared divergence's cell) reads
+`ConstantsCell` (conformance/known/known_cells/tf_keras.py: a declared divergence's cell) reads
 constants; `TfKerasPeepholeCell` reads none.
 """
 
 import tensorflow as tf
 import tf_keras as keras
 
-from conformance.known_cells.tf_keras import ConstantsCell  # noqa: F401 - an example cell, and a declared divergence's
+from conformance.known.known_cells.tf_keras import ConstantsCell  # noqa: F401 - an example cell, and a declared divergence's
 
 
 @keras.utils.register_keras_serializable(package="user_cells")

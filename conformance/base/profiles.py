@@ -1,0 +1,128 @@
+"""The Hypothesis profiles of the suite: `ci` (derandomized), `dev`, `thorough`.
+
+What a sample contains, by construction. Each property's sample is its profile's count of
+drawn examples (PROFILE_EXAMPLES; fewer in a compiled mode, more in a cheap one, fewer for
+a gradient property: conformance/base/budgets.py), then one top-up example for each area of the
+contract the property applies to that no drawn example was in (conformance/harness/covering.py,
+conformance/judge/coverage.py). Drawn first, so the `ci` sample is what it always was and every
+declared divergence it met is still met; topped up after, so "passed" means "passed with
+an example in every area", whatever the budget. An area no top-up can reach is reported
+uncovered and the run is incomplete (exit status 6), never a pass.
+
+Registered on import, shared by the pytest plugin and by `rnn-conformance mutants`,
+which runs the properties outside pytest.
+
+Hypothesis fixes a test's settings when @given decorates it, that is when its module is
+imported: loading a profile afterwards changes nothing for properties already imported.
+Under pytest the plugin loads the profile before collection, so that is enough; code
+that runs imported properties under other settings (the mutants command, the suite's
+own tests) uses `applied`.
+"""
+
+import contextlib
+import os
+
+from hypothesis import HealthCheck, settings
+
+
+def _draw_no_constants_from_local_source():
+    """Keep the derandomized examples independent of which of our modules are loaded.
+
+    Hypothesis (since 6.131) also draws numbers it finds in the source of "local" modules,
+    those outside site-packages: this package itself in an editable install. That pool
+    grows as modules are imported, so the `ci` sample changed with any edit to a literal
+    anywhere in the package, between an editable and a regular install, and within a run
+    once a failure imported the reproducer modules. Hypothesis has no setting for it; the
+    pool it reads is emptied here (tests/test_profiles.py checks that this still works).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # a Hypothesis without local constants
+        return False
+    if not hasattr(providers, "_get_local_constants"):
+        return False
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    return True
+
+
+LOCAL_CONSTANTS_DISABLED = _draw_no_constants_from_local_source()
+
+PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
+# What a forward property draws in a compiled mode under these profiles (conformance/
+# budgets.py): each drawn example pays for a compilation and checks 5 data sets (itself
+# and its 4 siblings), so 6 under `ci` check 30 data sets, 1.2 times the eager mode's 25
+# (8 until the OpenVINO rows joined the default run: 615 s on a slow day, over its 600 s).
+# `thorough` draws 200 everywhere.
+COMPILED_EXAMPLES = {"ci": 6, "dev": 6}
+# What a property draws in a cheap mode (Backend.cheap_modes: 50 examples/s or more in the
+# default run, NumPy and torch loops) under these profiles: twice the eager count, the
+# same few seconds a slow row's 25 cost. Forward, then gradient properties.
+CHEAP_EXAMPLES = {"ci": 50, "dev": 40}
+CHEAP_GRADIENT_EXAMPLES = {"ci": 8, "dev": 8}
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+settings.register_profile(
+    "ci",
+    derandomize=True,  # the same examples on every run and machine
+    database=None,
+    max_examples=PROFILE_EXAMPLES["ci"],
+    deadline=None,  # first calls include tracing/compilation
+    print_blob=True,  # every failure prints a @reproduce_failure line
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.register_profile(
+    "dev", max_examples=PROFILE_EXAMPLES["dev"], deadline=None, print_blob=True, suppress_health_check=_SLOW_IS_FINE
+)
+settings.register_profile(
+    "thorough",
+    max_examples=PROFILE_EXAMPLES["thorough"],
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_SLOW_IS_FINE,
+)
+
+
+# A gradient example costs several forward ones (a backward pass; in compiled modes a
+# value-and-grad trace per configuration, 3-5x a forward trace): under the named profiles
+# the gradient properties draw this many examples (each with its siblings in compiled
+# modes). An explicit --max-examples applies to every property alike.
+GRADIENT_EXAMPLES = {"ci": 4, "dev": 4, "thorough": 100}
+
+
+def gradient_settings():
+    """The settings of a gradient property, fixed when its module is imported (after the
+    plugin loaded the run's profile): the profile's, with GRADIENT_EXAMPLES' count."""
+    current = getattr(settings, "_current_profile", None)
+    if current in GRADIENT_EXAMPLES:
+        return settings(settings.default, max_examples=GRADIENT_EXAMPLES[current])
+    return settings.default
+
+
+def default_profile():
+    """`ci` under CI (the environment variable CI is set), else `dev`."""
+    return "ci" if os.environ.get("CI") else "dev"
+
+
+def settings_for(profile, max_examples=None, **changes):
+    """The settings of a registered profile, with max_examples and other fields overridden."""
+    if max_examples:
+        changes["max_examples"] = max_examples
+    return settings(settings.get_profile(profile), **changes)
+
+
+@contextlib.contextmanager
+def applied(chosen, tests):
+    """Run already-decorated Hypothesis `tests` under the `chosen` settings for a while.
+
+    It swaps the settings @given stored on each test (the attribute Hypothesis' own
+    @settings decorator sets) and restores them on exit.
+    """
+    saved = [(test, test._hypothesis_internal_use_settings) for test in tests]
+    try:
+        for test, _ in saved:
+            test._hypothesis_internal_use_settings = chosen
+        yield
+    finally:
+        for test, previous in saved:
+            test._hypothesis_internal_use_settings = previous

@@ -1,0 +1,73 @@
+"""Is `--impl MODULE:FUNC` usable? Asked in a short subprocess, never in the command itself.
+
+The command must not import the user's module: a module that calls `os._exit(0)` at
+import would end the command with status 0 and no output (a silent pass), and nothing
+can catch that. So a subprocess imports it, from the current directory as the workers
+will, and answers on a marked line; the command turns every other ending into a one-line
+usage error. A module that ends the process at import (`sys.exit`, `os._exit`,
+KeyboardInterrupt) is such an error too: it cannot be tested.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+from conformance.base.usage import UsageError, suite_package_clash
+
+PROBE_TIMEOUT_S = 300  # importing a framework (TensorFlow) takes seconds; a hang does not end
+_MARK = "rnn-conformance-impl-probe:"
+_SCRIPT = r"""
+import importlib, json, os, sys
+if os.getcwd() not in sys.path and "" not in sys.path:
+    sys.path.insert(0, os.getcwd())
+module_name, function_name, mark = sys.argv[1:4]
+def answer(**fields):
+    sys.stdout.flush()
+    os.write(1, ("\n" + mark + json.dumps(fields) + "\n").encode())
+    os._exit(0)
+try:
+    module = importlib.import_module(module_name)
+except SystemExit as error:
+    answer(exits=f"calls sys.exit({error.code!r}) at import")
+except KeyboardInterrupt:
+    answer(exits="raises KeyboardInterrupt at import")
+except BaseException as error:
+    answer(error=f"{type(error).__name__}: {error}")
+answer(callable=callable(getattr(module, function_name, None)))
+"""
+
+
+def split_target(impl_target):
+    """(module, function) of MODULE:FUNC, or a UsageError (a module named like one of the
+    suite's packages too: the probe would import the suite's package and answer for it)."""
+    module_name, _, function_name = impl_target.partition(":")
+    if not module_name or not function_name:
+        raise UsageError(f"--impl needs MODULE:FUNCTION, got {impl_target!r}")
+    clash = suite_package_clash("--impl", impl_target, module_name)
+    if clash:
+        raise UsageError(clash)
+    return module_name, function_name
+
+
+def check_importable(impl_target):
+    """Raise UsageError (one line) unless MODULE imports cleanly and has a function FUNC."""
+    module_name, function_name = split_target(impl_target)
+    where = f"--impl {impl_target}"
+    try:
+        done = subprocess.run([sys.executable, "-c", _SCRIPT, module_name, function_name, _MARK],
+                              capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"{where}: importing {module_name} did not finish in {PROBE_TIMEOUT_S} s") from None
+    answers = [line[len(_MARK):] for line in done.stdout.splitlines() if line.startswith(_MARK)]
+    if not answers:
+        raise UsageError(f"{where}: importing {module_name} ended the process with status {done.returncode} "
+                         "before the import finished (os._exit or a crash at import?): it cannot be tested")
+    found = json.loads(answers[-1])
+    if "exits" in found:
+        raise UsageError(f"{where}: {module_name} {found['exits']}: it cannot be tested")
+    if "error" in found:
+        first_line = (found["error"].strip().splitlines() or [""])[0]
+        raise UsageError(f"{where}: cannot import {module_name}: {first_line}")
+    if not found["callable"]:
+        raise UsageError(f"{where}: {module_name} has no function {function_name!r}")

@@ -1,0 +1,2 @@
+"""CONTRACT.md as code: the NumPy references (function, gradient, layer, user cell) and the
+definitions they share."""

@@ -1,0 +1,26 @@
+"""Faulty loops that the suite must reject: the mutation analysis of the suite itself.
+
+`loop.CorrectLoop` is a correct loop split at the seams where real loops went wrong;
+`catalog.MUTANTS` are its historical bugs, one small override each. The gradient mutants
+(`gradient_catalog`, torch) break only the backward pass of `gradient_loop.CorrectTorchLoop`.
+The layer mutants (`layer_catalog`) break what a layer hands on to the next (L8), above a
+correct loop. `rnn-conformance mutants` (conformance.research.mutation) runs the properties on
+every mutant and scores the suite.
+"""
+
+import importlib.util
+
+from conformance.research.mutants.catalog import EQUIVALENT, MUTANTS, Mutant
+from conformance.research.mutants.layer_catalog import LAYER_MUTANTS
+from conformance.research.mutants.loop import CorrectLoop
+
+__all__ = ["EQUIVALENT", "LAYER_MUTANTS", "MUTANTS", "Mutant", "CorrectLoop", "gradient_mutants"]
+
+
+def gradient_mutants():
+    """The gradient mutants by name; {} where torch (which runs them) is not installed."""
+    if importlib.util.find_spec("torch") is None:
+        return {}
+    from conformance.research.mutants.gradient_catalog import GRADIENT_MUTANTS
+
+    return GRADIENT_MUTANTS
