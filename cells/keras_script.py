@@ -142,7 +142,7 @@ class {name}(keras.layers.Layer):
     return f"{weights}\n\n\n{step}\n\n\n{cls}\n"
 
 
-# As rnn-conformance's worker does (conformance/layers/keras_side.py): Keras' OpenVINO
+# As rnn-conformance's worker does (conformance/backends/layer_worker/keras_side.py): Keras' OpenVINO
 # predict compiles with no config, which on a CPU with bfloat16 infers in bfloat16.
 OPENVINO_FLOAT32 = """\
 import openvino
@@ -161,7 +161,7 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
     """Standalone source of the example on one Keras (`flavor`) in one mode.
 
     `expected`: what the contract says the layer returns ([output, *states], e.g. from
-    conformance.layer_reference); without it the script only compares the mask routes.
+    conformance.contract.layer_reference); without it the script only compares the mask routes.
     `keras_backend`: for Keras 3, the KERAS_BACKEND the script selects (unless set)."""
     lines = script_head(flavor, mode, title, keras_backend)
     lo = example.layer

@@ -4,7 +4,7 @@ A `UserCellStructure` stands where the suite's own `CellStructure` stands in a l
 example (cells/layer_example.py): it has the shapes the layer properties, the facts and
 the comparisons read (one input, rank-1 states and output, the weight shapes), but its
 step is the user's `call`, not `cells.build.make_step`. The shapes come from building the
-cell in a worker (conformance/layers/user_cell_side.py), never from trusting the user.
+cell in a worker (conformance/backends/layer_worker/user_cell_side.py), never from trusting the user.
 Weights are drawn like the suite's own (`CellSpec` over this structure) and set with
 `set_weights`, so each backend and the reference run the same numbers.
 """
@@ -91,9 +91,9 @@ def parse_target(text):
 def check_cell_module(target):
     """A UserCellError unless Python would import the module of `target` from where the
     user runs: a module named like one of the suite's own packages (./cells.py) would be
-    the suite's. The suite's own cells (conformance/known_cells) are the suite's to import."""
-    from conformance.known_cells import is_known_cell
-    from conformance.usage import suite_package_clash
+    the suite's. The suite's own cells (conformance/known/known_cells) are the suite's to import."""
+    from conformance.known.known_cells import is_known_cell
+    from conformance.base.usage import suite_package_clash
 
     module, _ = parse_target(target)
     message = None if is_known_cell(target) else suite_package_clash("--cell", target, module)

@@ -1,15 +1,15 @@
 """The manual's "Gate a Keras change" (docs/keras-versions.md, linked from the README) is short
 enough to follow and says what the code does:
 at most 40 lines, every `rnn-conformance` command in it parses, and the FIXED line it shows
-is the one conformance/report.py writes for such a replay."""
+is the one conformance/results/report.py writes for such a replay."""
 
 import re
 import shlex
 from pathlib import Path
 
-from conformance import report
+from conformance.results import report
 from conformance.cli import parse_arguments
-from conformance.targets import Target
+from conformance.judge.targets import Target
 from fake_backends import FakeBackend
 
 PAGE = (Path(__file__).resolve().parents[1] / "docs" / "keras-versions.md").read_text()
@@ -33,7 +33,7 @@ def test_its_fixed_line_is_the_one_the_report_writes():
     (shown,) = [line.strip() for line in SECTION.splitlines() if line.strip().startswith("FIXED ")]
     entry = "keras-jax-constants-dropped-without-unroll"
     summary = (f"FIXED: {entry}: its case agrees with the reference on keras 3.16.0.dev0; edit "
-               'conformance/known_divergences.toml: versions = ">=3.0.0,<3.16.0.dev0"')
+               'conformance/known/known_divergences.toml: versions = ">=3.0.0,<3.16.0.dev0"')
     backend = FakeBackend("keras-jax@checkout-3.16.0.dev0")
     results = [report.result(Target(backend, mode), "test_agreement::test_agrees_with_reference", "known-fixed", "R2", summary,
                              known_divergence=entry, replay=True) for mode in ("eager", "jit")]
