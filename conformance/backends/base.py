@@ -7,10 +7,8 @@ comparison code never touches a framework. It never looks at the reference.
 
 import importlib.util
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
-import optree
 
 from cells.build import make_step
 from cells.ops import get_ops

@@ -88,7 +88,7 @@ def main(args):
         hunts.append(h)
         verdict = f"killed by {h.property} [{h.rule}]" if h.killed else "SURVIVED"
         if h.killed and h.by_its_rule != h.property:
-            verdict += f"; its rule {h.mutant.rule} named by {h.by_its_rule}" if (h.by_its_rule is not None) else f"; NOT BY ITS RULE {h.mutant.rule}"
+            verdict += f"; its rule {h.mutant.rule} named by {h.by_its_rule}" if h.by_its_rule else f"; NOT BY ITS RULE {h.mutant.rule}"
         print(f"[{mutant.name}] {verdict} ({h.examples_run} examples, {h.seconds:.1f} s)", flush=True)
     print()
     print(table(hunts))
@@ -103,13 +103,13 @@ def main(args):
     explicit = sum(h.explicit for h in hunts)
     if explicit:
         print(f"  {explicit} killed by an explicit @example case (run before any drawn example, not shrunk)")
-    by_rule = sum((h.by_its_rule is not None) for h in hunts)
+    by_rule = mutation.by_their_rule(hunts)
     print(f"  {by_rule} of {total} failed a property by the rule their bug breaks"
           f" ({sum(h.killed and h.by_its_rule == h.property for h in hunts)} at the first kill)")
     for h in hunts:
         if not h.killed:
             print(f"SURVIVED: {h.mutant.name} ({h.mutant.models}): {h.mutant.change}")
-        elif not (h.by_its_rule is not None):
+        elif not h.by_its_rule:
             print(f"NOT BY ITS RULE: {h.mutant.name} breaks {h.mutant.rule}; every failure named another rule")
     if args.report:
         with open(args.report, "w") as out:
@@ -127,7 +127,7 @@ HEADER = ("mutant", "bug's rule", "verdict", "killed by", "rule named", "its rul
 
 
 def _its_rule_cell(h):
-    if not (h.by_its_rule is not None):
+    if not h.by_its_rule:
         return "NOT BY ITS RULE"
     return "the same" if h.by_its_rule == h.property else h.by_its_rule.split("::")[1]
 
@@ -180,7 +180,7 @@ def as_json(hunts, args):
         "gradient_properties": [p.__name__ for p in mutation.GRADIENT_PROPERTY_ORDER],
         "killed": killed,
         "total": total,
-        "by_its_rule": sum((h.by_its_rule is not None) for h in hunts),
+        "by_its_rule": mutation.by_their_rule(hunts),
         "score": killed / total,
         "summary": mutation.summary(hunts),
         "mutants": [

@@ -108,7 +108,7 @@ def _with_r8_checked(mismatches, actual, example):
     if not compare(actual, unreversed, example):
         return mismatches
     named = [Mismatch(m.if_not_r8, m.text) if m.rule == "R8" else m for m in mismatches]
-    return sorted(named, key=lambda m: RULE_ORDER.get(m.rule, 99))
+    return _most_telling_first(named)
 
 
 def _with_r5_checked(mismatches, actual, expected, example):
@@ -125,7 +125,7 @@ def _with_r5_checked(mismatches, actual, expected, example):
     if _compare_part("outputs", actual.outputs, in_original_order, example, actual):
         return mismatches
     named = [Mismatch("R5", m.text) if m.text.startswith("outputs") else m for m in mismatches]
-    return sorted(named, key=lambda m: RULE_ORDER.get(m.rule, 99))
+    return _most_telling_first(named)
 
 
 def assert_same_results(first, second, example, target, rule, relation, layout=None, runs=None):
@@ -148,7 +148,12 @@ def compare(actual, expected, example):
     found = []
     for part in ("outputs", "new_states", "last_output"):
         found += _compare_part(part, getattr(actual, part), getattr(expected, part), example, actual)
-    return sorted(found, key=lambda m: RULE_ORDER.get(m.rule, 99))
+    return _most_telling_first(found)
+
+
+def _most_telling_first(mismatches):
+    """In RULE_ORDER: the first names the failure."""
+    return sorted(mismatches, key=lambda m: RULE_ORDER.get(m.rule, 99))
 
 
 def _compare_part(part, actual, expected, example, actual_result):

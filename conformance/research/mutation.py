@@ -149,6 +149,11 @@ def score(hunts):
     return sum(h.killed for h in hunts), len(hunts)
 
 
+def by_their_rule(hunts):
+    """How many mutants some property failed by the rule their bug breaks."""
+    return sum(h.by_its_rule is not None for h in hunts)
+
+
 def summary(hunts):
     """Median and worst examples-to-kill, seconds-to-kill and seconds-to-shrink over the killed."""
     killed = [h for h in hunts if h.killed]
