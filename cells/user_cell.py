@@ -12,6 +12,8 @@ Weights are drawn like the suite's own (`CellSpec` over this structure) and set 
 import json
 from dataclasses import dataclass
 
+from cells.module_names import is_known_cell, suite_package_clash
+
 
 class UserCellError(ValueError):
     """A usage error about `--cell`, `--cell-args` or `--input-shape`: one line, exit 2."""
@@ -92,9 +94,6 @@ def check_cell_module(target):
     """A UserCellError unless Python would import the module of `target` from where the
     user runs: a module named like one of the suite's own packages (./cells.py) would be
     the suite's. The suite's own cells (conformance/known/known_cells) are the suite's to import."""
-    from conformance.known.known_cells import is_known_cell
-    from conformance.base.usage import suite_package_clash
-
     module, _ = parse_target(target)
     message = None if is_known_cell(target) else suite_package_clash("--cell", target, module)
     if message:

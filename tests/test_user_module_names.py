@@ -11,7 +11,7 @@ import pytest
 
 from conformance import cli
 from conformance.replay import repro
-from conformance.contract import user_cell_reference
+from conformance.backends.layer_worker import remote_reference
 from conformance.base.usage import SUITE_PACKAGES
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ def no_process(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(subprocess, "Popen", start)
     monkeypatch.setattr(subprocess, "run", start)
-    monkeypatch.setattr(user_cell_reference, "probe", start)  # (a worker started earlier would answer)
+    monkeypatch.setattr(remote_reference, "probe", start)  # (a worker started earlier would answer)
 
 
 def command(tmp_path, option, module, *more):

@@ -1,4 +1,4 @@
-"""The reference of a user's cell (--cell), computed where the cell can run as NumPy.
+"""The reference of a user's cell (--cell): which backend steps it, and who may step it.
 
 The suite's own cells are NumPy code in this process; a user's cell is Keras code, and
 `keras.ops` is NumPy only under KERAS_BACKEND=numpy, which this process may not have
@@ -8,6 +8,9 @@ differences, under TensorFlow: FLOAT64_BACKEND), driven by the same
 `layer_reference.layer_outputs` (a tf_keras cell, --cell-framework tf-keras, steps
 eagerly in a tf_keras worker); probing the cell's shapes happens there too, so the
 user's module is never imported into the suite's process.
+
+The oracle never starts a process itself: the worker's side is handed to it
+(`hand_over`, by conformance/backends/layer_worker/remote_reference.py when imported).
 """
 
 import functools
@@ -16,27 +19,18 @@ import os
 
 import numpy as np
 
-from cells.user_cell import UserCellError
-
-# True in the worker that computes it (started by `worker()` below with this variable set).
+# True in the worker that computes it (remote_reference.worker starts it with this variable set).
 IN_WORKER = os.environ.get("RNN_CONFORMANCE_REFERENCE_WORKER") == "1"
 # L7's central differences need float64, and Keras 3 computes float64 as float32 on every
 # backend but TensorFlow (keras/src/backend/common/dtypes.py, BIT64_TO_BIT32_DTYPE, "to be
 # aligned with JAX's default"): there the reference steps the cell under TensorFlow.
 FLOAT64_BACKEND = "tensorflow"
-_workers = {}
+_elsewhere = []  # the handed-over function that computes a user cell's layer outputs out of process
 
 
-def worker(name="numpy"):
-    """The reference worker `name`: a KERAS_BACKEND for a Keras 3 cell, or "tf_keras"."""
-    if name not in _workers:
-        from conformance.backends.layer_worker.client import Worker
-
-        if name == "tf_keras":
-            _workers[name] = Worker("tf_keras", {"RNN_CONFORMANCE_REFERENCE_WORKER": "1"})
-        else:
-            _workers[name] = Worker("keras3", {"KERAS_BACKEND": name, "RNN_CONFORMANCE_REFERENCE_WORKER": "1"})
-    return _workers[name]
+def hand_over(outputs):
+    """Give the oracle the way to step a user's cell: `outputs(example, cell_weights)`."""
+    _elsewhere[:] = [outputs]
 
 
 def reference_backend(structure, arrays):
@@ -59,18 +53,12 @@ def float64_reference_missing():
     return None
 
 
-def probe(target, args_json, search_path, input_shape, framework="keras3", constant_shapes=()):
-    """The UserCellStructure of the cell for `input_shape`, or a UserCellError (one line)."""
-    request = ("probe_cell", target, args_json, search_path, tuple(input_shape), framework, tuple(constant_shapes))
-    kind, value = worker("tf_keras" if framework == "tf_keras" else "numpy").request(*request)[0]
-    if kind == "usage":
-        raise UserCellError(value)
-    return value
-
-
 def layer_outputs(example, rnn=None, cell_weights=None):
-    """conformance.contract.layer_reference.layer_outputs of a user-cell example, from the worker."""
+    """conformance.contract.layer_reference.layer_outputs of a user-cell example, stepped
+    where the cell can run (the handed-over worker side)."""
     if rnn is not None and rnn.__module__ != "conformance.contract.reference":
         raise ValueError("a user cell's reference runs the reference loop only")
-    _, name = reference_backend(example.spec.structure, [w for copy in cell_weights or () for cell in copy for w in cell])
-    return worker(name).request("reference", example, cell_weights)[0]
+    if not _elsewhere:
+        raise RuntimeError("a user cell's reference steps it in a worker: import "
+                           "conformance.backends.layer_worker.remote_reference first")
+    return _elsewhere[0](example, cell_weights)

@@ -24,6 +24,7 @@ from conformance.judge.runs import assert_equivalent_runs, run_backend
 from conformance.judge.stack_checks import check_hand_on
 from conformance.harness.user_cell_plugin import structure
 from conformance.contract.user_cell_reference import float64_reference_missing
+from conformance.backends.layer_worker import remote_reference  # noqa: F401 (hands the oracle the worker that steps your cell)
 
 CONTRACT_LEVEL = "layer"
 

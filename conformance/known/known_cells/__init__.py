@@ -8,10 +8,4 @@ which ship with the suite, so replaying it (conformance/properties/test_known_di
 imports the suite's own code. tests/user_cells re-exports them as example cells.
 """
 
-KNOWN_CELL_MODULES = ("conformance.known.known_cells.keras3", "conformance.known.known_cells.tf_keras")
-
-
-def is_known_cell(target):
-    """Whether "module:Class" names a class of these modules (the only cells a declared
-    entry's case, or a reproducer printed without --cell, may import)."""
-    return target.split(":")[0] in KNOWN_CELL_MODULES
+from cells.module_names import KNOWN_CELL_MODULES, is_known_cell  # noqa: F401 (named here, where the cells are)
