@@ -8,7 +8,7 @@ find the bug itself. `mutants` is the mutation analysis, summarised.
 import importlib
 import time
 
-from conformance.judge import checks
+from conformance.judge import run_state
 from conformance.research import mutation
 from conformance.base import profiles
 from conformance.properties import test_agreement
@@ -41,7 +41,7 @@ def run_failure(chosen_backends, quick):
         importlib.import_module(module)
     target, check = Target(backend, mode), generated_only_agreement()
     clock = FirstFailureClock(target)
-    checks.example_observers.append(clock)
+    run = run_state.begin(run_state.RunState(observers=[clock]))
     try:
         check(target=target)
         minimal = None
@@ -52,7 +52,7 @@ def run_failure(chosen_backends, quick):
         minimal = found[0].example
     finally:
         ended = time.perf_counter() - clock.started
-        checks.example_observers.remove(clock)
+        run_state.end(run)
     result = {"target": f"{name} [{mode}]", "skipped": None, "found": clock.first_failure is not None,
               "examples_run": clock.examples}
     if clock.first_failure is None or minimal is None:

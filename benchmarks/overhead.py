@@ -9,7 +9,7 @@ import statistics
 from hypothesis import given
 
 from benchmarks import failure_reason, median_seconds, not_installed, selected
-from conformance.judge import checks
+from conformance.judge import run_state
 from conformance.base import profiles
 from conformance.judge.assertions import Divergence
 from conformance.backends import default_backends
@@ -37,12 +37,12 @@ def harness_once(target, example):
     """The agreement property's body on one example; a (known) divergence still cost its
     time. Returns the data sets it checked: the example and, in compiled modes, its
     siblings (cells/resample.py), so the harness is compared per data set."""
-    before = checks.data_sets_run[target.id]
-    try:
-        test_agrees_with_reference.hypothesis.inner_test(target=target, example=example)
-    except Divergence:
-        pass
-    return checks.data_sets_run[target.id] - before
+    with run_state.running() as run:
+        try:
+            test_agrees_with_reference.hypothesis.inner_test(target=target, example=example)
+        except Divergence:
+            pass
+    return run.data_sets_run[target.id]
 
 
 def measure(target, examples):

@@ -16,6 +16,7 @@ from hypothesis import settings  # noqa: E402
 from cells.user_cell import cannot_run_at_all  # noqa: E402
 from conformance.judge import checks  # noqa: E402
 from conformance.harness import covering
+from conformance.harness import this_run
 from conformance.harness import ledger_plugin
 from conformance.results import matrix
 from conformance.base import profiles
@@ -26,8 +27,7 @@ from conformance.judge.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
 from conformance.backends.base import gradient_mode  # noqa: E402
 from conformance.backends.impl import IMPL_OPS, ImplError  # noqa: E402
-from conformance.judge.checks import current_ledger  # noqa: E402
-from conformance.results.results import RAN  # noqa: E402
+from conformance.results.results import RAN, ReportView  # noqa: E402
 from conformance.judge.targets import Target, targets_for  # noqa: E402
 
 settings.load_profile(profiles.default_profile())
@@ -37,13 +37,14 @@ DELEGATED = pytest.StashKey()  # names of the selected backends that run in thei
 _EXPLICIT = pytest.StashKey()
 _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
 
-# The command's live progress (--progress), the run limits (shrinking, timeouts) and the
+# The run's state (conformance/harness/this_run.py, with --shrink-seconds), the command's live
+# progress (--progress), the
 # compiled modes' example budget (conformance/base/budgets.py) and --cell (a user's own cell,
 # conformance/harness/user_cell_plugin.py) are plugins of their own, loaded with this one.
 # The facts of every example run, for `soak` (--record-examples), is one too, and so is the
 # ledger of declared divergences (--known-divergences, --extra-known, --ignore-known), and
 # the top-up runs that give every property an example in each of its areas (conformance/harness/covering.py).
-pytest_plugins = ("conformance.harness.progress", "conformance.base.limits", "conformance.base.budgets", "conformance.harness.user_cell_plugin",
+pytest_plugins = ("conformance.harness.this_run", "conformance.harness.progress", "conformance.base.budgets", "conformance.harness.user_cell_plugin",
                   "conformance.harness.seen", "conformance.harness.ledger_plugin", "conformance.harness.covering")
 
 
@@ -94,7 +95,7 @@ def pytest_configure(config):
     if config.getoption("--no-example-database"):
         settings.register_profile("rnn-conformance-no-database", parent=settings.default, database=None)
         settings.load_profile("rnn-conformance-no-database")
-    checks.example_timeout = config.getoption("--example-timeout")
+    this_run.of(config).example_timeout = config.getoption("--example-timeout")
     names = config.getoption("--backends")
     impl = None
     if config.getoption("--impl"):
@@ -146,7 +147,7 @@ def pytest_generate_tests(metafunc):
         selected = set(metafunc.config.stash[_SELECTED])
         cases = [
             (entry, Target(get_backend(entry.backend), mode))
-            for entry in current_ledger().entries
+            for entry in this_run.of(metafunc.config).ledger.entries
             if entry.backend in selected
             for mode in entry.modes
         ]
@@ -298,38 +299,40 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     _summarize_backends(terminalreporter, config)
     run_report = _run_report(config)
     run_report["interrupted"] = exitstatus == pytest.ExitCode.INTERRUPTED
+    view = ReportView(run_report)  # every rendering below reads the same derived rows
     if any(b["results"] for b in run_report["backends"]):  # (not for the suite's own tests alone)
         terminalreporter.section("divergence matrix")
-        terminalreporter.write_line(report.matrix_text(run_report))
-        changed = report.ledger_lines(run_report)
+        terminalreporter.write_line(report.matrix_text(view))
+        changed = report.ledger_lines(view)
         if changed:
             terminalreporter.section("declared divergences whose case changed")
             terminalreporter.write_line("\n".join(changed))
-        details = report.divergences_text(run_report)
+        details = report.divergences_text(view)
         if details:
             terminalreporter.section("new divergences")
             terminalreporter.write_line(details)
         terminalreporter.section("rnn-conformance summary")
-        terminalreporter.write_line(report.summary_text(run_report))
+        terminalreporter.write_line(report.summary_text(view))
     outputs = (("--report", report.write_json), ("--markdown", report.write_markdown), ("--matrix", matrix.write_readme_table))
     for option, write in outputs:
         path = config.getoption(option)
         if path:
-            write(run_report, path)
+            write(view, path)
             terminalreporter.write_line(f"{option[2:]} written to {path}")
 
 
 def _run_report(config):
     """This process's report: the recorded results plus one "known" result per declared
     divergence, target and property that excused failing examples, with how many."""
-    results, ledger = list(config.stash[_RESULTS]), current_ledger()
+    state = this_run.of(config)
+    results, ledger = list(config.stash[_RESULTS]), state.ledger
     for (entry, target, property_id), divergence in ledger.first_excused.items():
         results.append(
             report.result(target, property_id or entry.property, "known", entry.rule, divergence.summary, divergence.example,
                           known_divergence=entry.id, case=entry.example, excused=ledger.excused[entry.id, target.id, property_id])
         )
     backends = [get_backend(name) for name in config.stash[_SELECTED]]
-    run_report = report.build_report(backends, results, _profile_name(config), speed=_speed(backends),
+    run_report = report.build_report(backends, results, _profile_name(config), speed=_speed(backends, state),
                                      known_files=ledger_plugin.known_files(config))
     run_report["max_examples"] = settings.default.max_examples
     recorder = seen.recorder_of(config)
@@ -339,7 +342,7 @@ def _run_report(config):
     return run_report
 
 
-def _speed(backends):
+def _speed(backends, state):
     """Per backend and mode: examples run (drawn by Hypothesis, or made while shrinking),
     data sets checked (the examples plus, in compiled modes, their siblings), seconds spent
     (harness included), how many backend calls traced a new function, reused one (for a
@@ -350,15 +353,15 @@ def _speed(backends):
         stats = getattr(backend, "compile_stats", None) or {}
         for mode in backend.modes:
             target_id = f"{backend.name}-{mode}"
-            if checks.examples_run[target_id]:
+            if state.examples_run[target_id]:
                 speed.setdefault(backend.name, {})[mode] = {
-                    "examples": checks.examples_run[target_id],
-                    "drawn": checks.drawn_run[target_id],
-                    "shrinking": checks.shrink_run[target_id],
-                    "shrink_cut_short": checks.shrink_cut_short[target_id],
-                    "data_sets": checks.data_sets_run[target_id],
+                    "examples": state.examples_run[target_id],
+                    "drawn": state.drawn_run[target_id],
+                    "shrinking": state.shrink_run[target_id],
+                    "shrink_cut_short": state.shrink_cut_short[target_id],
+                    "data_sets": state.data_sets_run[target_id],
                     "compiled": mode in backend.compiled_modes,
-                    "seconds": checks.seconds_spent[target_id],
+                    "seconds": state.seconds_spent[target_id],
                     "traced": stats.get((mode, "traced"), 0),
                     "reused": stats.get((mode, "reused"), 0),
                     "crashed": stats.get((mode, "crashed"), 0),

@@ -149,7 +149,7 @@ def test_a_hanging_loop_is_a_crash_after_the_example_timeout():
     import time
 
     from cells.catalog import report_2018_example
-    from conformance.judge import checks
+    from conformance.judge import run_state
     from conformance.properties import test_agreement
     from conformance.judge.assertions import Divergence
     from conformance.backends.numpy_function import NumpyFunctionBackend
@@ -159,12 +159,9 @@ def test_a_hanging_loop_is_a_crash_after_the_example_timeout():
         time.sleep(60)
 
     hanging = Target(NumpyFunctionBackend("hangs", hangs), "eager")
-    checks.example_timeout, started = 1, time.monotonic()
-    try:
-        with pytest.raises(Divergence) as failure:
-            test_agreement.test_agrees_with_reference.hypothesis.inner_test(target=hanging, example=report_2018_example())
-    finally:
-        checks.example_timeout = None
+    started = time.monotonic()
+    with run_state.running(run_state.RunState(example_timeout=1)), pytest.raises(Divergence) as failure:
+        test_agreement.test_agrees_with_reference.hypothesis.inner_test(target=hanging, example=report_2018_example())
     assert time.monotonic() - started < 10
     assert failure.value.crash.startswith("ExampleTimeout: no result after 1 s"), failure.value.crash
 

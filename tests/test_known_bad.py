@@ -9,6 +9,7 @@ import pytest
 from hypothesis import settings
 
 from conformance.base import limits
+from conformance.judge import run_state
 from conformance.properties import test_agreement
 from conformance.properties import test_hints
 from conformance.judge.assertions import Divergence
@@ -17,10 +18,11 @@ from conformance.judge.targets import target
 
 
 @pytest.fixture(autouse=True)
-def unbounded_shrinking(monkeypatch):
+def unbounded_shrinking():
     """These tests judge how far Hypothesis shrinks, not the time bound a run puts on it
     (--shrink-seconds, which a loaded machine could reach first)."""
-    monkeypatch.setattr(limits, "shrink_seconds", None)
+    with run_state.running(run_state.RunState(budget=limits.ShrinkBudget(None))):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import time
 import pytest
 from hypothesis import settings
 
-from conformance.judge import checks
+from conformance.judge import run_state
 from conformance.base import limits
 from conformance.base import profiles
 from conformance.properties import test_agreement
@@ -49,16 +49,23 @@ def agreement(chosen=CI):
     return generated_only(test_agreement.test_agrees_with_reference, test_agreement.EXAMPLES, chosen)
 
 
+@pytest.fixture
+def run():
+    """A RunState of the test's own, current while it runs (the test sets its limits)."""
+    with run_state.running() as state:
+        yield state
+
+
 def counts(target):
-    return {name: getattr(checks, name)[target.id] for name in ("examples_run", "drawn_run", "shrink_run", "shrink_skipped", "shrink_cut_short")}
+    return {name: getattr(run_state.current(), name)[target.id] for name in ("examples_run", "drawn_run", "shrink_run", "shrink_skipped", "shrink_cut_short")}
 
 
-def test_drawn_examples_and_shrink_calls_are_counted_apart(monkeypatch):
+def test_drawn_examples_and_shrink_calls_are_counted_apart(run):
     """Counted apart; and the bound changes nothing it does not reach: a derandomized run
     reports the same minimal example after the same calls with or without it."""
     minimal = []
     for bound in (None, 600.0):  # (a bound this run does not reach)
-        monkeypatch.setattr(limits, "shrink_seconds", bound)
+        run.budget = limits.ShrinkBudget(bound)
         target = Target(Faulty(f"counted-{bound}"), "eager")
         with pytest.raises(Divergence) as failure:
             agreement()(target=target)
@@ -72,7 +79,7 @@ def test_drawn_examples_and_shrink_calls_are_counted_apart(monkeypatch):
     assert minimal[0] == minimal[1]
 
 
-def test_a_passing_property_counts_drawn_examples_only():
+def test_a_passing_property_counts_drawn_examples_only(run):
     target = Target(Faulty("passing", returns=Result([], [], [])), "eager")
     target.backend.run = lambda example, mode: get_backend("reference").run(example, "eager")  # correct
     agreement()(target=target)
@@ -80,8 +87,8 @@ def test_a_passing_property_counts_drawn_examples_only():
     assert seen["drawn_run"] == seen["examples_run"] >= 25 and seen["shrink_run"] == 0
 
 
-def test_shrinking_stops_at_the_bound_and_says_so(monkeypatch):
-    monkeypatch.setattr(limits, "shrink_seconds", 0.5)
+def test_shrinking_stops_at_the_bound_and_says_so(run):
+    run.budget = limits.ShrinkBudget(0.5)
     target = Target(Faulty("slow-to-shrink", delay=0.05), "eager")
     started = time.perf_counter()
     with pytest.raises(Divergence) as failure:
@@ -97,10 +104,10 @@ def test_shrinking_stops_at_the_bound_and_says_so(monkeypatch):
     assert elapsed < 15, elapsed
 
 
-def test_a_hang_is_reported_once_without_shrinking_it(monkeypatch):
+def test_a_hang_is_reported_once_without_shrinking_it(run):
     """With --example-timeout, every shrink step of a hang used to wait the full timeout."""
-    monkeypatch.setattr(checks, "example_timeout", 0.5)
-    monkeypatch.setattr(limits, "shrink_seconds", None, raising=False)  # (no bound: the hang alone stops it)
+    run.example_timeout = 0.5
+    run.budget = limits.ShrinkBudget(None)  # (no bound: the hang alone stops it)
     target = Target(Faulty("hangs", hang=30), "eager")
     started = time.perf_counter()
     with pytest.raises(Divergence) as failure:
@@ -129,9 +136,9 @@ def test_an_error_in_the_property_itself_is_a_divergence_with_its_example():
     assert divergence.__cause__ is not None and not isinstance(divergence.__cause__, Divergence)
 
 
-def test_counters_reset_between_test_runs(monkeypatch):
+def test_counters_reset_between_test_runs(run):
     """A second run of the same property and target starts drawing again (a new run)."""
-    monkeypatch.setattr(limits, "shrink_seconds", 0.2)
+    run.budget = limits.ShrinkBudget(0.2)
     target = Target(Faulty("twice", delay=0.02), "eager")
     for _ in range(2):
         before = counts(target)

@@ -7,7 +7,7 @@ these tests rely on instead.
 
 from hypothesis import Phase
 
-from conformance.judge import checks
+from conformance.judge import run_state
 from conformance.base import profiles
 from conformance.properties import test_agreement
 from conformance.judge.targets import target
@@ -15,10 +15,9 @@ from conformance.judge.targets import target
 
 def _examples_run(chosen):
     reference = target("reference", "eager")
-    before = checks.examples_run[reference.id]
-    with profiles.applied(chosen, [test_agreement.test_agrees_with_reference]):
+    with run_state.running() as run, profiles.applied(chosen, [test_agreement.test_agrees_with_reference]):
         test_agreement.test_agrees_with_reference(target=reference)
-    return checks.examples_run[reference.id] - before
+    return run.examples_run[reference.id]
 
 
 def test_applied_settings_decide_how_many_examples_run():

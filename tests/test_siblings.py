@@ -18,7 +18,7 @@ from cells.layer_example import MASK_VALUE
 from cells.layer_strategies import layer_examples
 from cells.resample import SIBLINGS, siblings
 from cells.strategies import examples
-from conformance.judge import checks
+from conformance.judge import run_state
 from conformance.properties import test_agreement
 from conformance.judge.assertions import Divergence
 from conformance.backends import get_backend
@@ -98,10 +98,9 @@ def _drawn_example():
 def test_a_compiled_mode_is_checked_on_the_siblings_too():
     example = _drawn_example()
     target = Target(WeightsBakedIn(), "compiled")
-    before = checks.data_sets_run[target.id]
-    with pytest.raises(Divergence) as failure:
+    with run_state.running() as run, pytest.raises(Divergence) as failure:
         test_agreement.test_agrees_with_reference.hypothesis.inner_test(target=target, example=example)
-    assert checks.data_sets_run[target.id] - before == 2  # the example passed; its first sibling failed
+    assert run.data_sets_run[target.id] == 2  # the example passed; its first sibling failed
     assert "Data set 2 of 5" in "\n".join(getattr(failure.value, "__notes__", []))
     assert failure.value.property_input is not example  # the sibling, so that it replays
 
@@ -109,9 +108,9 @@ def test_a_compiled_mode_is_checked_on_the_siblings_too():
 def test_an_eager_mode_runs_the_drawn_example_only():
     example = _drawn_example()
     target = Target(WeightsBakedIn(), "eager")
-    before = checks.data_sets_run[target.id]
-    test_agreement.test_agrees_with_reference.hypothesis.inner_test(target=target, example=example)
-    assert checks.data_sets_run[target.id] - before == 1
+    with run_state.running() as run:
+        test_agreement.test_agrees_with_reference.hypothesis.inner_test(target=target, example=example)
+    assert run.data_sets_run[target.id] == 1
 
 
 class CrashesWhenCompiled(Backend):
@@ -135,13 +134,9 @@ def test_after_a_declared_crash_the_siblings_are_not_run(tmp_path):
     path = tmp_path / "known.toml"
     path.write_text("[[divergence]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in entry.items()))
     target = Target(CrashesWhenCompiled(), "compiled")
-    before, previous = checks.data_sets_run[target.id], checks.current_ledger()
-    checks.use_ledger(Ledger(load(path)))
-    try:
+    with run_state.running(run_state.RunState(ledger=Ledger(load(path)))) as run:
         test_agreement.test_agrees_with_reference.hypothesis.inner_test(target=target, example=_drawn_example())
-    finally:
-        checks.use_ledger(previous)
-    assert checks.data_sets_run[target.id] - before == 1
+    assert run.data_sets_run[target.id] == 1
 
 
 @settings(max_examples=30, deadline=None)

@@ -10,16 +10,19 @@ so a KeyboardInterrupt raised while no SIGINT arrived is the backend's own.
 import signal
 import threading
 
-_received = 0  # SIGINTs that arrived since the handler was installed
-_previous = None  # the handler that was in place before ours
+
+class _Watch:
+    """The process's SIGINT count since the handler was installed, and the handler before it."""
+
+    received = 0
+    previous = None
 
 
 def _on_sigint(signum, frame):
-    global _received
-    _received += 1
-    if callable(_previous):
-        return _previous(signum, frame)
-    if _previous == signal.SIG_IGN:
+    _Watch.received += 1
+    if callable(_Watch.previous):
+        return _Watch.previous(signum, frame)
+    if _Watch.previous == signal.SIG_IGN:
         return None
     raise KeyboardInterrupt
 
@@ -27,16 +30,15 @@ def _on_sigint(signum, frame):
 def watch():
     """Install the counting handler (once; in the main thread only, where signals arrive).
     Returns the number of SIGINTs received so far."""
-    global _previous
     if threading.current_thread() is threading.main_thread():
         current = signal.getsignal(signal.SIGINT)
         if current is not _on_sigint:
-            _previous = current
+            _Watch.previous = current
             signal.signal(signal.SIGINT, _on_sigint)
-    return _received
+    return _Watch.received
 
 
 def raised_by_backend(error, received_before):
     """True for a KeyboardInterrupt no SIGINT caused (none arrived since `received_before`):
     the code under test raised it. Any other BaseException is not an interrupt at all."""
-    return not isinstance(error, KeyboardInterrupt) or _received == received_before
+    return not isinstance(error, KeyboardInterrupt) or _Watch.received == received_before

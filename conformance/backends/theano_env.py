@@ -24,6 +24,7 @@ idempotent and keeps whatever the user already set. Each step and why it is need
 
 import collections
 import collections.abc
+import functools
 import json
 import logging
 import os
@@ -32,14 +33,9 @@ import tempfile
 ABC_ALIASES = ("Iterable", "Mapping", "MutableMapping", "Sequence", "Callable", "MutableSet", "Container")
 _DEFAULT_FLAGS = (("blas.ldflags", ""), ("mode", "FAST_COMPILE"))
 
-_prepared_dir = None
-
-
+@functools.cache  # once per process: later calls return the same directory
 def prepare():
     """Set up the environment for Keras 2 / Theano; returns the private temp directory."""
-    global _prepared_dir
-    if _prepared_dir is not None:
-        return _prepared_dir
     _prepared_dir = tempfile.mkdtemp(prefix="rnn-conformance-theano-")
 
     flags = [f for f in os.environ.get("THEANO_FLAGS", "").split(",") if f.strip()]

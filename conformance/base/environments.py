@@ -128,23 +128,23 @@ class Environment:
         return env
 
 
-_source_dir = None
-
-
 def source_path():
     """A directory holding the suite's packages (conformance, cells) and nothing else of
     this environment: the checkout itself when they live in one (an editable install),
     else a temporary directory of links to them (they were installed into site-packages,
     whose numpy must not reach a Theano environment)."""
-    global _source_dir
     root = Path(conformance.__file__).resolve().parents[1]
     if (root / "pyproject.toml").exists():
         return root
-    if _source_dir is None:
-        _source_dir = Path(tempfile.mkdtemp(prefix="rnn-conformance-source-"))
-        for package in ("conformance", "cells"):
-            (_source_dir / package).symlink_to(root / package)
-    return _source_dir
+    return _links_to(root)
+
+
+@functools.cache  # one directory of links per process
+def _links_to(root):
+    links = Path(tempfile.mkdtemp(prefix="rnn-conformance-source-"))
+    for package in ("conformance", "cells"):
+        (links / package).symlink_to(root / package)
+    return links
 
 
 def existing(spec, root=None):

@@ -1,5 +1,4 @@
-"""Run limits of a worker (pytest plugin, loaded by conformance.plugin): how long one
-failure may take.
+"""Run limits: how long one failure may take.
 
 Hypothesis shrinks a failure by calling the property again and again, each call as slow
 as the backend; a broken loop then costs minutes of shrinking per property. Two limits:
@@ -16,46 +15,20 @@ as the backend; a broken loop then costs minutes of shrinking per property. Two 
   timeout at every shrink step is what made a hanging loop take hours. The final replay
   runs it once more.
 
-`ShrinkBudget` decides, per call, whether it runs; conformance.judge.checks asks it. It knows a
+`ShrinkBudget` decides, per call, whether it runs; conformance.judge.checks asks the
+run's (conformance/judge/run_state.py; `--shrink-seconds` is read by conformance/harness/this_run.py). It knows a
 test run by the random generator Hypothesis gives every example of one run, and the
 final replay by Hypothesis' build context (`is_final`). Derandomized runs stay exactly
 as they were whenever the limit is not reached.
 """
 
-import math
 import sys
 import time
 from dataclasses import dataclass
 
-import pytest
 from hypothesis.control import current_build_context, currently_in_test_context
 
 DEFAULT_SHRINK_SECONDS = 5.0
-
-# Seconds a property may go on after its first failure in a test run (None: no limit).
-shrink_seconds = DEFAULT_SHRINK_SECONDS
-
-
-def pytest_addoption(parser):
-    group = parser.getgroup("rnn-conformance")
-    group.addoption(
-        "--shrink-seconds",
-        type=float,
-        default=DEFAULT_SHRINK_SECONDS,
-        metavar="S",
-        help="seconds a property may spend after its first failure on a target (looking for more bugs, "
-        f"shrinking) before it reports the smallest failure found so far (default {DEFAULT_SHRINK_SECONDS:g}; "
-        "0: no shrinking; inf: no limit)",
-    )
-
-
-def pytest_configure(config):
-    global shrink_seconds
-    seconds = config.getoption("--shrink-seconds")
-    if seconds is None or math.isnan(seconds) or seconds < 0:
-        raise pytest.UsageError(f"--shrink-seconds must be 0 or more (inf for no limit), got {seconds}")
-    shrink_seconds = None if math.isinf(seconds) else seconds
-
 
 @dataclass
 class _Run:
@@ -79,9 +52,11 @@ class Call:
 
 
 class ShrinkBudget:
-    """Per (property, target): where its current test run stands."""
+    """Per (property, target): where its current test run stands. `seconds`: how long a
+    property may go on after its first failure in a test run (None: no limit)."""
 
-    def __init__(self):
+    def __init__(self, seconds=DEFAULT_SHRINK_SECONDS):
+        self.seconds = seconds
         self._runs = {}
 
     def call(self, key):
@@ -105,9 +80,8 @@ class ShrinkBudget:
             return Call(run=False, shrinking=True, final=False, state=state)
         return Call(run=True, shrinking=shrinking, final=False, state=state)
 
-    @staticmethod
-    def _spent(state):
-        return shrink_seconds is not None and time.perf_counter() - state.failed_at >= shrink_seconds
+    def _spent(self, state):
+        return self.seconds is not None and time.perf_counter() - state.failed_at >= self.seconds
 
     @staticmethod
     def failed(call, timed_out):
@@ -138,13 +112,13 @@ def _stop_the_shrinker():
         frame = frame.f_back
 
 
-def cut_short_note(call):
-    """The note a replayed failure gets when shrinking it was stopped, or None."""
+def cut_short_note(call, seconds):
+    """The note a replayed failure gets when shrinking it was stopped (after `seconds`), or None."""
     if call.state is None or not call.final:
         return None
     if call.state.timed_out:
         return "shrinking stopped after an example hit --example-timeout: this example may not be minimal"
     if call.state.cut_short:
-        return (f"shrinking stopped after {shrink_seconds:g} s (--shrink-seconds): "
+        return (f"shrinking stopped after {seconds:g} s (--shrink-seconds): "
                 "this example may not be minimal")
     return None

@@ -15,7 +15,7 @@ import json
 import time
 from dataclasses import asdict
 
-from conformance.judge import checks
+from conformance.judge import run_state
 from conformance.base import limits
 from conformance.research import mutation
 from conformance.base import output_paths
@@ -74,8 +74,8 @@ def main(args):
     except UsageError as error:
         return usage_error(error)
     chosen = budgets_of(args.profile, args.max_examples)
-    checks.example_timeout = args.example_timeout
-    limits.shrink_seconds = None if args.shrink_seconds == float("inf") else args.shrink_seconds
+    run_state.begin(run_state.RunState(example_timeout=args.example_timeout, budget=limits.ShrinkBudget(
+        None if args.shrink_seconds == float("inf") else args.shrink_seconds)))  # this process's one run
     print(f"{len(mutants)} mutants, profile {args.profile}; properties in this order until one fails:", flush=True)
     print("  forward mutants: " + ", ".join(p.__name__ for p in mutation.PROPERTY_ORDER), flush=True)
     print("  layer mutants: " + ", ".join(p.__name__ for p in mutation.LAYER_PROPERTY_ORDER), flush=True)

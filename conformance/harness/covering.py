@@ -22,8 +22,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Unsatisfiable
 
+from conformance.harness import this_run
 from conformance.judge import checks
 from conformance.judge import coverage
+from conformance.judge import run_state
 from conformance.base import profiles
 from conformance.results.results import INCOMPLETE_EXIT_STATUS
 
@@ -50,7 +52,7 @@ def top_up(run_once, test, target, property_id, seen):
     while missing:
         runs += 1
         try:
-            with coverage.steering(target, property_id, missing), profiles.applied(one, [test]):
+            with coverage.steering(run_state.current(), target, property_id, missing), profiles.applied(one, [test]):
                 run_once()
         except Unsatisfiable:
             break
@@ -64,13 +66,7 @@ def top_up(run_once, test, target, property_id, seen):
 def pytest_configure(config):
     seen = coverage.Coverage()
     config.stash[_COVERAGE] = seen
-    checks.example_observers.append(seen)
-
-
-def pytest_unconfigure(config):
-    seen = config.stash.get(_COVERAGE, None)
-    if seen in checks.example_observers:
-        checks.example_observers.remove(seen)
+    this_run.of(config).observers.append(seen)
 
 
 @pytest.hookimpl(wrapper=True)

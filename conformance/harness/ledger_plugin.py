@@ -2,7 +2,7 @@
 
 `--known-divergences FILE` replaces the shipped file, `--extra-known FILE` (repeatable)
 layers a project's own entries on it, `--ignore-known` uses none. The entries are the
-run's `Ledger` (conformance/judge/checks.py), consulted when a property fails; the replay of
+run's `Ledger` (its RunState's, conformance/judge/run_state.py), consulted when a property fails; the replay of
 each one's case is conformance/properties/test_known_divergences.py.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance.known import ledger as known
-from conformance.judge.checks import use_ledger
+from conformance.harness import this_run
 
 
 def pytest_addoption(parser):
@@ -32,7 +32,7 @@ def pytest_configure(config):
             entries = known.load_layers([config.getoption("--known-divergences"), *config.getoption("--extra-known")])
         except known.KnownDivergenceError as error:
             raise pytest.UsageError(str(error)) from None
-    use_ledger(known.Ledger(entries))
+    this_run.of(config).ledger = known.Ledger(entries)
 
 
 def known_files(config):

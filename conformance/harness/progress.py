@@ -10,10 +10,7 @@ import json
 
 import pytest
 
-from conformance.judge import checks
-
-_progress_of_this_run = {"done": 0, "failures": 0}
-_progress_path = None
+from conformance.harness import this_run
 
 
 def pytest_addoption(parser):
@@ -24,30 +21,33 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    global _progress_path
-    _progress_path = config.getoption("--progress")
+    path = config.getoption("--progress")
+    if path:
+        config.pluginmanager.register(Progress(path, config), "rnn-conformance-progress")
 
 
-def _write(line):
-    if _progress_path:
-        with open(_progress_path, "a") as out:
+class Progress:
+    """The lines of one run, appended to `path`."""
+
+    def __init__(self, path, config):
+        self.path, self.config = path, config
+        self.counts = {"done": 0, "failures": 0}
+
+    def _write(self, line):
+        with open(self.path, "a") as out:
             out.write(json.dumps(line) + "\n")
 
+    @pytest.hookimpl(trylast=True)  # after conformance.plugin dropped the tests without a target
+    def pytest_collection_modifyitems(self, config, items):
+        self._write({"total": len(items)})
 
-@pytest.hookimpl(trylast=True)  # after conformance.plugin dropped the tests without a target
-def pytest_collection_modifyitems(config, items):
-    _write({"total": len(items)})
+    def pytest_runtest_logstart(self, nodeid, location):
+        self._write({"started": nodeid})
 
+    def pytest_runtest_logreport(self, report):
+        if report.failed:
+            self.counts["failures"] += 1
 
-def pytest_runtest_logstart(nodeid, location):
-    _write({"started": nodeid})
-
-
-def pytest_runtest_logreport(report):
-    if report.failed:
-        _progress_of_this_run["failures"] += 1
-
-
-def pytest_runtest_logfinish(nodeid, location):
-    _progress_of_this_run["done"] += 1
-    _write({**_progress_of_this_run, "examples": sum(checks.examples_run.values())})
+    def pytest_runtest_logfinish(self, nodeid, location):
+        self.counts["done"] += 1
+        self._write({**self.counts, "examples": sum(this_run.of(self.config).examples_run.values())})

@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from conformance.judge import checks
+from conformance.harness import this_run
 from conformance.known.facts import json_facts
 
 _RECORDER = pytest.StashKey()
@@ -32,13 +32,7 @@ def pytest_configure(config):
     if config.getoption("--record-examples", default=False):
         recorder = Recorder()
         config.stash[_RECORDER] = recorder
-        checks.example_observers.append(recorder)
-
-
-def pytest_unconfigure(config):
-    recorder = config.stash.get(_RECORDER, None)
-    if recorder is not None and recorder in checks.example_observers:
-        checks.example_observers.remove(recorder)
+        this_run.of(config).observers.append(recorder)
 
 
 def recorder_of(config):
@@ -47,7 +41,7 @@ def recorder_of(config):
 
 
 class Recorder:
-    """An example observer (checks.example_observers) counting (backend, mode, property,
+    """An example observer (a RunState's observers, conformance/judge/run_state.py) counting (backend, mode, property,
     outcome, facts)."""
 
     def __init__(self):

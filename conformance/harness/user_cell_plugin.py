@@ -10,38 +10,25 @@ is not collected at all.
 """
 
 import os
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from cells.user_cell import UserCellError, framework_option, is_user_cell, parse_cell_options
+from cells.user_cell import UserCellError, framework_option, parse_cell_options
+from conformance.harness import this_run
+from conformance.judge import run_state
 
 USER_CELL_PATH = Path(__file__).resolve().parents[1] / "properties" / "test_user_cell.py"
 DEFAULT_INPUT_SHAPE = "3"
-_STRUCTURE = None  # the probed UserCellStructure of this run
 
 
 def structure():
-    if _STRUCTURE is None:
+    """The probed UserCellStructure of this run (its RunState's `user_cell`)."""
+    cell = run_state.current().user_cell
+    if cell is None:
         raise RuntimeError("conformance/properties/test_user_cell.py runs only with --cell MODULE:CLASS")
-    return _STRUCTURE
-
-
-@contextmanager
-def case_cell(example):
-    """While importing the properties' module to replay a saved case (conformance/replay/repro.py):
-    the module reads the run's cell as it is imported, so outside a --cell run that is the
-    case's cell (a declared divergence's, conformance/known/known_cells)."""
-    global _STRUCTURE
-    before = _STRUCTURE
-    if before is None and is_user_cell(example.spec.structure):
-        _STRUCTURE = example.spec.structure
-    try:
-        yield
-    finally:
-        _STRUCTURE = before
+    return cell
 
 
 def pytest_addoption(parser):
@@ -96,10 +83,10 @@ MAX_COPY_PROBES = 2  # shapes a chain of stacked copies may pass through before 
 def probe_cell(options):
     """The UserCellStructure of the cell the CellOptions name, or a UserCellError; where
     its output is not its input's shape, with the copies a stack of it needs."""
-    from conformance.contract import user_cell_reference
+    from conformance.backends.layer_worker import remote_reference
 
     def probe(input_shape):
-        return user_cell_reference.probe(options.target, options.args_json, os.getcwd(), input_shape,
+        return remote_reference.probe(options.target, options.args_json, os.getcwd(), input_shape,
                                          options.framework, options.constant_shapes)
 
     cell = probe(options.input_shape)
@@ -115,7 +102,6 @@ def probe_cell(options):
 
 @pytest.hookimpl(tryfirst=True)  # before conformance.plugin reads --backends
 def pytest_configure(config):
-    global _STRUCTURE
     target = config.getoption("--cell")
     if target is None:
         for option in ("--cell-args", "--cell-framework", "--constant-shape"):
@@ -126,7 +112,7 @@ def pytest_configure(config):
         options = parse_cell_options(target, config.getoption("--cell-args"), config.getoption("--input-shape"),
                                      config.getoption("--cell-framework"), config.getoption("--constant-shape"))
         config.option.backends = ",".join(cell_rows(options.framework, config.getoption("--backends")))
-        _STRUCTURE = probe_cell(options)
+        this_run.of(config).user_cell = probe_cell(options)
     except UserCellError as error:
         raise pytest.UsageError(str(error)) from None
 

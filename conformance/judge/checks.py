@@ -11,7 +11,6 @@ import functools
 import signal
 import threading
 import time
-from collections import Counter
 
 from hypothesis import reject
 from hypothesis.errors import HypothesisException
@@ -19,43 +18,12 @@ from hypothesis.errors import HypothesisException
 from cells.resample import siblings as resampled
 from conformance.judge import coverage
 from conformance.judge.assertions import Divergence
-from conformance.known.ledger import Ledger
-from conformance.base.limits import ShrinkBudget, cut_short_note
+from conformance.base.limits import cut_short_note
+from conformance.judge import run_state
 from conformance.judge.runs import crash_text
-
-_ledger = Ledger()
-
-# Examples run and seconds spent per target id, harness included (reference, comparisons):
-# the speed table of a run (examples per second per backend and mode).
-examples_run = Counter()
-seconds_spent = Counter()
-# Data sets checked per target id: the drawn examples plus, in compiled modes, their siblings.
-data_sets_run = Counter()
-# examples_run split in two, per target id: calls before a property's first failure in
-# its test run (Hypothesis' generate phase, explicit examples included), and calls after
-# it (its search for more bugs, shrinking, the final replay).
-drawn_run = Counter()
-shrink_run = Counter()
-# Calls the shrink limit (conformance.base.limits) let pass without running them, and the
-# failures reported with their shrinking cut short (by --shrink-seconds or a hang).
-shrink_skipped = Counter()
-shrink_cut_short = Counter()
-_budget = ShrinkBudget()
-
-# Called after every example as observer(target, failed, property_id=, example=, excused=):
-# how `rnn-conformance mutants` counts the examples and seconds until a property first
-# fails, and the shrinking after, and how `soak` records the facts of the passing examples
-# (conformance/harness/seen.py). `excused`: a declared divergence excused one of its data sets.
-example_observers = []
-
 
 class ExampleTimeout(Exception):
     """One example ran longer than the per-example timeout: a hang, reported as a crash."""
-
-
-# Seconds one example may take before it counts as a hang (None: no limit). Set by the
-# plugin's --example-timeout; works where SIGALRM does (the main thread on Unix).
-example_timeout = None
 
 
 @contextlib.contextmanager
@@ -76,16 +44,6 @@ def _bounded(seconds, fired):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def use_ledger(ledger):
-    """Install the run's known divergences (the plugin calls this; empty by default)."""
-    global _ledger
-    _ledger = ledger
-
-
-def current_ledger():
-    return _ledger
 
 
 def property_id_of(test):
@@ -112,55 +70,56 @@ def contract_property(test=None, *, siblings=True):
 
     @functools.wraps(test)
     def run(target, example, **drawn):
+        state = run_state.current()
         example = target.applicable(example)
-        if not coverage.wanted(target, property_id, example):
+        if not coverage.wanted(state.steer, target, property_id, example):
             reject()  # a top-up run (conformance/harness/covering.py) wants an example in another area
-        call = _budget.call((property_id, target.id))
+        call = state.budget.call((property_id, target.id))
         if not call.run:  # past the shrink limit (or after a hang): passes, so Hypothesis ends
-            shrink_skipped[target.id] += 1
+            state.shrink_skipped[target.id] += 1
             return
         data_sets = [example] + (resampled(example) if target.compiles and siblings else [])
         started, failed, fired, excused = time.perf_counter(), False, [], False
         try:
             for number, data_set in enumerate(data_sets):
-                data_sets_run[target.id] += 1
-                checked = _check_one(test, property_id, target, data_set, drawn, number, len(data_sets), fired)
+                state.data_sets_run[target.id] += 1
+                checked = _check_one(state, test, property_id, target, data_set, drawn, number, len(data_sets), fired)
                 excused = excused or checked is not None
                 if checked == "excused crash":
                     break  # a declared crash of this configuration: its siblings would repeat it
         except Divergence as divergence:
             failed = True
-            _budget.failed(call, timed_out=bool(fired))
-            note = cut_short_note(call)
+            state.budget.failed(call, timed_out=bool(fired))
+            note = cut_short_note(call, state.budget.seconds)
             if note:
                 divergence.add_note(note)
-                shrink_cut_short[target.id] += 1
+                state.shrink_cut_short[target.id] += 1
             raise
         finally:
-            examples_run[target.id] += 1
-            (shrink_run if call.shrinking else drawn_run)[target.id] += 1
-            seconds_spent[target.id] += time.perf_counter() - started
-            for observe in example_observers:
+            state.examples_run[target.id] += 1
+            (state.shrink_run if call.shrinking else state.drawn_run)[target.id] += 1
+            state.seconds_spent[target.id] += time.perf_counter() - started
+            for observe in state.observers:
                 observe(target, failed, property_id=property_id, example=example, excused=excused)
 
     return run
 
 
-def _check_one(test, property_id, target, example, drawn, number, count, fired):
+def _check_one(state, test, property_id, target, example, drawn, number, count, fired):
     """One data set; a divergence the ledger does not excuse is raised, ready to replay.
     Returns "excused" after a declared divergence, "excused crash" when it is a crash,
     None when the data set conforms."""
     try:
-        with _bounded(example_timeout, fired):
+        with _bounded(state.example_timeout, fired):
             test(target=target, example=example, **drawn)
     except Divergence as divergence:
-        return _raise_unexcused(divergence, property_id, target, example, drawn, number, count)
+        return _raise_unexcused(state.ledger, divergence, property_id, target, example, drawn, number, count)
     except HypothesisException:
         raise  # assume() and Hypothesis' own errors are Hypothesis' business
     except Exception as error:  # noqa: BLE001 - the property's own code choked on what it got
         divergence = unclassified(error, example, target)
         try:
-            return _raise_unexcused(divergence, property_id, target, example, drawn, number, count)
+            return _raise_unexcused(state.ledger, divergence, property_id, target, example, drawn, number, count)
         except Divergence as raised:
             raise raised from error
     return None
@@ -179,8 +138,8 @@ def unclassified(error, example, target):
     return divergence
 
 
-def _raise_unexcused(divergence, property_id, target, example, drawn, number, count):
-    if _ledger.excuse(target, divergence, property_id) is None:
+def _raise_unexcused(ledger, divergence, property_id, target, example, drawn, number, count):
+    if ledger.excuse(target, divergence, property_id) is None:
         divergence.drawn = drawn  # the property's other draws, to replay it exactly
         # What the property was given: a metamorphic property's divergence names
         # the variant it ran, but replaying needs the input the variant came from.

@@ -135,23 +135,20 @@ class Coverage:
         return tuple(a for a in applicable(property_id, target.backend.unsupported_options) if a not in covered)
 
 
-# The top-up run in progress (conformance/harness/covering.py), if any: (target id, property id, areas wanted).
-_steer = None
-
-
 @contextlib.contextmanager
-def steering(target, property_id, areas):
-    """While a top-up runs: keep only examples of this target and property in `areas`."""
-    global _steer
-    previous, _steer = _steer, (target.id, property_id, frozenset(areas))
+def steering(state, target, property_id, areas):
+    """While a top-up runs in the RunState `state`: keep only examples of this target and
+    property in `areas`."""
+    previous, state.steer = state.steer, (target.id, property_id, frozenset(areas))
     try:
         yield
     finally:
-        _steer = previous
+        state.steer = previous
 
 
-def wanted(target, property_id, example):
-    """False for an example a top-up run would not run (conformance/harness/covering.py)."""
-    if _steer is None or _steer[:2] != (target.id, property_id):
+def wanted(steer, target, property_id, example):
+    """False for an example a top-up run (the run's `steer`, conformance/harness/covering.py)
+    would not run."""
+    if steer is None or steer[:2] != (target.id, property_id):
         return True
-    return bool(areas_of(example) & _steer[2])
+    return bool(areas_of(example) & steer[2])

@@ -7,6 +7,7 @@ diverged may be a variant of it, saved as "diverging_example" for reading. A cas
 read back only through cells/case_schema.py: it is data, never code.
 """
 
+import contextlib
 import copy
 import hashlib
 import importlib
@@ -18,15 +19,17 @@ from pathlib import Path
 
 from cells.case_schema import IMPL_PREFIX, CaseError, read_case
 from cells.serialize import example_from_dict, example_to_dict
+from cells.user_cell import is_user_cell
 from conformance.judge.assertions import compare
 from conformance.backends import UnknownBackend, get_backend
 from conformance.backends.impl import ImplBackend, ImplError
+from conformance.backends.layer_worker import remote_reference  # noqa: F401 (a user-cell case's expected values are computed in a worker)
 from conformance.replay.function_script import function_script
 from conformance.replay.gradient_script import gradient_script, is_gradient_property
 from conformance.known.known_cells import is_known_cell
 from conformance.contract.layer_reference import layer_source
 from conformance.judge.runs import expected
-from conformance.harness.user_cell_plugin import case_cell
+from conformance.judge import run_state
 
 DEFAULT_DIR = Path("rnn-conformance-repros")
 _SAVED = {}  # case path -> the text save_case wrote there in this run
@@ -109,6 +112,21 @@ def load_case(path):
     with case_cell(example):  # a user-cell case: the properties' module reads its cell on import
         body = property_body(case["property"])
     return body, example, case["drawn"]
+
+
+@contextlib.contextmanager
+def case_cell(example):
+    """While importing the properties' module to replay a saved case: the module reads the
+    run's cell (its RunState's `user_cell`) as it is imported, so outside a --cell run that
+    is the case's cell (a declared divergence's, conformance/known/known_cells)."""
+    state = run_state.current()
+    before = state.user_cell
+    if before is None and is_user_cell(example.spec.structure):
+        state.user_cell = example.spec.structure
+    try:
+        yield
+    finally:
+        state.user_cell = before
 
 
 def property_body(property_id):

@@ -54,13 +54,13 @@ def entries_of(package, only=None):
 
 def replay(package, out=sys.stdout, only=None):
     """Inside an environment: replay each entry's case in each of its modes, one JSON line each."""
-    from conformance.judge import checks
+    from conformance.judge import run_state
     from conformance.backends import get_backend
     from conformance.replay.known_replay import replay
     from conformance.replay.repro import load_case
     from conformance.judge.targets import Target
 
-    checks.example_timeout = 120
+    run_state.begin(run_state.RunState(example_timeout=120))  # this process replays, then exits
     for entry in entries_of(package, only):
         for mode in entry.modes:
             target, started = Target(get_backend(entry.backend), mode), time.monotonic()

@@ -27,6 +27,7 @@ from hypothesis import settings
 
 from conformance.judge import checks
 from conformance.judge import coverage
+from conformance.judge import run_state
 from conformance.harness import covering
 from conformance.base import profiles
 from conformance.judge.assertions import Divergence, divergences_in
@@ -59,7 +60,7 @@ class Hunt:
 
 
 class FirstFailureClock:
-    """An example observer (checks.example_observers): counts a target's examples and
+    """An example observer (a RunState's observers, conformance/judge/run_state.py): counts a target's examples and
     notes when one first fails, as (examples so far, seconds since the clock started)."""
 
     def __init__(self, target):
@@ -109,7 +110,8 @@ def hunt(mutant, chosen_settings=None, properties=None):
     clock, seen = FirstFailureClock(target), coverage.Coverage()
     kind = "layer" if target.backend.level == "layer" else "gradient" if target.backend.differentiates else "forward"
     result = Hunt(mutant, kind=kind)
-    checks.example_observers.extend([clock, seen])
+    observers = run_state.current().observers
+    observers.extend([clock, seen])
     try:
         for property_test in properties:
             chosen = chosen_settings if chosen_settings is None or isinstance(chosen_settings, settings) else chosen_settings(property_test)
@@ -127,8 +129,8 @@ def hunt(mutant, chosen_settings=None, properties=None):
                     result.by_its_rule = checks.property_id_of(property_test)
                     break
     finally:
-        checks.example_observers.remove(clock)
-        checks.example_observers.remove(seen)
+        observers.remove(clock)
+        observers.remove(seen)
     result.examples_run, result.seconds = clock.examples, time.perf_counter() - clock.started
     return result
 
