@@ -120,6 +120,29 @@ def test_one_vocabulary_in_the_terminal_the_markdown_the_json_and_the_readme_tab
     assert "| diverges: known R4 |" in by_backend["| `declared`"] and "[e1](e1.json)" in by_backend["| `declared`"]
 
 
+def test_every_rendering_of_one_view_reads_rows_derived_once(monkeypatch, tmp_path):
+    """The terminal, Markdown, JSON and --matrix renderings of a ReportView derive the rows,
+    the uncallable backends and the matched entries once between them (issue 38)."""
+    from conformance.results import results as model
+
+    calls = {"rows": 0, "uncallable": 0, "matched_known": 0}
+    for name in calls:
+        def counted(*args, _name=name, _original=getattr(model, name)):
+            calls[_name] += 1
+            return _original(*args)
+        monkeypatch.setattr(model, name, counted)
+    the_report = run_report(
+        report.result(target("bad"), AGREEMENT, "fail", "R3", "differs", report_2018_example(), case="bad.json"),
+        report.result(target("declared"), AGREEMENT, "known", "R4", "differs", report_2018_example(), known_divergence="e1",
+                      case="e1.json", excused=3),
+    )
+    view = model.ReportView(the_report)
+    report.matrix_text(view), report.matrix_markdown(view), report.divergences_text(view), report.summary_text(view)
+    report.write_json(view, tmp_path / "r.json"), matrix.write_readme_table(view, tmp_path / "m.md")
+    assert calls == {"rows": 1, "uncallable": 2, "matched_known": 1}  # uncallable: once per backend
+    assert report.matrix_text(the_report) == report.matrix_text(view)  # a plain report renders the same
+
+
 def test_the_legend_is_two_lines_and_the_areas_in_full_are_in_the_markdown_only():
     the_report = run_report(report.result(target(), AGREEMENT, "pass"))
     legend = report.matrix_text(the_report).rsplit("\n\n", 1)[1].splitlines()

@@ -27,7 +27,7 @@ def notes_text(run_report, notes=None):
     """One paragraph per root cause met: the rows it reached, what it means, the workaround."""
     notes = load_notes() if notes is None else notes
     rows = {}
-    for entry_id, backend, _mode, _excused, _replayed in results.matched_known(run_report):
+    for entry_id, backend, _mode, _excused, _replayed in results.view_of(run_report).matched_known:
         rows.setdefault(root_cause_of(entry_id, backend), set()).add(backend)
     if not rows:
         return ""

@@ -20,6 +20,7 @@ import json
 import os
 
 from conformance.results import report
+from conformance.results import results
 from conformance.base.output_paths import check_distinct, check_file
 from conformance.base.usage import UsageError, usage_error
 
@@ -45,17 +46,18 @@ def main(args):
 def show_and_write(args, merged):
     """What `rnn-conformance run` ends with (run_command.show_and_write, without importing
     the run's machinery): the matrix, the new divergences, the files, the summary."""
+    view = results.ReportView(merged)  # every rendering below reads the same derived rows
     print()
-    print(report.matrix_text(merged))
-    details = report.divergences_text(merged)
+    print(report.matrix_text(view))
+    details = report.divergences_text(view)
     if details:
         print("\nNew divergences:\n" + details)
     for option, write in (("report", report.write_json), ("markdown", report.write_markdown)):
         if getattr(args, option):
-            write(merged, getattr(args, option))
+            write(view, getattr(args, option))
             print(("\n" if option == "report" else "") + f"{option} written to {getattr(args, option)}")
     print()
-    print(report.summary_text(merged), flush=True)
+    print(report.summary_text(view), flush=True)
 
 
 def load(path):

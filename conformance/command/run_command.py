@@ -30,6 +30,7 @@ from conformance.base import output_paths
 from conformance.base import profiles
 from conformance.research import releases
 from conformance.results import report
+from conformance.results import results
 from conformance.command import user_cell_command
 from conformance.backends import UnknownBackend, default_backends, get_backend, register_impl
 from conformance.backends.impl import ImplError
@@ -271,28 +272,29 @@ def _entry_without_report(row, error, environment_failure=None):
 
 def show_and_write(args, run_report):
     """The matrix, the new divergences, the summary (its last line the verdict); the files."""
+    view = results.ReportView(run_report)  # every rendering below reads the same derived rows
     print()
-    print(report.matrix_text(run_report))
-    changed = report.ledger_lines(run_report)
+    print(report.matrix_text(view))
+    changed = report.ledger_lines(view)
     if changed:
         print("\nDeclared divergences whose case changed:\n" + "\n".join(changed))
-    details = report.divergences_text(run_report)
+    details = report.divergences_text(view)
     if details:
         print("\nNew divergences:\n" + details)
     written = args.report
-    if written is None and report.proposes_edits(run_report):  # what `known update` reads: kept, and said
+    if written is None and report.proposes_edits(view):  # what `known update` reads: kept, and said
         written = Path(args.repro_dir) / "report.json"
     if written:
-        report.write_json(run_report, written)
+        report.write_json(view, written)
         print(f"\nreport written to {written}")
-    if report.proposes_edits(run_report):
+    if report.proposes_edits(view):
         print(f"rnn-conformance known update --report {written} writes the edits proposed above (then review git diff)")
     if args.markdown:
-        report.write_markdown(run_report, args.markdown)
+        report.write_markdown(view, args.markdown)
         print(f"markdown written to {args.markdown}")
     if getattr(args, "cell", None):
-        notes = cell_author_notes.notes_text(run_report)
+        notes = cell_author_notes.notes_text(view)
         if notes:
             print("\n" + notes)
     print()
-    print(report.summary_text(run_report), flush=True)
+    print(report.summary_text(view), flush=True)

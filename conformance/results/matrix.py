@@ -19,7 +19,7 @@ def readme_table(report, repository=REPOSITORY):
         "| backend | version | mode | result | properties passed | not applicable | known divergences |",
         "|---|---|---|---|---|---|---|",
     ]
-    for row in model.rows(report):
+    for row in model.view_of(report).rows:
         known = ", ".join(f"[{entry}]({_link(case, repository)})" for entry, case in row.known.items()) or "-"
         cells = (f"`{row.backend}`", row.version or "-", row.mode, _result(row, repository), row.passed, row.not_applicable, known)
         lines.append("| " + " | ".join(map(str, cells)) + " |")

@@ -114,7 +114,7 @@ def merge_reports(reports, profile):
 
 def write_json(report, path):
     with open(path, "w") as out:
-        json.dump(report, out, indent=1)
+        json.dump(model.view_of(report).report, out, indent=1)
         out.write("\n")
 
 
@@ -127,12 +127,12 @@ def write_markdown(report, path):
 # -- the matrix -------------------------------------------------------------------------
 
 
-def code_lines(report):
+def code_lines(view):
     """What the matrix stands on: each package version that ran, from where (the rows that
     ran it, where one package ran in several versions), and every disagreement of the
     installed metadata with the code, in one line each."""
     ran = {}
-    for b in report["backends"]:
+    for b in view.backends:
         for c in b.get("code") or ():
             ran.setdefault((c["module"], c["version"], c["path"]), [c.get("disagreement"), []])[1].append(b["name"])
     several = {module for module, _, _ in ran if sum(m == module for m, _, _ in ran) > 1}
@@ -146,23 +146,24 @@ def code_lines(report):
 def matrix_text(report):
     """The code under test, then the matrix for a terminal, areas as short columns, a
     two-line legend under it."""
-    rows = model.rows(report)
+    view = model.view_of(report)
+    rows = view.rows
     width = max([len(row.label) for row in rows] + [10])
     status = max([len(row.status) for row in rows] + [len("result")])
     columns = [max(len(area), 8) for area in AREA_IDS]
-    header = code_lines(report)
+    header = code_lines(view)
     lines = header + [""] * bool(header)
     lines.append((" " * width + "  " + "result".ljust(status) + "  " + "  ".join(a.ljust(w) for a, w in zip(AREA_IDS, columns))).rstrip())
     for row in rows:
         values = "  ".join(row.cells[area].ljust(w) for area, w in zip(AREA_IDS, columns))
         lines.append(f"{row.label.ljust(width)}  {row.status.ljust(status)}  {values}".rstrip())
-    return "\n".join(lines + ["", LEGEND[0], LEGEND[1] + model.AREAS_HINT] + coverage_lines(report))
+    return "\n".join(lines + ["", LEGEND[0], LEGEND[1] + model.AREAS_HINT] + coverage_lines(view))
 
 
-def coverage_lines(report):
+def coverage_lines(view):
     """One line on what the samples contained (conformance/harness/covering.py): how many property
     runs had an example in every area they apply to, and what the top-up runs added."""
-    tracked = [r for b in report["backends"] for r in b["results"] if r["outcome"] == "pass" and r.get("coverage")]
+    tracked = [r for b in view.backends for r in b["results"] if r["outcome"] == "pass" and r.get("coverage")]
     if not tracked:
         return []
     complete = sum(not r["coverage"]["uncovered"] for r in tracked)
@@ -174,33 +175,34 @@ def coverage_lines(report):
 
 def matrix_markdown(report):
     """The matrix, its legend, the areas in full, each new divergence and the verdict."""
-    rows = model.rows(report)
-    header = [line.strip() for line in code_lines(report)]
+    view = model.view_of(report)
+    rows = view.rows
+    header = [line.strip() for line in code_lines(view)]
     lines = [header[0], "", *(f"- **NOTE** {line[5:]}" if line.startswith("NOTE ") else f"- `{line}`" for line in header[1:]), ""] if header else []
     lines += ["| backend [mode] | result | " + " | ".join(AREA_IDS) + " |", "|---|---|" + "---|" * len(AREA_IDS)]
     for row in rows:
         lines.append(f"| `{row.label}` | {row.status} | " + " | ".join(row.cells[area] for area in AREA_IDS) + " |")
-    covered = coverage_lines(report)
+    covered = coverage_lines(view)
     lines += ["", "; ".join(LEGEND) + ".", *(["", *covered] if covered else []), "", "Areas:", ""] + [f"- `{area}`: {text}" for area, text in AREAS]
-    changed = ledger_lines(report)
+    changed = ledger_lines(view)
     if changed:
         lines += ["", "Declared divergences whose case changed:", "", "```", *changed, "```"]
-    details = divergences_text(report)
+    details = divergences_text(view)
     if details:
         lines += ["", "New divergences:", "", "```", details, "```"]
-    return "\n".join(lines + ["", verdict_line(report)]) + "\n"
+    return "\n".join(lines + ["", verdict_line(view)]) + "\n"
 
 
 def divergences_text(report):
     """Under the matrix: each new divergence, its rule, minimal example, case and
     reproducer, and the entries it resembles; a backend that could not be called at all,
     once. (The declared ones whose case changed: `ledger_lines`.)"""
-    lines, cannot_run = [], []
-    for b in report["backends"]:
+    view, lines, cannot_run = model.view_of(report), [], []
+    for b in view.backends:
         if b["status"] == "error":
             lines.append(f"{b['name']}: ERROR: {b['reason']}")
             continue
-        error = model.uncallable(b)
+        error = view.uncallable.get(b["name"])
         if error:
             count = sum(r["outcome"] == "crash" for r in b["results"])
             lines.append(f"{b['name']}: cannot call the implementation: {error} ({count} properties crashed so; the JSON report has each)")
@@ -231,7 +233,7 @@ def divergences_text(report):
 def proposes_edits(report):
     """Whether the run proposes edits to the known-divergence files (`known update`)."""
     return any(r.get("edit") or any(e.get("edit") for e in r.get("resembles") or ())
-               for b in report["backends"] for r in b["results"])
+               for b in model.view_of(report).backends for r in b["results"])
 
 
 def ledger_lines(report):
@@ -239,7 +241,7 @@ def ledger_lines(report):
     otherwise (CHANGED) on the version under test, its modes together: what the replay
     found and the edit to make (conformance/properties/test_known_divergences.py wrote the text)."""
     found = {}
-    for b in report["backends"]:
+    for b in model.view_of(report).backends:
         for r in b["results"]:
             if r["outcome"] in model.LEDGER_CHANGES:
                 key = (model.CELL_OF_OUTCOME[r["outcome"]], r["known_divergence"], b["name"])
@@ -257,9 +259,10 @@ def ledger_lines(report):
 def summary_text(run_report):
     """What the run ends with on screen: the speed per backend x mode, the declared
     divergences that matched, and the one-line verdict last."""
-    lines = speed_lines(run_report)
-    lines += known_lines(run_report)
-    return "\n".join(lines + [verdict_line(run_report)])
+    view = model.view_of(run_report)
+    lines = speed_lines(view)
+    lines += known_lines(view)
+    return "\n".join(lines + [verdict_line(view)])
 
 
 def known_lines(run_report):
@@ -267,7 +270,7 @@ def known_lines(run_report):
     and whether its saved case reproduced (one line per mode made a default run's summary
     twice as long)."""
     grouped = {}
-    for entry, backend, mode, excused, replayed in model.matched_known(run_report):
+    for entry, backend, mode, excused, replayed in model.view_of(run_report).matched_known:
         modes, all_replayed = grouped.get((entry, backend), ([], True))
         grouped[entry, backend] = (modes + [f"{mode} {excused}"], all_replayed and replayed)
     if not grouped:
@@ -283,7 +286,7 @@ def speed_lines(run_report):
     a worker that does not tell them apart), seconds, rate, the share of compiled calls
     that reused a trace, and how often shrinking was cut short."""
     lines = []
-    for b in run_report["backends"]:
+    for b in model.view_of(run_report).backends:
         for mode, cost in (b.get("speed") or {}).items():
             seconds = cost["seconds"] or 1e-9
             if cost.get("drawn") is not None:
@@ -305,9 +308,10 @@ def speed_lines(run_report):
 
 def verdict_line(run_report):
     """One line: passed or failed, and why."""
-    backends, parts = run_report["backends"], []
+    view = model.view_of(run_report)
+    backends, parts = view.backends, []
     for b in backends:
-        if model.uncallable(b):
+        if b["name"] in view.uncallable:
             parts.append(f"{b['name']}: cannot call the implementation")
             continue
         new = [r for r in b["results"] if r["outcome"] in ("fail", "crash")]
@@ -320,7 +324,7 @@ def verdict_line(run_report):
                          + (f", {cannot_run} where your cell cannot run at all" if cannot_run else ""))
     if not parts and backends:
         parts.append("no new divergences")
-    reproduced = {m[0] for m in model.matched_known(run_report)}
+    reproduced = {m[0] for m in view.matched_known}
     if reproduced:
         parts.append(f"{len(reproduced)} declared divergence{'s' * (len(reproduced) != 1)} reproduced")
     for outcome in model.LEDGER_CHANGES:
@@ -331,7 +335,7 @@ def verdict_line(run_report):
         names = [b["name"] for b in backends if b["status"] == status]
         if names:
             parts.append(f"{status}: {', '.join(names)}")
-    gaps = model.uncovered(run_report)
+    gaps = view.uncovered
     missed = [g for g in gaps if not g[4]]
     if missed:
         name, mode, prop, areas, _ = missed[0]
@@ -339,7 +343,7 @@ def verdict_line(run_report):
                      f"({name} [{mode}] {prop.split('::')[1]}: {', '.join(areas)}" + (", ..." if len(missed) > 1 else "") + ")")
     if len(gaps) > len(missed):
         parts.append(f"{len(gaps) - len(missed)} ran fewer examples than their areas, as --max-examples asked (uncovered in the matrix)")
-    if run_report.get("interrupted"):
+    if view.report.get("interrupted"):
         parts.append("interrupted")
-    status = run_report["exit_status"]
+    status = view.report["exit_status"]
     return f"rnn-conformance: {'PASSED' if status == 0 else 'FAILED'} (exit status {status}): " + "; ".join(parts)

@@ -2,7 +2,7 @@
 
 The plugin records each outcome as a result (`result()`: a plain dict, so the reports of
 several worker processes merge by concatenation). Everything a run prints or writes is
-derived from these dicts here: the status of a backend and of each backend x mode row,
+derived from these dicts here, and a report's renderings read it through one `ReportView`: the status of a backend and of each backend x mode row,
 the word of each matrix cell, the new divergences, the declared ones that matched, and
 the exit status. conformance/results/report.py (terminal, JSON, --markdown) and
 conformance/results/matrix.py (the rows table of --matrix, docs/reports.md) only render this model.
@@ -14,6 +14,7 @@ error, not run.
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 from conformance.results.areas import AREA_IDS, UNCLASSIFIED, area_of_rule, areas_covered
 from conformance.known.facts import json_facts
@@ -241,3 +242,36 @@ def matched_known(report):
                 excused, replayed = matched.get(key, (0, False))
                 matched[key] = (excused + (r.get("excused") or 0), replayed or bool(r.get("replay")))
     return [(*key, excused, replayed) for key, (excused, replayed) in sorted(matched.items())]
+
+
+class ReportView:
+    """A report as its renderings read it (the terminal, Markdown, JSON, --matrix, merge):
+    the rows, the backends that could not be called and the declared entries met, each
+    derived once from the report's results, however many renderings read them."""
+
+    def __init__(self, report):
+        self.report = report
+        self.backends = report["backends"]
+
+    @cached_property
+    def rows(self):
+        return rows(self.report)
+
+    @cached_property
+    def uncallable(self):
+        """{backend name: error} of the backends no property could call (`uncallable`)."""
+        return {b["name"]: error for b in self.backends if (error := uncallable(b))}
+
+    @cached_property
+    def matched_known(self):
+        return matched_known(self.report)
+
+    @cached_property
+    def uncovered(self):
+        return uncovered(self.report)
+
+
+def view_of(report):
+    """The ReportView of a report dict (a view is its own)."""
+    return report if isinstance(report, ReportView) else ReportView(report)
+
