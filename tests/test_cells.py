@@ -119,55 +119,6 @@ def test_an_example_line_shows_only_what_differs_from_the_defaults():
         "bidirectional=True, families=['counter-state', 'output-shaped-like-state0'])")
 
 
-def _import_graph():
-    """module -> the package modules it imports (at the top or inside functions), from the
-    import statements of every module of cells and conformance."""
-    import ast
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    files = {}
-    for package in ("cells", "conformance"):
-        for path in (root / package).rglob("*.py"):
-            parts = path.relative_to(root).with_suffix("").parts
-            files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    graph = {}
-    for name, path in files.items():
-        deps = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                deps.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                # `from package import submodule` depends on the submodule
-                subs = {f"{node.module}.{alias.name}" for alias in node.names} & set(files)
-                deps |= subs or {node.module}
-                if len(subs) < len(node.names):
-                    deps.add(node.module)
-        graph[name] = {d for d in deps if d in files and d != name}
-    return graph
-
-
-def test_the_packages_have_no_import_cycle():
-    """Data flow one way: no module of cells or conformance imports, even inside a
-    function, a module that imports it back (directly or through others)."""
-    graph, state, cycles = _import_graph(), {}, []
-
-    def visit(module, path):
-        state[module] = "open"
-        for dep in sorted(graph[module]):
-            if state.get(dep) == "open":
-                cycles.append(" -> ".join(path[path.index(dep):] + [dep]))
-            elif dep not in state:
-                visit(dep, path + [dep])
-        state[module] = "done"
-
-    for module in sorted(graph):
-        if module not in state:
-            visit(module, [module])
-    assert "cells.keras_script" in graph and "conformance.replay.repro" in graph
-    assert cycles == []
-
-
 FORMERLY_CYCLIC = ("conformance.judge.assertions", "conformance.replay.repro", "conformance.judge.runs", "conformance.replay.function_script",
                    "cells.keras_script", "cells.layer_example", "cells.case_schema")
 

@@ -7,6 +7,7 @@ The order is read from the code's own imports (ast), so a planted upward import 
 """
 
 import ast
+import graphlib
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,9 @@ def wing_of(module):
     return ROOT_MODULES.get(parts[1], parts[1])
 
 
-def imports_of(source, module, is_package=False):
-    """The dotted names `source` imports (absolute, `from x import y` as x.y and x)."""
+def imports_of(source, module, is_package=False, modules=None):
+    """The dotted names `source` imports (absolute, `from x import y` as x.y and x; given
+    the known `modules`, as x.y alone where every y is a module)."""
     package = module if is_package else module.rpartition(".")[0]
     found = []
     for node in ast.walk(ast.parse(source)):
@@ -44,7 +46,8 @@ def imports_of(source, module, is_package=False):
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
-            found += [base] + [f"{base}.{a.name}" for a in node.names]
+            named = [f"{base}.{a.name}" for a in node.names]
+            found += named if modules is not None and set(named) <= modules else [base] + named
     return found
 
 
@@ -73,23 +76,6 @@ def repository_sources():
     return sources
 
 
-# The knots still open (issue 38), each an (importer, imported module). The test asserts
-# exactly this set: a new upward import fails it, and so does untying one of these
-# without removing it here.
-KNOTS = {
-    # the reference of a user's Keras cell steps it in a worker process (Keras picks its
-    # backend once per process): the oracle should be handed that step, not start a worker
-    ("conformance.contract.user_cell_reference", "conformance.backends.layer_worker.client"),
-    # replaying a user-cell case sets the cell the properties module reads at import,
-    # which is the --cell plugin's run state
-    ("conformance.replay.repro", "conformance.harness.user_cell_plugin"),
-    # a --cell target is refused where it would shadow the suite's packages or is not a
-    # declared finding's cell: both lists live above cells/ (imported inside the function)
-    ("cells.user_cell", "conformance.base.usage"),
-    ("cells.user_cell", "conformance.known.known_cells"),
-}
-
-
 def upward_modules(sources):
     """(importer, imported module) of each upward import, a `from m import name` as m."""
     return {(a, b if b in sources else b.rpartition(".")[0]) for a, b, _, _ in upward_imports(sources)}
@@ -97,9 +83,36 @@ def upward_modules(sources):
 
 def test_every_import_points_down():
     upward = upward_modules(repository_sources())
-    assert not upward - KNOTS, "imports against the order of the wings:\n" + "\n".join(
-        f"  {a} imports {b}" for a, b in sorted(upward - KNOTS))
-    assert not KNOTS - upward, f"untied, remove from KNOTS: {sorted(KNOTS - upward)}"
+    assert not upward, "imports against the order of the wings:\n" + "\n".join(f"  {a} imports {b}" for a, b in sorted(upward))
+
+
+def test_no_import_cycle_inside_a_wing():
+    """Between wings the order forbids a cycle; inside one, this does (graphlib names it)."""
+    sources = repository_sources()
+    graph = {m: {n for n in imports_of(source, m, is_package, set(sources)) if n in sources and n != m}
+             for m, (source, is_package) in sources.items()}
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError with the cycle
+
+
+def test_a_planted_cycle_is_found():
+    graph = {"cells.a": {"cells.b"}, "cells.b": {"cells.a"}}
+    with pytest.raises(graphlib.CycleError):
+        graphlib.TopologicalSorter(graph).prepare()
+
+
+def global_statements(sources):
+    """(module, line) of every `global` statement: run state lives in a RunState
+    (conformance/judge/run_state.py), process caches in functools.cache."""
+    return sorted((module, node.lineno) for module, (source, _) in sources.items()
+                  for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Global))
+
+
+def test_no_module_keeps_state_in_a_global_statement():
+    assert not global_statements(repository_sources())
+
+
+def test_a_planted_global_statement_is_found():
+    assert global_statements({"conformance.judge.checks": ("def f():\n    global x\n    x = 1\n", False)})
 
 
 def test_every_module_is_in_a_wing():
