@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
+from cells.render import example_source  # noqa: E402
 from cells.user_cell import cannot_run_at_all  # noqa: E402
 from conformance.judge import checks  # noqa: E402
 from conformance.harness import covering
@@ -24,7 +25,7 @@ from conformance.replay import repro
 from conformance.results import report
 from conformance.harness import seen
 from conformance.judge.assertions import divergences_in  # noqa: E402
-from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, register_impl  # noqa: E402
+from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, not_installed_message, register_impl  # noqa: E402,F401 (not_installed_message: also its old name here)
 from conformance.backends.base import gradient_mode  # noqa: E402
 from conformance.backends.impl import IMPL_OPS, ImplError  # noqa: E402
 from conformance.results.results import RAN, ReportView  # noqa: E402
@@ -199,8 +200,25 @@ def pytest_runtest_makereport(item, call):
                 saved[id(divergence)] = (path, script)
                 where = f"minimal example saved to {path}" + (f", reproducer {script}" if script else "")
                 report.sections.append(("rnn-conformance", where))
+                report.sections.append(("rnn-conformance: the minimal example as source", _source_of(divergence)))
     _record_results(item, call, report, divergences, saved)
     return report
+
+
+def _source_of(divergence):
+    """For a layer row, a script for its Keras and mode that prints the layer's results next
+    to the contract's and exits 1 while they differ; for a function row, NumPy source that
+    rebuilds the cell, data and options. (Rendered here, where a failure is reported: the
+    comparison that raised it renders nothing.)"""
+    target, example = divergence.target, divergence.example
+    if getattr(target.backend, "level", None) != "layer":
+        return "NumPy source of the example:\n" + example_source(example)
+    try:
+        script = repro.divergence_source(example, target.backend, target.mode)
+    except Exception as error:  # noqa: BLE001 - the case is saved; say why no script
+        return f"no reproducer script: {type(error).__name__}: {error}"
+    flavor = getattr(target.backend, "flavor", "keras3")
+    return f"Reproducer ({flavor}, mode {target.mode}; exits 1 while the layer diverges):\n{script}"
 
 
 def _property_id(item):
@@ -261,17 +279,6 @@ def target(request):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return chosen
-
-
-def not_installed_message(backend):
-    missing = backend.missing_package()
-    if missing is None:
-        return None
-    if backend.install_note:
-        hint = f" ({backend.install_note})"
-    else:
-        hint = f" (pip install 'rnn-conformance[{backend.extra}]')" if backend.extra else ""
-    return f"NOT INSTALLED: backend {backend.name} needs the Python package {missing!r}{hint}"
 
 
 def pytest_report_header(config):

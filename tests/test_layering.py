@@ -115,6 +115,25 @@ def test_a_planted_global_statement_is_found():
     assert global_statements({"conformance.judge.checks": ("def f():\n    global x\n    x = 1\n", False)})
 
 
+def test_the_command_never_imports_the_pytest_side():
+    """The command starts pytest workers; it shares what it needs with the plugins from below."""
+    reaching = sorted((a, b) for a, b in downward_into(repository_sources(), "harness") if wing_of(a) == "command")
+    assert not reaching, f"the command imports the pytest side: {reaching}"
+
+
+def downward_into(sources, wing):
+    """(importer, imported module) of every import of a module of `wing` from another wing."""
+    for module, (source, is_package) in sources.items():
+        for name in imports_of(source, module, is_package, set(sources)):
+            if name in sources and wing_of(name) == wing and wing_of(module) != wing:
+                yield module, name
+
+
+def test_a_planted_import_of_the_pytest_side_is_found():
+    sources = {"conformance.command.run_command": ("from conformance.plugin import x\n", False), "conformance.plugin": ("", False)}
+    assert list(downward_into(sources, "harness")) == [("conformance.command.run_command", "conformance.plugin")]
+
+
 def test_every_module_is_in_a_wing():
     unplaced = {m for m in repository_sources() if wing_of(m) not in ORDER}
     assert not unplaced, f"modules in no wing of ORDER: {sorted(unplaced)}"

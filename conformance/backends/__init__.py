@@ -74,3 +74,16 @@ AWAITING_TRIAGE = set()
 def default_backends():
     """The backends a plain run covers: all but known-bad ones and those awaiting triage."""
     return [b for b in BACKENDS.values() if b.run_by_default and b.name not in AWAITING_TRIAGE]
+
+
+def not_installed_message(backend):
+    """The line a run, `list` and the replay of a declared entry say for a backend whose
+    package is missing (None when it is installed)."""
+    missing = backend.missing_package()
+    if missing is None:
+        return None
+    if backend.install_note:
+        hint = f" ({backend.install_note})"
+    else:
+        hint = f" (pip install 'rnn-conformance[{backend.extra}]')" if backend.extra else ""
+    return f"NOT INSTALLED: backend {backend.name} needs the Python package {missing!r}{hint}"

@@ -5,7 +5,7 @@ states them (conformance/base/code_versions.py), and where installed metadata sa
 from conformance.base import environments
 from conformance.backends import BACKENDS, UNSUPPORTED
 from conformance.base.code_versions import probe
-from conformance.plugin import not_installed_message
+from conformance.backends import not_installed_message
 
 
 def main(args=None):

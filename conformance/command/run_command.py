@@ -34,7 +34,7 @@ from conformance.results import results
 from conformance.command import user_cell_command
 from conformance.backends import UnknownBackend, default_backends, get_backend, register_impl
 from conformance.backends.impl import ImplError
-from conformance.plugin import not_installed_message
+from conformance.backends import not_installed_message
 from conformance.base.usage import UsageError, usage_error
 from conformance.command.workers import Terminated, Worker, longest_first, run_workers
 

@@ -7,7 +7,7 @@ that cannot be used costs one line and exit 2; each pytest worker then probes it
 
 from cells.user_cell import UserCellError, parse_cell_options
 from conformance.backends import get_backend
-from conformance.harness.user_cell_plugin import DEFAULT_INPUT_SHAPE, cell_rows, probe_cell
+from conformance.backends.user_cell_rows import DEFAULT_INPUT_SHAPE, cell_rows, probe_cell
 
 
 def check(args):

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import optree
 
-from cells.render import example_source
 from conformance.backends import get_backend
-from conformance.contract.layer_reference import layer_source
 
 TOLERANCES = {
     "float64": dict(rtol=1e-7, atol=1e-9),
@@ -40,25 +38,13 @@ class Divergence(AssertionError):
         lines += [f"  - {d}" for d in details]
         lines.append(rule_line(rule))
         if example is not None:
-            lines += ["", f"Minimal example: {example!r}", *_source_lines(example, target)]
+            lines += ["", f"Minimal example: {example!r}"]  # its source: the harness adds it (conformance/plugin.py)
         super().__init__("\n".join(lines))
 
 
 def rule_line(rule):
     """Where the broken rule is defined: CONTRACT.md has one heading per rule id."""
     return f"The rule: CONTRACT.md, rule {rule}"
-
-
-def _source_lines(example, target):
-    """The example as source: for a layer row, a script for its Keras and mode that
-    prints the layer's results next to the contract's and exits 1 while they differ;
-    for a function row, NumPy source that rebuilds the cell, data and options."""
-    backend = getattr(target, "backend", None)
-    if getattr(backend, "level", None) != "layer":
-        return ["NumPy source of the example:", example_source(example)]
-    flavor = getattr(backend, "flavor", "keras3")
-    script = layer_source(example, backend, target.mode)
-    return [f"Reproducer ({flavor}, mode {target.mode}; exits 1 while the layer diverges):", script]
 
 
 def divergences_in(error):

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.known.ledger import closed_at, edit_text, widened_shows_as
 from conformance.replay.known_replay import replay
-from conformance.plugin import not_installed_message
+from conformance.backends import not_installed_message
 from conformance.replay.repro import load_case
 
 VERDICT = "known_verdict"  # the user properties the plugin reads (conformance/plugin.py): a FIXED or CHANGED
