@@ -95,6 +95,13 @@ def kind_of(value):
     return {dict: "an object", list: "a list", str: "a string", bool: "a bool", type(None): "null"}.get(type(value), type(value).__name__)
 
 
+def short_path(path):
+    """A path the user gave, in a one-line message: as given, unless it is long or holds
+    characters that are not printable (then as `short` shows it)."""
+    text = str(path)
+    return text if text.isprintable() and len(text) <= 120 else short(text)
+
+
 def short(value):
     """A bad value as it appears in a one-line message (repr, cut, one line)."""
     try:

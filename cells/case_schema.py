@@ -11,11 +11,11 @@ validated bools, ints, floats and strings as literals.
 import json
 import re
 from math import prod
-from pathlib import Path
 
 from cells.case_fields import (MAX_DIM, MAX_ELEMENTS, MAX_RANK, CaseError, check_bool, check_int, check_keys, check_list,
                                check_match, check_number, check_one_of, check_text, per_sample_shape, short)
 from cells.example import MASK_FORMATS
+from cells.input_files import InputFileError, read_text
 from cells.layer_example import MASK_ROUTES, MERGE_MODES
 from cells.stack_schema import check_stack
 from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, OUTPUT_KINDS, STATE_KINDS
@@ -29,6 +29,7 @@ IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
 IMPL_PREFIX = "impl:"
 MAX_COUNT = 8  # inputs, states, outputs, constants, stacked cells
 MAX_BATCH = MAX_STEPS = 1024
+MAX_CASE_BYTES = 64 * 2**20  # the largest valid case (MAX_ELEMENTS per array, as JSON numbers) is far smaller
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*")
@@ -52,9 +53,9 @@ FIXED_NAMES = frozenset(DTYPES + (MASK_DTYPE,) + ACTIVATIONS + IMPL_OPS + INPUT_
 def read_case(path):
     """The validated case stored at `path` (JSON); any problem is one CaseError."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CaseError(error.strerror if isinstance(error, OSError) and error.strerror else str(error)) from None
+        text = read_text(path, "case", MAX_CASE_BYTES)
+    except InputFileError as error:
+        raise CaseError(str(error)) from None
     return parse_case(text)
 
 
@@ -88,7 +89,33 @@ def check_case(case):
             raise CaseError("diverging_example: not the same kind of example as example")
     if "impl_ops" in case:
         check_one_of(case["impl_ops"], IMPL_OPS, "impl_ops")
+    _one_user_cell(case)
     return case
+
+
+def user_cells_named(data):
+    """Every user cell's "module:Class" anywhere in a case (a stack's layers and the
+    diverging example included)."""
+    found, pending = [], [data]
+    while pending:  # (iterative: a validated case is shallow, but this runs on any JSON)
+        item = pending.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("user_cell"), dict):
+                found.append(item["user_cell"].get("target"))
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
+
+
+def _one_user_cell(case):
+    """A case names at most one user cell, and names it in its example's first structure:
+    consent to import it (`--cell MODULE:CLASS`) is asked for that one name, so no other
+    part of the case may bring in a module of its own."""
+    named = set(user_cells_named(case))
+    first = case["example"]["structure"].get("user_cell", {}).get("target")
+    if len(named) > 1 or named and first is None:
+        raise CaseError(f"a case names one user cell, in example.structure; this one names {short(sorted(map(str, named)))}")
 
 
 def check_impl_target(target, where="impl_target"):

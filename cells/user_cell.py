@@ -104,13 +104,39 @@ def parse_args(text):
     """--cell-args: a JSON object of keyword arguments (canonical JSON text), or a UserCellError."""
     if text is None:
         return "{}"
+    if len(text) > MAX_CELL_ARGS:
+        raise UserCellError(f"--cell-args is {len(text):,} characters long; at most {MAX_CELL_ARGS:,}")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_a_number)
     except json.JSONDecodeError as error:
         raise UserCellError(f"--cell-args is not JSON: {error.msg} at character {error.pos}") from None
+    except RecursionError:
+        raise UserCellError("--cell-args is nested too deeply") from None
+    if _depth(value) > MAX_CELL_ARGS_DEPTH:
+        raise UserCellError(f"--cell-args is nested more than {MAX_CELL_ARGS_DEPTH} deep")
     if not isinstance(value, dict):
         raise UserCellError(f"--cell-args must be a JSON object of keyword arguments, got {type(value).__name__}")
     return json.dumps(value, sort_keys=True)
+
+
+MAX_CELL_ARGS = 100_000  # characters of --cell-args
+MAX_CELL_ARGS_DEPTH = 32  # objects and lists within each other: a reproducer writes them as a literal
+
+
+def _not_a_number(name):
+    raise UserCellError(f"--cell-args holds {name}, which is not JSON (nor a literal a reproducer can write): "
+                        "give a finite number")
+
+
+def _depth(value):
+    """How deep objects and lists nest in a parsed JSON value (iterative)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def parse_input_shape(text):

@@ -14,7 +14,7 @@ from math import prod
 
 from cells.case_fields import (MAX_ELEMENTS, CaseError, check_keys, check_list, check_one_of, check_text,
                                per_sample_shape, short)
-from cells.user_cell import FRAMEWORKS
+from cells.user_cell import FRAMEWORKS, UserCellError, parse_args
 
 KEYS = ("target", "args_json", "search_path", "input_shape", "states", "output", "weights", "framework", "constants")
 MAX_STATES = 8
@@ -59,11 +59,9 @@ def _args(text, where):
     """Keyword arguments: JSON text of an object (read as data, never evaluated)."""
     check_text(text, where)
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise CaseError(f"{where}: not JSON: {' '.join(str(error).split())[:120]}") from None
-    if not isinstance(value, dict):
-        raise CaseError(f"{where}: expected the JSON text of an object, got {short(text)}")
+        parse_args(text)  # the --cell-args rules: an object, finite numbers, shallow
+    except UserCellError as error:
+        raise CaseError(f"{where}: {str(error).removeprefix('--cell-args ')}") from None
 
 
 def _weight_shape(shape, where):

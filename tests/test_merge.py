@@ -54,7 +54,7 @@ def test_the_same_backend_on_two_versions_is_two_rows(tmp_path):
     assert "keras-numpy (keras 3.0.0)" in result.stdout and "keras-numpy (keras 3.15.1)" in result.stdout
 
 
-@pytest.mark.parametrize("content, message", [(None, "no such file"), ("{", "not JSON"),
+@pytest.mark.parametrize("content, message", [(None, "No such file"), ("{", "not JSON"),
                                               ('{"schema": "other"}', "not an rnn-conformance report")])
 def test_malformed_input_is_one_line_exit_2(tmp_path, content, message):
     path = tmp_path / "r.json"

@@ -9,7 +9,6 @@ KeyboardInterrupt) is such an error too: it cannot be tested.
 """
 
 import json
-import os
 import subprocess
 import sys
 

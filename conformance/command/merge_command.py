@@ -17,30 +17,46 @@ an area uncovered (incomplete).
 
 import datetime
 import json
-import os
+import sys
 
+from cells.case_fields import kind_of, short, short_path
+from cells.input_files import InputFileError, read_text
 from conformance.results import report
 from conformance.results import results
-from conformance.base.output_paths import check_distinct, check_file
+from conformance.base.output_paths import OutputError, check_distinct, check_file
 from conformance.base.usage import UsageError, usage_error
 
 RESULT_KEYS = ("mode", "property", "rule", "areas", "outcome", "summary", "known_divergence", "example", "case")
+MAX_REPORT_BYTES = 256 * 2**20  # a soak worker's report with every example's facts is a few MB
+OUTCOMES = ("pass", "fail", "crash", "known", "known-fixed", "known-changed", "not-applicable", "not-installed")
+STATUSES = ("conforms", "diverges", "incomplete", "not-installed", "error", "not run")
+TEXT, LIST, OBJECT, NUMBER = (str,), (list,), (dict,), (int, float)
+OR_NULL = (type(None),)
+# The type of every field of a result the renderings read (absent fields are allowed: older reports).
+RESULT_TYPES = {
+    "mode": TEXT, "property": TEXT, "rule": TEXT + OR_NULL, "areas": LIST, "covers": LIST + OR_NULL,
+    "outcome": TEXT, "summary": TEXT, "known_divergence": TEXT + OR_NULL, "example": OBJECT + OR_NULL,
+    "case": TEXT + OR_NULL, "reproducer": TEXT + OR_NULL, "excused": (int,) + OR_NULL, "replay": (bool,) + OR_NULL,
+    "resembles": LIST + OR_NULL, "declared_underneath": LIST + OR_NULL, "cannot_run": (bool,) + OR_NULL,
+    "edit": OBJECT + OR_NULL, "known_file": TEXT + OR_NULL, "tested_version": TEXT + OR_NULL,
+    "coverage": OBJECT + OR_NULL,
+}
+ENTRY_TYPES = {"name": TEXT, "modes": LIST, "status": TEXT, "results": LIST, "version": TEXT + OR_NULL,
+               "reason": TEXT + OR_NULL, "code": LIST + OR_NULL, "speed": OBJECT + OR_NULL, "level": TEXT + OR_NULL}
 
 
 def main(args):
     try:
-        check_distinct({"--report": args.report, "--markdown": args.markdown})
+        check_distinct({"--report": args.report, "--markdown": args.markdown}, inputs={"merge": args.reports})
         for option in ("--report", "--markdown"):
             path = getattr(args, option[2:])
             if path is not None:
                 check_file(option, path)
-                if os.path.realpath(path) in {os.path.realpath(p) for p in args.reports}:
-                    raise UsageError(f"{option} {path}: is one of the reports to merge")
         merged = merge([(path, load(path)) for path in args.reports])
     except UsageError as error:
         return usage_error(error)
-    show_and_write(args, merged)
-    return merged["exit_status"]
+    unwritten = show_and_write(args, merged)
+    return 1 if unwritten and merged["exit_status"] in (0, report.INCOMPLETE_EXIT_STATUS) else merged["exit_status"]
 
 
 def show_and_write(args, merged):
@@ -52,31 +68,42 @@ def show_and_write(args, merged):
     details = report.divergences_text(view)
     if details:
         print("\nNew divergences:\n" + details)
+    unwritten = []
     for option, write in (("report", report.write_json), ("markdown", report.write_markdown)):
         if getattr(args, option):
-            write(view, getattr(args, option))
-            print(("\n" if option == "report" else "") + f"{option} written to {getattr(args, option)}")
+            try:
+                write(view, getattr(args, option))
+                print(("\n" if option == "report" else "") + f"{option} written to {getattr(args, option)}")
+            except OutputError as error:
+                unwritten.append(option)
+                print(f"rnn-conformance: error: {error}", file=sys.stderr, flush=True)
     print()
     print(report.summary_text(view), flush=True)
+    return unwritten
 
 
 def load(path):
     """The report in `path`, checked against the schema (UsageError naming the file)."""
     try:
-        with open(path, encoding="utf-8") as source:
-            data = json.load(source)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not a report") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"{path}: cannot be read: {error}") from None
+        data = json.loads(read_text(path, "report", MAX_REPORT_BYTES))
+    except InputFileError as error:
+        raise UsageError(str(error)) from None
     except json.JSONDecodeError as error:
-        raise UsageError(f"{path}: not JSON ({error})") from None
+        raise UsageError(f"{short_path(path)}: not JSON ({error})") from None
+    except RecursionError:
+        raise UsageError(f"{short_path(path)}: not a report: nested too deeply") from None
     problem = _malformed(data)
     if problem:
-        raise UsageError(f"{path}: not an rnn-conformance report: {problem}")
+        raise UsageError(f"{short_path(path)}: not an rnn-conformance report: {problem}")
     return data
+
+
+def _mistyped(d, types, where):
+    """The first field of `d` whose value is not of its type, as a message; or None."""
+    for key, allowed in types.items():
+        if key in d and (not isinstance(d[key], allowed) or isinstance(d[key], bool) and bool not in allowed):
+            return f"{where}.{key} is {kind_of(d[key])}, not {' or '.join(t.__name__ for t in allowed)}"
+    return None
 
 
 def _malformed(data):
@@ -93,18 +120,29 @@ def _malformed(data):
         where = f"backends[{n}]"
         if not isinstance(entry, dict) or any(k not in entry for k in ("name", "modes", "status", "results")):
             return f"{where} is not an object with name, modes, status and results"
-        if not isinstance(entry["name"], str) or not isinstance(entry["status"], str):
-            return f"{where}: name and status must be strings"
-        if not isinstance(entry["modes"], list) or not all(isinstance(m, str) for m in entry["modes"]):
+        problem = _mistyped(entry, ENTRY_TYPES, where)
+        if problem:
+            return problem
+        if not all(isinstance(m, str) for m in entry["modes"]):
             return f"{where}: modes is not a list of strings"
-        if not isinstance(entry["results"], list):
-            return f"{where}: results is not a list"
-        for r in entry["results"]:
-            if not isinstance(r, dict) or any(k not in r for k in RESULT_KEYS) or not isinstance(r["mode"], str):
+        if entry["status"] not in STATUSES:
+            return f"{where}: status {short(entry['status'])} is not one of {', '.join(STATUSES)}"
+        for k, r in enumerate(entry["results"]):
+            if not isinstance(r, dict) or any(key not in r for key in RESULT_KEYS):
                 return f"{where}: a result is not an object with {', '.join(RESULT_KEYS)}"
+            problem = _mistyped(r, RESULT_TYPES, f"{where}.results[{k}]")
+            if problem:
+                return problem
+            if r["outcome"] not in OUTCOMES:
+                return f"{where}.results[{k}]: outcome {short(r['outcome'])} is not one of {', '.join(OUTCOMES)}"
+            if not all(isinstance(a, str) for a in r["areas"]):
+                return f"{where}.results[{k}]: areas is not a list of strings"
         speed = entry.get("speed") or {}
         if not isinstance(speed, dict) or not all(isinstance(c, dict) and "seconds" in c and "examples" in c for c in speed.values()):
             return f"{where}: speed is not an object of {{mode: {{examples, seconds, ...}}}}"
+        if not all(isinstance(v, NUMBER) and (k == "compiled") == isinstance(v, bool) for c in speed.values() for k, v in c.items()
+                   if v is not None):
+            return f"{where}: speed holds a count or time that is not a number"
     return None
 
 
@@ -121,7 +159,7 @@ def merge(loaded):
     for path, data in loaded:
         for entry in data["backends"]:
             modes = covered_modes(entry)
-            if not modes:  # nothing ran here: shown only if no report tested it
+            if not modes and entry["status"] != "error":  # nothing ran here: shown only if no report tested it
                 if entry["name"] not in tested and all(e["name"] != entry["name"] for _, e in kept):
                     kept.append((path, entry))
                 continue

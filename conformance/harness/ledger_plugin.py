@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from conformance.known import ledger as known
+from cells.case_schema import IMPL_PREFIX
 from conformance.harness import this_run
+from conformance.judge.vocabulary import vocabulary
 
 
 def pytest_addoption(parser):
@@ -29,7 +31,9 @@ def pytest_configure(config):
     entries = []
     if not config.getoption("--ignore-known"):
         try:
-            entries = known.load_layers([config.getoption("--known-divergences"), *config.getoption("--extra-known")])
+            impl = config.getoption("--impl", default=None)
+            names = vocabulary([IMPL_PREFIX + impl] if impl else [])
+            entries = known.load_layers([config.getoption("--known-divergences"), *config.getoption("--extra-known")], names)
         except known.KnownDivergenceError as error:
             raise pytest.UsageError(str(error)) from None
     this_run.of(config).ledger = known.Ledger(entries)

@@ -12,6 +12,7 @@ already allow along the other facts (what `rnn-conformance known update` writes)
 import ast
 import json
 
+from cells.case_fields import short
 from conformance.known.facts import FACT_NAMES
 
 _ALLOWED_NODES = (
@@ -29,12 +30,12 @@ def compiled(text):
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError:
-        raise ConditionError(f"condition {text!r} is not an expression") from None
+        raise ConditionError(f"condition {short(text)} is not an expression") from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
-            raise ConditionError(f"condition {text!r} uses {type(node).__name__}; only and/or/not, comparisons and fact names")
+            raise ConditionError(f"condition {short(text)} uses {type(node).__name__}; only and/or/not, comparisons and fact names")
         if isinstance(node, ast.Name) and node.id not in FACT_NAMES:
-            raise ConditionError(f"condition {text!r} names unknown fact {node.id!r}; facts: {', '.join(sorted(FACT_NAMES))}")
+            raise ConditionError(f"condition {short(text)} names unknown fact {short(node.id)}; facts: {', '.join(sorted(FACT_NAMES))}")
     return compile(tree, "<condition>", "eval")
 
 

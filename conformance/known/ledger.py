@@ -24,8 +24,12 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from cells.case_fields import short, short_path
 from cells.case_schema import CaseError, read_case
+from cells.input_files import InputFileError, read_text
+from cells.serialize import example_from_dict
 from conformance.known import known_conditions
+from conformance.known.entry_schema import KnownDivergenceError, check_entry  # noqa: F401 (KnownDivergenceError: its name here too)
 from conformance.known.facts import as_json, example_facts
 from conformance.known.known_cells import KNOWN_CELL_MODULES, is_known_cell
 
@@ -37,8 +41,7 @@ MAX_THREADS = 256
 _SHOWS_AS = re.compile(r"^(any|crash|crash: .+|[RGL]\d+)$")
 
 
-class KnownDivergenceError(ValueError):
-    """The known-divergence file is malformed (a usage error, reported in one line)."""
+MAX_KNOWN_FILE_BYTES = 4 * 2**20  # the shipped file is ~100 KB
 
 
 @dataclass(frozen=True)
@@ -167,29 +170,36 @@ def function_row_of(backend_name):
     return backend_name.removeprefix("layer-") if backend_name.startswith("layer-") else None
 
 
-def load(path=DEFAULT_FILE):
-    """Read and validate the file; any problem is one KnownDivergenceError line."""
+def load(path=DEFAULT_FILE, vocabulary=None):
+    """Read and validate the file (each entry by conformance/known/entry_schema.py, its names
+    against `vocabulary` when given); any problem is one KnownDivergenceError line."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise KnownDivergenceError(f"cannot read known divergences {path}: {error}") from None
+        data = tomllib.loads(read_text(path, "known divergences", MAX_KNOWN_FILE_BYTES))
+    except InputFileError as error:
+        raise KnownDivergenceError(f"cannot read {error}") from None
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError) as error:
+        raise KnownDivergenceError(f"cannot read known divergences {short_path(path)}: {short(str(error))}") from None
+    tables = data.get("divergence", [])
+    if not isinstance(tables, list) or not all(isinstance(raw, dict) for raw in tables):
+        raise KnownDivergenceError(f"{short_path(path)}: divergence must be an array of tables ([[divergence]])")
     entries, seen = [], set()
-    for raw in data.get("divergence", []):
+    for raw in tables:
         missing = [key for key in REQUIRED if key not in raw]
         unknown = [key for key in raw if key not in REQUIRED + OPTIONAL]
-        name = raw.get("id", "<no id>")
+        name = raw.get("id", "<no id>") if isinstance(raw.get("id", ""), str) else "<id not a string>"
         if missing:
-            raise KnownDivergenceError(f"{path}: entry {name!r} lacks {', '.join(missing)}")
+            raise KnownDivergenceError(f"{path}: entry {short(name)} lacks {', '.join(missing)}")
         if unknown:
-            raise KnownDivergenceError(f"{path}: entry {name!r} has unknown keys {', '.join(unknown)}")
+            raise KnownDivergenceError(f"{path}: entry {short(name)} has unknown keys {', '.join(str(k)[:40] for k in unknown)}")
+        check_entry(raw, f"{path}: entry {short(name)}", vocabulary)
         if name in seen:
             raise KnownDivergenceError(f"{path}: duplicate entry id {name!r}")
         seen.add(name)
         try:
             SpecifierSet(raw["versions"])
         except InvalidSpecifier:
-            raise KnownDivergenceError(f"{path}: entry {name!r} has an invalid version range {raw['versions']!r}") from None
+            raise KnownDivergenceError(f"{path}: entry {name!r} has an invalid version range {short(raw['versions'])}") from None
         entries.append(
             KnownDivergence(
                 id=name,
@@ -209,7 +219,18 @@ def load(path=DEFAULT_FILE):
                 example=_case_file(path, name, raw["example"]),  # last: the entry's own fields first
             )
         )
+        _check_evaluates(entries[-1], f"{path}: entry {name!r}")
     return entries
+
+
+def _check_evaluates(entry, where):
+    """The condition evaluates on the facts of the entry's own case: one that cannot
+    (`"a" < masked`) would otherwise fail during the run as if the backend had diverged."""
+    try:
+        entry.holds_for(example_from_dict(read_case(entry.example)["example"]))
+    except Exception as error:  # noqa: BLE001 - any failure to evaluate is the file's
+        raise KnownDivergenceError(f"{where}: its condition cannot be evaluated on its own case: "
+                                   f"{type(error).__name__}: {short(str(error))}") from None
 
 
 def _case_file(path, name, example):
@@ -274,14 +295,16 @@ def _compile_condition(text, where):
         return known_conditions.compiled(text)
     except known_conditions.ConditionError as error:
         raise KnownDivergenceError(f"{where}: {error}") from None
+    except (RecursionError, MemoryError):
+        raise KnownDivergenceError(f"{where}: condition is nested too deeply to read") from None
 
 
-def load_layers(paths):
+def load_layers(paths, vocabulary=None):
     """The entries of several files, each layered on the ones before (the shipped file
     first, then a project's own: `--extra-known`); an id declared in two is an error."""
     entries, where = [], {}
     for path in paths:
-        for entry in load(path):
+        for entry in load(path, vocabulary):
             if entry.id in where:
                 raise KnownDivergenceError(f"{path}: entry {entry.id!r} is declared in {where[entry.id]} already; "
                                            "a layered file adds entries under ids of its own")
