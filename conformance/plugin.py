@@ -15,7 +15,6 @@ from hypothesis import settings  # noqa: E402
 
 from cells.render import example_source  # noqa: E402
 from cells.user_cell import cannot_run_at_all  # noqa: E402
-from conformance.judge import checks  # noqa: E402
 from conformance.harness import covering
 from conformance.harness import this_run
 from conformance.harness import ledger_plugin
@@ -28,6 +27,7 @@ from conformance.judge.assertions import divergences_in  # noqa: E402
 from conformance.backends import AWAITING_TRIAGE, UnknownBackend, default_backends, get_backend, not_installed_message, register_impl  # noqa: E402,F401 (not_installed_message: also its old name here)
 from conformance.backends.base import gradient_mode  # noqa: E402
 from conformance.backends.impl import IMPL_OPS, ImplError  # noqa: E402
+from conformance.base.output_paths import OutputError  # noqa: E402
 from conformance.results.results import RAN, ReportView  # noqa: E402
 from conformance.judge.targets import Target, targets_for  # noqa: E402
 
@@ -191,7 +191,12 @@ def pytest_runtest_makereport(item, call):
         for divergence in divergences:
             if getattr(divergence, "property", None) and divergence.target is not None:
                 directory = item.config.getoption("--repro-dir")
-                path = repro.save_case(divergence, directory)
+                try:
+                    path = repro.save_case(divergence, directory)
+                except OSError as error:  # a full or unwritable --repro-dir: the failure stands, unsaved
+                    report.sections.append(("rnn-conformance", f"minimal example NOT saved to {directory}: "
+                                            f"{error.strerror or error}"))
+                    continue
                 try:
                     script = repro.save_reproducer(divergence, path)
                 except Exception as error:  # noqa: BLE001 - the case is saved; say why the script is not
@@ -324,8 +329,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for option, write in outputs:
         path = config.getoption(option)
         if path:
-            write(view, path)
-            terminalreporter.write_line(f"{option[2:]} written to {path}")
+            try:
+                write(view, path)
+                terminalreporter.write_line(f"{option[2:]} written to {path}")
+            except OutputError as error:
+                terminalreporter.write_line(f"rnn-conformance: error: {error}", red=True)
 
 
 def _run_report(config):

@@ -12,6 +12,7 @@ output path that cannot be written: one line, before any mutant runs).
 """
 
 import json
+import sys
 import time
 from dataclasses import asdict
 
@@ -111,15 +112,17 @@ def main(args):
             print(f"SURVIVED: {h.mutant.name} ({h.mutant.models}): {h.mutant.change}")
         elif not h.by_its_rule:
             print(f"NOT BY ITS RULE: {h.mutant.name} breaks {h.mutant.rule}; every failure named another rule")
-    if args.report:
-        with open(args.report, "w") as out:
-            json.dump(as_json(hunts, args), out, indent=1)
-        print(f"report written to {args.report}")
-    if args.markdown:
-        with open(args.markdown, "w") as out:
-            out.write(markdown(hunts))
-        print(f"markdown written to {args.markdown}")
-    return 0 if killed == total and by_rule == total else 1
+    unwritten = False
+    for path, text, option in ((args.report, lambda: json.dumps(as_json(hunts, args), indent=1) + "\n", "--report"),
+                               (args.markdown, lambda: markdown(hunts), "--markdown")):
+        if path:
+            try:
+                output_paths.write_atomic(path, text(), option)
+                print(f"{option[2:]} written to {path}")
+            except output_paths.OutputError as error:
+                unwritten = True
+                print(f"rnn-conformance: error: {error}", file=sys.stderr, flush=True)
+    return 0 if killed == total and by_rule == total and not unwritten else 1
 
 
 HEADER = ("mutant", "bug's rule", "verdict", "killed by", "rule named", "its rule named by", "examples", "s to kill",

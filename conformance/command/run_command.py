@@ -21,7 +21,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from cells.case_schema import IMPL_PREFIX
 from cells.user_cell import UserCellError
+from conformance.judge.vocabulary import vocabulary
 from conformance.command import cell_author_notes
 from conformance.base import environments
 from conformance.command import impl_probe
@@ -54,7 +56,8 @@ def main(args):
 
 def check_inputs(args):
     """Everything but the backends: output paths, the known-divergence file."""
-    output_paths.check_distinct({"--report": args.report, "--markdown": args.markdown})
+    output_paths.check_distinct({"--report": args.report, "--markdown": args.markdown},
+                                inputs={"--known-divergences": args.known_divergences, "--extra-known": getattr(args, "extra_known", None)})
     if not getattr(args, "cell", None):
         for option in ("cell_args", "input_shape", "cell_framework", "constant_shape"):
             if getattr(args, option, None) is not None:
@@ -68,7 +71,8 @@ def check_inputs(args):
         if args.ignore_known:
             given = "--known-divergences" if args.known_divergences is not None else "--extra-known"
             raise UsageError(f"{given} and --ignore-known contradict each other; give one")
-        known.load_layers([args.known_divergences or known.DEFAULT_FILE, *extra])  # missing, malformed: KnownDivergenceError
+        names = vocabulary([IMPL_PREFIX + args.impl] if getattr(args, "impl", None) else [])
+        known.load_layers([args.known_divergences or known.DEFAULT_FILE, *extra], names)  # missing, malformed: KnownDivergenceError
 
 
 def selected_backends(args):
@@ -165,8 +169,8 @@ def split_by_module(args):
 def run(args, rows):
     """Run the workers, show the verdict, write the reports; returns the exit status."""
     run_report = execute(args, rows)
-    show_and_write(args, run_report)
-    return run_report["exit_status"]
+    unwritten = show_and_write(args, run_report)
+    return 1 if unwritten and run_report["exit_status"] in (0, report.INCOMPLETE_EXIT_STATUS) else run_report["exit_status"]
 
 
 def execute(args, rows):
@@ -284,17 +288,21 @@ def show_and_write(args, run_report):
     written = args.report
     if written is None and report.proposes_edits(view):  # what `known update` reads: kept, and said
         written = Path(args.repro_dir) / "report.json"
-    if written:
-        report.write_json(view, written)
-        print(f"\nreport written to {written}")
-    if report.proposes_edits(view):
+    unwritten = []  # a file asked for that could not be written: said in one line, the run fails
+    for path, write, said in ((written, report.write_json, "\nreport"), (args.markdown, report.write_markdown, "markdown")):
+        if path:
+            try:
+                write(view, path)
+                print(f"{said} written to {path}")
+            except output_paths.OutputError as error:
+                unwritten.append(path)
+                print(f"rnn-conformance: error: {error}", file=sys.stderr, flush=True)
+    if report.proposes_edits(view) and written not in unwritten:
         print(f"rnn-conformance known update --report {written} writes the edits proposed above (then review git diff)")
-    if args.markdown:
-        report.write_markdown(view, args.markdown)
-        print(f"markdown written to {args.markdown}")
     if getattr(args, "cell", None):
         notes = cell_author_notes.notes_text(view)
         if notes:
             print("\n" + notes)
     print()
     print(report.summary_text(view), flush=True)
+    return unwritten

@@ -9,7 +9,9 @@ one links to its saved case, relative to the repository when the case is inside 
 
 from pathlib import Path
 
+from conformance.base.output_paths import write_atomic
 from conformance.results import results as model
+from conformance.results.results import markdown_cell
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -20,16 +22,16 @@ def readme_table(report, repository=REPOSITORY):
         "|---|---|---|---|---|---|---|",
     ]
     for row in model.view_of(report).rows:
-        known = ", ".join(f"[{entry}]({_link(case, repository)})" for entry, case in row.known.items()) or "-"
-        cells = (f"`{row.backend}`", row.version or "-", row.mode, _result(row, repository), row.passed, row.not_applicable, known)
+        known = ", ".join(f"[{markdown_cell(entry)}]({_link(case, repository)})" for entry, case in row.known.items()) or "-"
+        cells = (f"`{markdown_cell(row.backend, code=True)}`", markdown_cell(row.version or "-"), markdown_cell(row.mode),
+                 _result(row, repository), row.passed, row.not_applicable, known)
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines) + "\n"
 
 
 def write_readme_table(report, path):
     """`--matrix PATH`: the table, written."""
-    with open(path, "w") as out:
-        out.write(readme_table(report))
+    write_atomic(path, readme_table(report), "--matrix")
 
 
 def _result(row, repository):
@@ -39,7 +41,7 @@ def _result(row, repository):
     by_word = {}
     for r in row.new:
         word = model.CELL_OF_OUTCOME[r["outcome"]]
-        label = r["known_divergence"] if r["outcome"] in model.LEDGER_CHANGES else r["rule"] or model.UNCLASSIFIED
+        label = markdown_cell(r["known_divergence"] if r["outcome"] in model.LEDGER_CHANGES else r["rule"] or model.UNCLASSIFIED)
         by_word.setdefault(word, {})[label] = f"[{label}]({_link(r['case'], repository)})" if r.get("case") else label
     if row.known_rules:
         by_word[model.KNOWN] = {rule: rule for rule in row.known_rules}
@@ -58,6 +60,7 @@ def _link(case, repository):
     if not case:
         return "-"
     try:
-        return Path(case).resolve().relative_to(repository).as_posix()
+        link = Path(case).resolve().relative_to(repository).as_posix()
     except ValueError:
-        return Path(case).as_posix()
+        link = Path(case).as_posix()
+    return markdown_cell(link, code=True).replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C")

@@ -40,6 +40,7 @@ import datetime
 import json
 import platform
 
+from conformance.base.output_paths import write_atomic
 from conformance.results import results as model
 from conformance.results.areas import AREA_IDS, AREAS
 from conformance.results.results import INCOMPLETE_EXIT_STATUS, LEGEND, example_configuration, exit_status, result  # noqa: F401 - the API
@@ -113,15 +114,13 @@ def merge_reports(reports, profile):
 
 
 def write_json(report, path):
-    with open(path, "w") as out:
-        json.dump(model.view_of(report).report, out, indent=1)
-        out.write("\n")
+    """`--report`: written whole or not at all (OutputError says which file was kept)."""
+    write_atomic(path, json.dumps(model.view_of(report).report, indent=1) + "\n", "--report")
 
 
 def write_markdown(report, path):
     """`--markdown`: the matrix as Markdown (`matrix_markdown`), for a CI job summary."""
-    with open(path, "w") as out:
-        out.write(matrix_markdown(report))
+    write_atomic(path, matrix_markdown(report), "--markdown")
 
 
 # -- the matrix -------------------------------------------------------------------------
@@ -178,19 +177,20 @@ def matrix_markdown(report):
     view = model.view_of(report)
     rows = view.rows
     header = [line.strip() for line in code_lines(view)]
-    lines = [header[0], "", *(f"- **NOTE** {line[5:]}" if line.startswith("NOTE ") else f"- `{line}`" for line in header[1:]), ""] if header else []
+    lines = [header[0], "", *(f"- **NOTE** {model.markdown_cell(line[5:])}" if line.startswith("NOTE ") else f"- `{model.markdown_cell(line, code=True)}`"
+                              for line in header[1:]), ""] if header else []
     lines += ["| backend [mode] | result | " + " | ".join(AREA_IDS) + " |", "|---|---|" + "---|" * len(AREA_IDS)]
     for row in rows:
-        lines.append(f"| `{row.label}` | {row.status} | " + " | ".join(row.cells[area] for area in AREA_IDS) + " |")
+        lines.append(f"| `{model.markdown_cell(row.label, code=True)}` | {row.status} | " + " | ".join(row.cells[area] for area in AREA_IDS) + " |")
     covered = coverage_lines(view)
     lines += ["", "; ".join(LEGEND) + ".", *(["", *covered] if covered else []), "", "Areas:", ""] + [f"- `{area}`: {text}" for area, text in AREAS]
     changed = ledger_lines(view)
     if changed:
-        lines += ["", "Declared divergences whose case changed:", "", "```", *changed, "```"]
+        lines += ["", "Declared divergences whose case changed:", "", "```", *map(model.fenced, changed), "```"]
     details = divergences_text(view)
     if details:
-        lines += ["", "New divergences:", "", "```", details, "```"]
-    return "\n".join(lines + ["", verdict_line(view)]) + "\n"
+        lines += ["", "New divergences:", "", "```", model.fenced(details), "```"]
+    return "\n".join(lines + ["", model.markdown_cell(verdict_line(view))]) + "\n"
 
 
 def divergences_text(report):

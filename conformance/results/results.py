@@ -124,12 +124,12 @@ def status_of(results, not_installed=False, error=None):
 
 def exit_status(report):
     """0 all tested conforms (declared divergences reproduced as declared); 1 anything new,
-    a crash, a fixed declared divergence or a failed worker; 3 nothing could be tested;
+    a crash, a fixed declared divergence, a failed worker or an interrupted run; 3 nothing could be tested;
     6 (incomplete) everything tested conforms, but a property left an applicable area
     without an example (conformance/harness/covering.py)."""
     backends = report["backends"]
-    if any(b["status"] == "error" for b in backends):
-        return 1
+    if any(b["status"] == "error" for b in backends) or report.get("interrupted"):
+        return 1  # (an interrupted run passed nothing: what it did not reach was not tested)
     if any(r["outcome"] in NEW_PROBLEMS for b in backends for r in b["results"]):
         return 1
     if not any(r["outcome"] in ("pass", "known") for b in backends for r in b["results"]):
@@ -242,6 +242,19 @@ def matched_known(report):
                 excused, replayed = matched.get(key, (0, False))
                 matched[key] = (excused + (r.get("excused") or 0), replayed or bool(r.get("replay")))
     return [(*key, excused, replayed) for key, (excused, replayed) in sorted(matched.items())]
+
+
+def markdown_cell(text, code=False):
+    """Text of a report (a backend's name, a mode, a version, a path: a merged report's are
+    anyone's) that stays inside its Markdown table cell or code span: one line, pipes
+    escaped, no backtick, and outside a code span no HTML."""
+    text = " ".join(str(text).split()).replace("`", "'").replace("|", "\\|")
+    return text if code else text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fenced(text):
+    """Text for a fenced block that cannot close it early (a run of three backticks becomes quotes)."""
+    return str(text).replace("`" * 3, "'" * 3)
 
 
 class ReportView:
