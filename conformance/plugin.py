@@ -13,9 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
-from cells.render import example_source  # noqa: E402
 from cells.user_cell import cannot_run_at_all  # noqa: E402
 from conformance.harness import covering
+from conformance.harness import saved_failures
 from conformance.harness import this_run
 from conformance.harness import ledger_plugin
 from conformance.results import matrix
@@ -186,44 +186,9 @@ def pytest_runtest_makereport(item, call):
     """Save each failing property's minimal example, and say where, under the failure."""
     report = yield
     divergences = divergences_in(call.excinfo.value) if call.excinfo is not None else []
-    saved = {}  # id(divergence) -> (case path, reproducer path)
-    if call.when == "call":
-        for divergence in divergences:
-            if getattr(divergence, "property", None) and divergence.target is not None:
-                directory = item.config.getoption("--repro-dir")
-                try:
-                    path = repro.save_case(divergence, directory)
-                except OSError as error:  # a full or unwritable --repro-dir: the failure stands, unsaved
-                    report.sections.append(("rnn-conformance", f"minimal example NOT saved to {directory}: "
-                                            f"{error.strerror or error}"))
-                    continue
-                try:
-                    script = repro.save_reproducer(divergence, path)
-                except Exception as error:  # noqa: BLE001 - the case is saved; say why the script is not
-                    script = None
-                    report.sections.append(("rnn-conformance", f"no reproducer script: {type(error).__name__}: {error}"))
-                saved[id(divergence)] = (path, script)
-                where = f"minimal example saved to {path}" + (f", reproducer {script}" if script else "")
-                report.sections.append(("rnn-conformance", where))
-                report.sections.append(("rnn-conformance: the minimal example as source", _source_of(divergence)))
+    saved = saved_failures.save(divergences, item.config.getoption("--repro-dir"), report) if call.when == "call" else {}
     _record_results(item, call, report, divergences, saved)
     return report
-
-
-def _source_of(divergence):
-    """For a layer row, a script for its Keras and mode that prints the layer's results next
-    to the contract's and exits 1 while they differ; for a function row, NumPy source that
-    rebuilds the cell, data and options. (Rendered here, where a failure is reported: the
-    comparison that raised it renders nothing.)"""
-    target, example = divergence.target, divergence.example
-    if getattr(target.backend, "level", None) != "layer":
-        return "NumPy source of the example:\n" + example_source(example)
-    try:
-        script = repro.divergence_source(example, target.backend, target.mode)
-    except Exception as error:  # noqa: BLE001 - the case is saved; say why no script
-        return f"no reproducer script: {type(error).__name__}: {error}"
-    flavor = getattr(target.backend, "flavor", "keras3")
-    return f"Reproducer ({flavor}, mode {target.mode}; exits 1 while the layer diverges):\n{script}"
 
 
 def _property_id(item):
