@@ -90,14 +90,23 @@ a divergence that resembles several entries or differs in its version range); 2 
 {RULES}"""
 
 
+MAX_COUNT = 1_000_000  # examples, seeds, jobs: more is a typo, not a plan (and a list of 10^12 seeds is no memory)
+
+
+def _said(text):
+    """A command-line value in an error line: at most ~60 characters of it."""
+    text = ascii(text)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def count(text):
-    """A whole number of at least 1 (named for users: argparse shows a type's name)."""
+    """A whole number from 1 to MAX_COUNT (named for users: argparse shows a type's name)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {_said(text)}") from None
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_COUNT:,}, got {_said(text)}")
     return value
 
 
@@ -105,21 +114,21 @@ def whole_number(text):
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {_said(text)}") from None
 
 
 def _number_of_seconds(text):
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {_said(text)}") from None
 
 
 def seconds(text):
     """A number of seconds above 0 (a whole number stays one: '120 s', not '120.0 s')."""
     value = _number_of_seconds(text)
     if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {_said(text)}")
     return int(value) if value.is_integer() else value
 
 
@@ -127,7 +136,7 @@ def shrink_seconds(text):
     """0 or more seconds; inf for no limit (conformance/base/limits.py)."""
     value = _number_of_seconds(text)
     if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds (inf: no limit), got {text}")
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds (inf: no limit), got {_said(text)}")
     return value
 
 

@@ -45,7 +45,7 @@ _RESULTS = pytest.StashKey()  # report.result() dicts, one per property outcome
 # The facts of every example run, for `soak` (--record-examples), is one too, and so is the
 # ledger of declared divergences (--known-divergences, --extra-known, --ignore-known), and
 # the top-up runs that give every property an example in each of its areas (conformance/harness/covering.py).
-pytest_plugins = ("conformance.harness.this_run", "conformance.harness.progress", "conformance.base.budgets", "conformance.harness.user_cell_plugin",
+pytest_plugins = ("conformance.harness.this_run", "conformance.harness.parent_watch", "conformance.harness.progress", "conformance.base.budgets", "conformance.harness.user_cell_plugin",
                   "conformance.harness.seen", "conformance.harness.ledger_plugin", "conformance.harness.covering")
 
 
@@ -90,6 +90,11 @@ def pytest_configure(config):
                 f"{', '.join(asked)} cannot be written under pytest-xdist (-n): the results stay in its "
                 "workers; run without -n, or use rnn-conformance --jobs N (one process per backend)"
             )
+    # Absolute now: an --impl module imported below may change directory at import, and
+    # the cases and reports must land where the user was told they would.
+    for option in ("repro_dir", "report", "markdown", "matrix"):
+        if getattr(config.option, option, None):
+            setattr(config.option, option, os.path.abspath(getattr(config.option, option)))
     if config.getoption("--max-examples"):
         settings.register_profile("rnn-conformance-max-examples", parent=settings.default, max_examples=config.getoption("--max-examples"))
         settings.load_profile("rnn-conformance-max-examples")

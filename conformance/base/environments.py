@@ -45,6 +45,10 @@ from pathlib import Path
 
 import conformance
 
+# Set by the command in each worker's environment to its own pid: a worker whose parent is
+# gone ends itself (conformance/harness/parent_watch.py).
+PARENT_VARIABLE = "RNN_CONFORMANCE_PARENT_PID"
+
 READY = "rnn-conformance-ready.json"
 PROGRESS_EVERY_S = 15
 # The suite's own dependencies, installed in a full environment at this process's versions:

@@ -3,27 +3,31 @@
 The command must not import the user's module: a module that calls `os._exit(0)` at
 import would end the command with status 0 and no output (a silent pass), and nothing
 can catch that. So a subprocess imports it, from the current directory as the workers
-will, and answers on a marked line; the command turns every other ending into a one-line
-usage error. A module that ends the process at import (`sys.exit`, `os._exit`,
+will, and writes its answer to a file; the command turns every other ending into a
+one-line usage error. The command waits for the probe process itself, not for its output
+to close, and then ends its whole process group: a child the module started at import
+(which would hold an output pipe open until the timeout) is ended with it. A module that ends the process at import (`sys.exit`, `os._exit`,
 KeyboardInterrupt) is such an error too: it cannot be tested.
 """
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 
 from conformance.base.usage import UsageError, suite_package_clash
 
 PROBE_TIMEOUT_S = 300  # importing a framework (TensorFlow) takes seconds; a hang does not end
-_MARK = "rnn-conformance-impl-probe:"
 _SCRIPT = r"""
 import importlib, json, os, sys
 if os.getcwd() not in sys.path and "" not in sys.path:
     sys.path.insert(0, os.getcwd())
-module_name, function_name, mark = sys.argv[1:4]
+module_name, function_name, answer_path = sys.argv[1:4]
 def answer(**fields):
-    sys.stdout.flush()
-    os.write(1, ("\n" + mark + json.dumps(fields) + "\n").encode())
+    with open(answer_path, "w") as out:
+        out.write(json.dumps(fields))
     os._exit(0)
 try:
     module = importlib.import_module(module_name)
@@ -53,16 +57,13 @@ def check_importable(impl_target):
     """Raise UsageError (one line) unless MODULE imports cleanly and has a function FUNC."""
     module_name, function_name = split_target(impl_target)
     where = f"--impl {impl_target}"
-    try:
-        done = subprocess.run([sys.executable, "-c", _SCRIPT, module_name, function_name, _MARK],
-                              capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
+    status, answer = _probe(module_name, function_name)
+    if status is None:
         raise UsageError(f"{where}: importing {module_name} did not finish in {PROBE_TIMEOUT_S} s") from None
-    answers = [line[len(_MARK):] for line in done.stdout.splitlines() if line.startswith(_MARK)]
-    if not answers:
-        raise UsageError(f"{where}: importing {module_name} ended the process with status {done.returncode} "
+    if answer is None:
+        raise UsageError(f"{where}: importing {module_name} ended the process with status {status} "
                          "before the import finished (os._exit or a crash at import?): it cannot be tested")
-    found = json.loads(answers[-1])
+    found = json.loads(answer)
     if "exits" in found:
         raise UsageError(f"{where}: {module_name} {found['exits']}: it cannot be tested")
     if "error" in found:
@@ -70,3 +71,24 @@ def check_importable(impl_target):
         raise UsageError(f"{where}: cannot import {module_name}: {first_line}")
     if not found["callable"]:
         raise UsageError(f"{where}: {module_name} has no function {function_name!r}")
+
+
+def _probe(module_name, function_name):
+    """(exit status or None after the timeout, the probe's answer or None)."""
+    with tempfile.TemporaryDirectory(prefix="rnn-conformance-probe-") as scratch:
+        answer_path = os.path.join(scratch, "answer.json")
+        process = subprocess.Popen([sys.executable, "-c", _SCRIPT, module_name, function_name, answer_path],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        try:
+            status = process.wait(timeout=PROBE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            status = None
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # the probe, and whatever its import started
+            except (ProcessLookupError, PermissionError):
+                pass
+            process.wait()
+        answer = open(answer_path).read() if os.path.exists(answer_path) else None
+    return status, answer

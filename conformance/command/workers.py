@@ -29,6 +29,7 @@ import time
 
 from pathlib import Path
 
+from conformance.base.environments import PARENT_VARIABLE
 from conformance.results.results import INCOMPLETE_EXIT_STATUS, RAN, exit_status, status_of  # RAN: outcomes of a property that ran
 
 WORKER_CONFIG = Path(__file__).with_name("worker_pytest.ini")
@@ -191,7 +192,7 @@ class Worker:
 
     def _popen(self, command, stdout):
         self.log.flush()
-        env = self.environment.worker_env() if self.environment else None
+        env = {**(self.environment.worker_env() if self.environment else os.environ), PARENT_VARIABLE: str(os.getpid())}
         self.process = subprocess.Popen(command, stdout=stdout, stderr=self.log, start_new_session=True, env=env)
 
     def _start_part(self, part):

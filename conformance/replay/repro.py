@@ -17,12 +17,14 @@ import re
 import sys
 from pathlib import Path
 
+from cells.case_fields import short_path
 from cells.case_schema import IMPL_PREFIX, CaseError, read_case
 from cells.serialize import example_from_dict, example_to_dict
 from cells.user_cell import is_user_cell
 from conformance.judge.assertions import compare
 from conformance.backends import UnknownBackend, get_backend
 from conformance.backends.impl import ImplBackend, ImplError
+from conformance.backends.layer_worker.client import WorkerCrash, WorkerFailure
 from conformance.backends.layer_worker import remote_reference  # noqa: F401 (a user-cell case's expected values are computed in a worker)
 from conformance.replay.function_script import function_script
 from conformance.replay.gradient_script import gradient_script, is_gradient_property
@@ -215,7 +217,11 @@ def main(argv=None):
     try:
         source = case_script(read_case(arguments[0]), cell=cell)
     except (OSError, ValueError) as error:  # CaseError is a ValueError; so are a script's refusals
-        print(f"rnn-conformance: cannot read case {arguments[0]}: {' '.join(str(error).split())}", file=sys.stderr)
+        print(f"rnn-conformance: cannot read case {short_path(arguments[0])}: {' '.join(str(error).split())[:300]}", file=sys.stderr)
+        return 2
+    except (WorkerCrash, WorkerFailure) as error:  # the case's cell, built where it runs, failed there
+        print(f"rnn-conformance: cannot replay case {short_path(arguments[0])}: its cell fails where the reference runs it: "
+              f"{error.crash_text[:300]}", file=sys.stderr)
         return 2
     print(source, end="")
     return 0
