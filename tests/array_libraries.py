@@ -1,5 +1,5 @@
 """Test helper: NumPy arrays into each array library of cells/ops.py and back, for the tests
-that run one cell step in every library (tests/test_cells.py, tests/test_gradient_cells.py)."""
+that run one cell step in every library (tests/cells/test_cells.py, tests/cells/test_gradient_cells.py)."""
 
 import numpy as np
 
