@@ -2,6 +2,13 @@
 that run one cell step in every library (tests/cells/test_cells.py, tests/cells/test_gradient_cells.py)."""
 
 import numpy as np
+import pytest
+
+from cells.ops import OPS
+
+# The libraries other than NumPy, as test parameters. Theano's is e2e: where it is installed
+# (its managed environment), `import theano` asks the C++ compiler its version, in a process.
+OTHER_LIBRARIES = [pytest.param(name, marks=pytest.mark.e2e) if name == "theano" else name for name in OPS if name != "numpy"]
 
 
 def converters(library):

@@ -71,6 +71,7 @@ def _pytest(*arguments, **environment):
     return subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.e2e
 def test_a_loop_that_raises_keyboard_interrupt_is_a_crash(tmp_path):
     report = tmp_path / "report.json"
     finished = _pytest("-k", "test_shapes_and_dtypes", "--impl", "interrupting_rnn:rnn_raises_keyboard_interrupt",
@@ -82,6 +83,7 @@ def test_a_loop_that_raises_keyboard_interrupt_is_a_crash(tmp_path):
     assert "CRASH: KeyboardInterrupt" in results[0]["summary"]
 
 
+@pytest.mark.e2e
 def test_a_real_ctrl_c_still_stops_pytest(tmp_path):
     marker = tmp_path / "sleeping"
     running = _pytest("-k", "test_shapes_and_dtypes", "--impl", "interrupting_rnn:rnn_sleeps", "--max-examples", "3",

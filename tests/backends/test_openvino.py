@@ -22,8 +22,9 @@ from conformance.judge.assertions import compare
 from conformance.backends import get_backend
 from conformance.judge.runs import expected
 
-pytestmark = pytest.mark.skipif(get_backend("keras-openvino").missing_package() is not None,
-                                reason="OpenVINO is not installed (the openvino extra); rnn-conformance list says so too")
+pytestmark = [pytest.mark.e2e,  # the row runs in a worker process, and so do the checks of its graphs
+              pytest.mark.skipif(get_backend("keras-openvino").missing_package() is not None,
+                                 reason="OpenVINO is not installed (the openvino extra); rnn-conformance list says so too")]
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 # float32 cells without masks: what the row computes as the contract says (its findings aside).

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 from conformance.base import budgets
@@ -62,6 +63,7 @@ def test_gradient_properties_thorough_and_an_explicit_count_keep_their_own():
     assert _under("thorough", lambda: budgets.compiled_examples(_Config(), profiles.PROFILE_EXAMPLES["thorough"])) is None
 
 
+@pytest.mark.e2e
 def test_a_ci_run_draws_fewer_examples_in_a_compiled_mode_than_in_eager(tmp_path):
     """End to end under pytest: the report's `drawn` per mode (keras-jax jit against the
     reference's eager mode, one property)."""

@@ -44,6 +44,7 @@ def test_pips_configuration_becomes_uvs_flags():
                      "--extra-index-url", "file:///b/simple", "--index-strategy", "unsafe-best-match"]
 
 
+@pytest.mark.e2e
 def test_a_creation_that_fails_says_where_and_why_and_is_not_kept(tmp_path):
     spec = EnvironmentSpec("broken", ("this is not a requirement ==",), overlay=True)
     said = []
@@ -62,6 +63,7 @@ def test_an_unwritable_directory_is_a_failure_not_a_traceback():
         environments.ensure(EnvironmentSpec("x", ()), "/proc/rnn-conformance-cannot-write-here")
 
 
+@pytest.mark.e2e
 def test_an_overlay_sees_this_environment_behind_its_own_and_is_reused(tmp_path):
     spec = EnvironmentSpec("overlay", (), overlay=True)
     made = environments.ensure(spec, tmp_path, say=lambda line: None)
@@ -98,6 +100,7 @@ def test_the_delegated_run_gets_the_options_that_decide_the_sample_and_the_verdi
     assert str(ROOT / "tests" / "replay" / "test_gradient_reproducers.py") in line  # its own tests run there too
 
 
+@pytest.mark.e2e
 def test_pytest_fails_a_delegated_environment_that_cannot_be_created(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(ROOT / "conformance" / "properties" / "test_environments.py"),

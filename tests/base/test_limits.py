@@ -141,6 +141,7 @@ def test_counters_reset_between_test_runs(monkeypatch):
         assert after["drawn_run"] > before["drawn_run"]  # not all skipped as "still shrinking"
 
 
+@pytest.mark.e2e
 def test_shrink_seconds_must_not_be_negative(pytester):
     pytester.makeconftest('pytest_plugins = ["conformance.plugin"]')
     pytester.makepyfile("def test_nothing(): pass")

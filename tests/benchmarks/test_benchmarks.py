@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.e2e  # each test runs python -m benchmarks.bench
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

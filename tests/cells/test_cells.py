@@ -8,9 +8,8 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from cells.ops import OPS
 from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks
-from array_libraries import assert_rendered_step_is_make_step, assert_step_matches_numpy
+from array_libraries import OTHER_LIBRARIES, assert_rendered_step_is_make_step, assert_step_matches_numpy
 
 FAMILIES = (
     "output-is-state0",
@@ -67,7 +66,7 @@ def test_specs_are_frozen_and_hashable():
         spec.weights = ()
 
 
-@pytest.mark.parametrize("library", [name for name in OPS if name != "numpy"])
+@pytest.mark.parametrize("library", OTHER_LIBRARIES)
 @settings(max_examples=15, deadline=None)
 @given(case=step_calls())
 def test_every_library_computes_the_numpy_step(library, case):
@@ -172,6 +171,7 @@ FORMERLY_CYCLIC = ("conformance.judge.assertions", "conformance.replay.repro", "
                    "cells.keras_script", "cells.layer_example", "cells.case_schema")
 
 
+@pytest.mark.e2e
 def test_each_module_of_the_former_cycles_imports_first_in_a_fresh_interpreter():
     import subprocess
     import sys

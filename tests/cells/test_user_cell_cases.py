@@ -88,6 +88,7 @@ def test_a_user_cell_reproducer_needs_cell_naming_its_class(tmp_path, capsys):
     assert "no_such_cell_module_anywhere" not in sys.modules
 
 
+@pytest.mark.e2e
 def test_with_cell_a_user_cell_case_prints_a_script_importing_it_from_here(tmp_path):
     case = saved()
     _cell(case).update(target="tests.user_cells.examples:RankedStatesCell", search_path="/where/it/ran")

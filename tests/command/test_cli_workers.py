@@ -15,6 +15,8 @@ import pytest
 
 from conformance.results import report as report_module
 
+pytestmark = pytest.mark.e2e  # each test runs the command and its workers
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 IMPLS = REPOSITORY / "tests" / "impls"
 ENVIRONMENT = {**os.environ, "PYTHONPATH": str(REPOSITORY)}

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.e2e  # each test runs rnn-conformance merge
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 A, B = DATA / "report-reference.json", DATA / "report-keras-numpy.json"
 

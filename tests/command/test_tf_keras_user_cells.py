@@ -12,6 +12,8 @@ import pytest
 from tests.command.test_user_cells import CELLS as KERAS3_CELLS
 from tests.command.test_user_cells import command, needs, without_entries
 
+pytestmark = pytest.mark.e2e  # each test runs the command
+
 CELLS = "tests.user_cells.tf_keras_examples"
 ROW = "layer-tf-keras"
 TF_KERAS = ["--cell-framework", "tf-keras"]

@@ -52,6 +52,7 @@ USAGE_ERRORS = {
 
 
 @pytest.mark.parametrize("case", list(USAGE_ERRORS))
+@pytest.mark.e2e
 def test_an_unusable_cell_is_one_line_and_exit_2(case):
     arguments, text = USAGE_ERRORS[case]
     status, out, err = command(*arguments, "--backends", ROW) if "--backends" not in arguments else command(*arguments)
@@ -66,6 +67,7 @@ def test_an_unusable_cell_is_one_line_and_exit_2(case):
     ("OutputUnlikeStateCell", []),
     ("TwoStatesCell", ["--input-shape", "2"]),
 ])
+@pytest.mark.e2e
 def test_the_command_runs_each_example_cell(cell, arguments, tmp_path):
     """Every property on the cell, both modes; what it found is excused by declared entries
     of the row (which the summary names), so a cell author reads which bugs reach the cell."""
@@ -85,6 +87,7 @@ def test_the_command_runs_each_example_cell(cell, arguments, tmp_path):
         assert f"test_your_cell_{prop}" in ran
 
 
+@pytest.mark.e2e
 def test_the_2018_bug_reaches_a_cell_whose_output_is_not_its_state(tmp_path):
     """keras-team/keras#11472, still in Keras 3's NumPy backend (declared as
     layer-keras-numpy-masked-output-from-states0): a masked step emits states[0], which for
@@ -103,6 +106,7 @@ def test_the_2018_bug_reaches_a_cell_whose_output_is_not_its_state(tmp_path):
 
 
 
+@pytest.mark.e2e
 def test_a_matrix_state_meets_a_declared_mask_broadcast_crash(tmp_path):
     """A cell with a (2, 2) state reaches a root cause the suite's own layer cells (rank-1
     states) never reach: keras-numpy's `rnn` masks with a (B, 1) array that does not
@@ -128,6 +132,7 @@ def without_entries(tmp_path, prefix):
     return path
 
 
+@pytest.mark.e2e
 def test_undeclared_on_the_layer_row_it_names_the_function_rows_entry(tmp_path):
     """Without the layer row's entries the crash is new, and names the root cause declared
     on the rnn underneath; its reproducer crashes on its own."""
@@ -148,6 +153,7 @@ def test_undeclared_on_the_layer_row_it_names_the_function_rows_entry(tmp_path):
 TRAINING_ROW = "layer-keras-torch"  # the quickest row that trains
 
 
+@pytest.mark.e2e
 def test_your_cells_gradients_and_training_step_agree_on_a_row_that_trains(tmp_path):
     """L7 on a user's cell: dL/d its weights (and inputs, initial states) against central
     differences of its own call in float64, and one train_on_batch step."""
@@ -161,6 +167,7 @@ def test_your_cells_gradients_and_training_step_agree_on_a_row_that_trains(tmp_p
     assert ("predict", "test_user_cell::test_your_cell_training_step_follows_reference_gradient") in ran, sorted(ran)
 
 
+@pytest.mark.e2e
 def test_a_gradient_the_cell_hides_from_autodiff_fails_L7(tmp_path):
     """StopGradientCell's backends' gradients of its recurrent weight are 0; the reference's
     differences are not: the gradient property fires, by rule L7."""
@@ -196,6 +203,7 @@ def test_every_root_cause_a_cell_run_can_meet_has_a_note():
     assert not missing, missing
 
 
+@pytest.mark.e2e
 def test_a_cell_that_indexes_a_weight_meets_openvinos_predict_crash(tmp_path):
     """PeepholeLSTMCell reads self.peephole[0]: OpenVINO's Variable.__getitem__ converts
     the weight to NumPy, which a compiled predict cannot (declared, with the workaround).

@@ -47,6 +47,7 @@ def own_results(report):
     return entry
 
 
+@pytest.mark.e2e
 def test_each_property_module_runs_in_a_process_of_its_own_and_the_report_has_every_result_once(tmp_path, capsys):
     split, whole = worker(tmp_path), worker(tmp_path, split=False)
     run_workers([split, whole], jobs=1)
@@ -77,6 +78,7 @@ def test_each_property_module_runs_in_a_process_of_its_own_and_the_report_has_ev
     assert done == sorted(done) and done[-1] == split.total, out
 
 
+@pytest.mark.e2e
 def test_a_process_that_dies_without_a_report_is_an_error_that_names_it_and_the_rest_do_not_run(tmp_path):
     w = worker(tmp_path)
     w.start()
@@ -94,6 +96,7 @@ def test_a_process_that_dies_without_a_report_is_an_error_that_names_it_and_the_
     assert w.parts[0].report() is not None  # what came before had its report: not enough
 
 
+@pytest.mark.e2e
 def test_the_backend_timeout_counts_from_the_backends_start_not_the_processs(tmp_path):
     w = worker(tmp_path)
     w.start()
@@ -109,6 +112,7 @@ def test_the_backend_timeout_counts_from_the_backends_start_not_the_processs(tmp
     assert not alive(second)
 
 
+@pytest.mark.e2e
 def test_fail_fast_stops_the_backends_remaining_processes_after_a_new_divergence(tmp_path, monkeypatch):
     (tmp_path / "raising_rnn.py").write_text("def rnn(*args, **kwargs):\n    raise ValueError('not a loop')\n")
     monkeypatch.chdir(tmp_path)
@@ -123,6 +127,7 @@ def test_fail_fast_stops_the_backends_remaining_processes_after_a_new_divergence
     assert model.exit_status(finished) == 1
 
 
+@pytest.mark.e2e
 def test_ctrl_c_ends_the_process_running_now(tmp_path):
     class Interrupted(Worker):
         def poll(self, backend_timeout=None):
@@ -168,6 +173,7 @@ def test_a_run_splits_only_above_the_ci_budgets(profile, max_examples, split):
     assert split_by_module(argparse.Namespace(profile=profile, max_examples=max_examples)) is split
 
 
+@pytest.mark.e2e
 def test_a_conftest_in_the_directory_the_command_runs_in_is_not_loaded(tmp_path, monkeypatch):
     """`--pyargs conformance.test_x` is no path, so pytest would load ./conftest.py and
     ./tests*/conftest.py of the user's directory (the suite's own tests/conftest.py imports

@@ -57,6 +57,7 @@ def impl_dir(tmp_path):
         (["--impl-ops", "cupy", "--impl", "json:dumps"], "argument --impl-ops: invalid choice"),
     ],
 )
+@pytest.mark.e2e
 def test_usage_errors_exit_2_with_one_line(arguments, message):
     result = run_command(*arguments)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -68,6 +69,7 @@ def test_usage_errors_exit_2_with_one_line(arguments, message):
 # -- exit status 3: nothing could be tested -------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_named_backend_that_is_not_installed_exits_3(tmp_path):
     """keras2-theano runs in a managed environment; one that cannot be created (its
     directory cannot be made) leaves it NOT INSTALLED, with the reason: exit 3."""
@@ -80,6 +82,7 @@ def test_a_named_backend_that_is_not_installed_exits_3(tmp_path):
 # -- exit status 0 and 1 ------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_the_reference_row_exits_0_with_a_matrix_and_a_report(tmp_path):
     report_path, markdown = tmp_path / "report.json", tmp_path / "matrix.md"
     result = run_command("--backends", "reference", "--report", str(report_path), "--markdown", str(markdown))
@@ -98,6 +101,7 @@ def test_the_reference_row_exits_0_with_a_matrix_and_a_report(tmp_path):
     assert "| `reference [eager]` |" in markdown.read_text()
 
 
+@pytest.mark.e2e
 def test_a_correct_third_party_loop_exits_0_and_two_backends_run_side_by_side(impl_dir):
     result = run_command("--impl", "myrnn:rnn", "--backends", "reference", "--jobs", "2", "--max-examples", "10",
                          "--report", "r.json", cwd=impl_dir)
@@ -107,6 +111,7 @@ def test_a_correct_third_party_loop_exits_0_and_two_backends_run_side_by_side(im
 
 
 @pytest.mark.parametrize("variant, rule", FAULTY_VARIANTS)
+@pytest.mark.e2e
 def test_a_faulty_third_party_loop_exits_1_and_the_report_names_its_rule(impl_dir, variant, rule):
     result = run_command("--impl", f"myrnn:{variant}", "--max-examples", "10", "--report", "r.json", cwd=impl_dir)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
@@ -116,6 +121,7 @@ def test_a_faulty_third_party_loop_exits_1_and_the_report_names_its_rule(impl_di
     assert "New divergences:" in result.stdout and "DIVERGES" in result.stdout
 
 
+@pytest.mark.e2e
 def test_a_reproducer_fails_while_the_loop_is_faulty_and_passes_once_it_is_fixed(impl_dir):
     (impl_dir / "myrnn.py").write_text(CORRECT_AND_FAULTY.read_text() + "\nrnn_checked = rnn_states_not_masked\n")
     result = run_command("--impl", "myrnn:rnn_checked", "--max-examples", "10", "--report", "r.json", cwd=impl_dir)
@@ -136,6 +142,7 @@ def test_a_reproducer_fails_while_the_loop_is_faulty_and_passes_once_it_is_fixed
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
 
 
+@pytest.mark.e2e
 def test_list_names_every_backend_and_whether_it_is_installed():
     result = run_command("list")
     assert result.returncode == 0

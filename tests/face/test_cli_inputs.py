@@ -11,6 +11,8 @@ import pytest
 
 from conformance.known import ledger as known
 
+pytestmark = pytest.mark.e2e  # each test runs the command
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 IMPLS = REPOSITORY / "tests" / "impls"
 PYTHONPATH = {**os.environ, "PYTHONPATH": str(REPOSITORY)}

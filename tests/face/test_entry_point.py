@@ -9,6 +9,8 @@ import subprocess
 import sys
 from importlib import metadata
 
+import pytest
+
 from conformance.pytest_entry import PACKAGE, names_the_suite
 
 
@@ -23,6 +25,7 @@ def test_the_distribution_declares_the_loader_as_a_pytest11_entry_point():
     assert [(e.name, e.value) for e in entry_points] == [("rnn-conformance", "conformance.pytest_entry")]
 
 
+@pytest.mark.e2e
 def test_pytest_pyargs_conformance_runs_from_any_directory(tmp_path):
     """From a directory without the checkout's conftest.py, on the reference row alone."""
     done = pytest_in(tmp_path, "--pyargs", "conformance", "--backends", "reference", "-q")
@@ -30,6 +33,7 @@ def test_pytest_pyargs_conformance_runs_from_any_directory(tmp_path):
     assert "reference [eager]" in done.stdout, done.stdout[-3000:]
 
 
+@pytest.mark.e2e
 def test_another_project_s_tests_never_see_the_plugin(tmp_path):
     """Its own --report option, its Hypothesis settings and its `target` fixture are its own."""
     (tmp_path / "conftest.py").write_text(

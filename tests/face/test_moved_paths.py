@@ -22,6 +22,7 @@ def test_an_old_path_is_the_moved_module(old):
     assert module is importlib.import_module(f"conformance.{moved.MOVED[old]}")
 
 
+@pytest.mark.e2e
 def test_a_from_import_of_an_old_name_shares_the_state_of_the_new_module():
     code = ("import warnings; warnings.simplefilter('error')\n"
             "try:\n    from conformance import checks\nexcept DeprecationWarning as w:\n    print('warned:', w)\n"
@@ -32,6 +33,7 @@ def test_a_from_import_of_an_old_name_shares_the_state_of_the_new_module():
     assert out.strip().endswith("7")
 
 
+@pytest.mark.e2e
 def test_the_documented_entry_points_still_run():
     done = subprocess.run([sys.executable, "-m", "conformance", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "usage: rnn-conformance" in done.stdout, done.stderr[-500:]

@@ -38,6 +38,7 @@ def project(pytester):
     return pytester
 
 
+@pytest.mark.e2e
 def test_unknown_backend_is_a_one_line_usage_error(project):
     result = project.runpytest_subprocess("--backends", "reference,nope")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -47,18 +48,21 @@ def test_unknown_backend_is_a_one_line_usage_error(project):
     assert "Traceback" not in result.stderr.str()
 
 
+@pytest.mark.e2e
 def test_unsupported_backend_says_why(project):
     result = project.runpytest_subprocess("--backends", "keras2-cntk")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*keras2-cntk*unsupported*CNTK has no build*"])
 
 
+@pytest.mark.e2e
 def test_requested_backend_that_is_not_installed_fails_loudly(project):
     result = project.runpytest_subprocess("--backends", "ghost")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*NOT INSTALLED: backend ghost needs the Python package 'no_such_framework_for_rnn_conformance'*"])
 
 
+@pytest.mark.e2e
 def test_default_run_reports_a_missing_backend_and_never_passes_it(project):
     result = project.runpytest_subprocess("-rs", "-k", "ghost or reference")
     outcomes = result.parseoutcomes()
@@ -68,6 +72,7 @@ def test_default_run_reports_a_missing_backend_and_never_passes_it(project):
     assert "ghost-eager PASSED" not in result.stdout.str()
 
 
+@pytest.mark.e2e
 def test_a_report_under_pytest_xdist_is_a_usage_error_not_an_empty_file(project):
     """Under -n the results stay in xdist's workers: a report written by the controller
     would be empty, so asking for one is refused in one line."""
@@ -78,6 +83,7 @@ def test_a_report_under_pytest_xdist_is_a_usage_error_not_an_empty_file(project)
     assert not (project.path / "r.json").exists()
 
 
+@pytest.mark.e2e
 def test_pytest_xdist_runs_the_properties_and_says_where_the_matrix_is(project):
     pytest.importorskip("xdist", reason="NOT INSTALLED: pytest-xdist (the dev extra)")
     result = project.runpytest_subprocess("-n", "2", "--backends", "reference")
@@ -104,6 +110,7 @@ example = "{case}"
 """
 
 
+@pytest.mark.e2e
 def test_a_pytest_run_ends_with_the_summary_and_its_report_counts_what_each_entry_excused(pytester):
     """The plugin prints report.summary_text last (speed, the declared divergences met and
     how often, the verdict), from the same results the JSON report carries."""
@@ -128,6 +135,7 @@ def test_a_pytest_run_ends_with_the_summary_and_its_report_counts_what_each_entr
     assert lines[verdict - 3].startswith("  impl:myrnn:rnn_masked_output_from_states0 [eager]: ")  # its speed
 
 
+@pytest.mark.e2e
 def test_layer_gradients_run_on_the_layer_rows_by_default():
     """L7 is part of every run of a layer row: its properties are collected with no option,
     and the suite's own tests of L7 (tests/properties/test_layer_gradients.py, same basename) too."""

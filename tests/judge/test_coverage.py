@@ -135,6 +135,7 @@ def run_reference(tmp_path, *extra):
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
 
 
+@pytest.mark.e2e
 def test_an_area_no_example_reaches_makes_the_run_incomplete(tmp_path):
     done = run_reference(tmp_path)
     assert done.returncode == INCOMPLETE_EXIT_STATUS, done.stdout[-3000:] + done.stderr[-2000:]
@@ -145,6 +146,7 @@ def test_an_area_no_example_reaches_makes_the_run_incomplete(tmp_path):
     assert "| `reference [eager]` | incomplete |" in markdown and "uncovered" in markdown
 
 
+@pytest.mark.e2e
 def test_fewer_examples_than_areas_asked_for_shows_the_gaps_and_is_not_incomplete(tmp_path):
     done = run_reference(tmp_path, "--max-examples", "2")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

@@ -59,6 +59,7 @@ def run(pytester):
     return run_suite
 
 
+@pytest.mark.e2e
 def test_declaring_and_removing_a_divergence(run, pytester):
     known = pytester.path / "known"
     known.mkdir()
@@ -81,6 +82,7 @@ def test_declaring_and_removing_a_divergence(run, pytester):
     removed.assert_outcomes(failed=1, skipped=1)
 
 
+@pytest.mark.e2e
 def test_a_divergence_that_does_not_exist_fails_the_run(run, pytester):
     known = pytester.path / "known"
     known.mkdir()
@@ -110,6 +112,7 @@ def test_a_divergence_that_does_not_exist_fails_the_run(run, pytester):
         (entry(example="garbage.json"), "*entry 'mutant-dtype-states-dtype': cannot read its case *garbage.json: not JSON*"),
     ],
 )
+@pytest.mark.e2e
 def test_malformed_file_is_a_one_line_usage_error(run, pytester, content, message):
     (pytester.path / "invalid.json").write_text("[1, 2]")
     (pytester.path / "garbage.json").write_text("{")

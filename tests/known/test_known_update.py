@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.e2e  # each test runs the command (the module's fixture too)
+
 IMPLS = Path(__file__).resolve().parents[1] / "impls"
 IMPL = "versioned_rnn:rnn"
 BACKEND = f"impl:{IMPL}"

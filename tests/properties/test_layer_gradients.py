@@ -122,6 +122,7 @@ def test_a_row_without_autodiff_is_not_applicable():
 
 
 @pytest.mark.parametrize("mode", ["call", "predict"])
+@pytest.mark.e2e
 def test_a_real_row_passes_on_the_2018_example(mode):
     """Keras 3 on TensorFlow, on the report's example with a loss that trains: both routes,
     gradients and (predict) one train_on_batch step."""
@@ -147,6 +148,7 @@ def _trainable_2018_spec():
     return CellSpec(structure, weights)
 
 
+@pytest.mark.e2e
 def test_a_tf_keras_model_with_nested_outputs_trains_and_its_reproducer_says_so():
     """Stacked cells make tf_keras nest the model's outputs (states cell by cell); a flat
     list of targets and losses made train_on_batch crash, which the suite reported as a

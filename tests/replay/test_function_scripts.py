@@ -99,6 +99,7 @@ def transformed_example(transform):
 
 
 @pytest.mark.parametrize("name, mode, make_example", CONFORMING.values(), ids=CONFORMING)
+@pytest.mark.e2e
 def test_a_conforming_backend_exits_0(name, mode, make_example, tmp_path):
     example, backend = make_example(), get_backend(name)
     expected = REFERENCE.run(example, "eager")
@@ -108,6 +109,7 @@ def test_a_conforming_backend_exits_0(name, mode, make_example, tmp_path):
     assert all(f"{part}: agrees" in result.stdout for part in PARTS), result.stdout
 
 
+@pytest.mark.e2e
 def test_the_2018_loop_exits_1_and_names_the_masked_output(tmp_path):
     example = report_2018_example()
     source = script_for(example, get_backend("tensorflow-2018"), "eager", title="keras-team/keras#11472")
@@ -126,6 +128,7 @@ def known_script(entry_id):
     return entry, script_for(example, get_backend(entry.backend), entry.modes[-1], title=f"{entry.id}: {entry.reason}")
 
 
+@pytest.mark.e2e
 def test_a_declared_value_divergence_exits_1(tmp_path):
     entry, source = known_script("keras-jax-masked-output-from-states0")
     result = run_script(write_script(source, tmp_path), tmp_path)
@@ -133,6 +136,7 @@ def test_a_declared_value_divergence_exits_1(tmp_path):
     assert "outputs: DIFFERS" in result.stdout and "CRASH" not in result.stdout, result.stdout
 
 
+@pytest.mark.e2e
 def test_a_declared_crash_exits_1_with_its_message(tmp_path):
     entry, source = known_script("keras-numpy-stateless-cell-with-mask-crashes")
     declared = entry.shows_as[0].removeprefix("crash: ")
@@ -141,6 +145,7 @@ def test_a_declared_crash_exits_1_with_its_message(tmp_path):
     assert f"CRASH: {declared}" in result.stdout, result.stdout
 
 
+@pytest.mark.e2e
 def test_a_third_party_loop_exits_1_until_it_is_fixed(tmp_path):
     """Acceptance: a generated reproducer, run on its own, exits non-zero for a faulty
     implementation and zero once the implementation is fixed (the same script)."""

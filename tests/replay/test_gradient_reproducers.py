@@ -27,6 +27,7 @@ def run_script(source, tmp_path):
 
 
 @pytest.mark.parametrize("entry", GRADIENT_ENTRIES, ids=[e.id for e in GRADIENT_ENTRIES])
+@pytest.mark.e2e
 def test_every_declared_gradient_finding_reproducer_exits_1(entry, tmp_path):
     if get_backend(entry.backend).missing_package():
         pytest.skip(f"not installed here: {entry.backend} (conformance/properties/test_environments.py runs this test in its managed environment)")
@@ -41,6 +42,7 @@ def test_every_declared_gradient_finding_reproducer_exits_1(entry, tmp_path):
     assert "DIFFERS" in result.stdout or "CRASH" in result.stdout, result.stdout
 
 
+@pytest.mark.e2e
 def test_the_same_case_on_a_loop_that_meets_section_5_exits_0(tmp_path):
     """The where trap's case on keras-torch, replayed on fixed-tensorflow (eager): agrees."""
     if get_backend("fixed-tensorflow").missing_package():
@@ -62,6 +64,7 @@ def test_a_gradient_script_holds_its_case_as_one_string_literal():
     assert len(assigned) == 1 and isinstance(assigned[0].value, ast.Constant) and isinstance(assigned[0].value.value, str)
 
 
+@pytest.mark.e2e
 def test_an_l7_case_agrees_only_after_every_fresh_build_agreed(monkeypatch, capsys):
     """A race makes some compiles of a model wrong and not others (layer-keras-tensorflow's
     training step), so an L7 replay compiles afresh before each attempt and says "agrees"

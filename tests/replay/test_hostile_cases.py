@@ -289,6 +289,7 @@ def test_every_field_replaced_by_code_is_refused_or_a_literal(name):
             assert_refused_or_rendered_as_literals(case)
 
 
+@pytest.mark.e2e
 def test_the_reported_injection_is_refused_in_one_line(tmp_path):
     """The issue's case: `options.unroll` of a layer case set to code, run as a command."""
     case = copy.deepcopy(SEEDS["layer-keras-numpy-masked-output-from-states0.json"])

@@ -1,6 +1,7 @@
 """The layer reproducer scripts run on their own, on the Keras they name, and tell a
 conforming layer (exit 0) from a diverging one (exit 1)."""
 
+import json
 import subprocess
 import sys
 
@@ -16,6 +17,11 @@ from conformance.replay.repro import case_source
 KNOWN_LAYER_ENTRIES = [e for e in load() if e.backend.startswith("layer-")]
 
 
+def runs_its_cell(entry):
+    """A user cell's case (--cell): its layer reference runs the cell in a worker process."""
+    return "user_cell" in json.loads(entry.example.read_text())["example"]["structure"]
+
+
 def run_script(source, tmp_path):
     script = tmp_path / "reproducer.py"
     script.write_text(source)
@@ -26,6 +32,7 @@ def script_of(example, flavor, mode, keras_backend=None):
     return layer_script(example, flavor, mode, layer_outputs(example), keras_backend=keras_backend)
 
 
+@pytest.mark.e2e
 def test_a_conforming_layer_exits_0_and_a_lost_mask_exits_1(tmp_path):
     """Keras 3 on TensorFlow, the 2018 cell behind a Masking layer: without initial_state
     the mask arrives (exit 0); with it, the Masking route loses it (a declared finding)."""
@@ -39,6 +46,7 @@ def test_a_conforming_layer_exits_0_and_a_lost_mask_exits_1(tmp_path):
     assert "Masking layer: DIFFERS from the contract" in diverging.stdout
 
 
+@pytest.mark.e2e
 def test_a_tf_keras_predict_script_runs_the_2018_report(tmp_path):
     example = test_layer.report_2018_layer_example(repeats=1, unroll=True)
     result = run_script(script_of(example, "tf_keras", "predict"), tmp_path)
@@ -46,7 +54,8 @@ def test_a_tf_keras_predict_script_runs_the_2018_report(tmp_path):
     assert "output: got [[2.0]], expected [[2.0]]" in result.stdout
 
 
-@pytest.mark.parametrize("entry", KNOWN_LAYER_ENTRIES, ids=lambda e: e.id)
+@pytest.mark.parametrize("entry", [pytest.param(e, marks=pytest.mark.e2e) if runs_its_cell(e) else e for e in KNOWN_LAYER_ENTRIES],
+                         ids=lambda e: e.id)
 def test_every_declared_layer_finding_renders_a_script(entry):
     """Each saved case prints a script for its own Keras (checked to compile here; the
     scripts were run by hand and each exits 1 on the versions declared)."""
@@ -59,6 +68,7 @@ def test_every_declared_layer_finding_renders_a_script(entry):
     assert ("KERAS_BACKEND', 'theano'" in source or '"KERAS_BACKEND", "theano"' in source) == entry.backend.endswith("theano")
 
 
+@pytest.mark.e2e
 def test_a_keras2_theano_script_runs_where_theano_is_installed(tmp_path):
     """The Keras 2.3.1 preamble defines everything the shared footer calls (to_numpy was
     missing: every Keras 2 layer script died with NameError before comparing)."""
@@ -90,6 +100,7 @@ L8_ENTRIES = [e for e in KNOWN_LAYER_ENTRIES if e.rule == "L8"]
 
 
 @pytest.mark.parametrize("entry", L8_ENTRIES, ids=lambda e: e.id)
+@pytest.mark.e2e
 def test_every_declared_l8_finding_s_reproducer_exits_1(entry, tmp_path):
     """A stack's reproducer runs the stack as built and given the masks L8 says, on its own
     Keras, and exits 1 while the declared divergence holds (issue 36's acceptance)."""

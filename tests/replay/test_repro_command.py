@@ -67,6 +67,7 @@ def test_a_bad_case_is_one_line_and_exit_2(text, message, tmp_path, capsys):
     assert err.startswith(f"rnn-conformance: cannot read case {path}: {message}"), err
 
 
+@pytest.mark.e2e
 def test_a_missing_case_file_and_a_subprocess_run_are_one_line_and_exit_2(tmp_path):
     (tmp_path / "list.json").write_text("[]")
     for name, message in (("missing.json", "No such file or directory"), ("list.json", "expected a JSON object")):
@@ -102,6 +103,7 @@ def test_a_crash_and_a_failure_of_one_rule_keep_their_own_cases(tmp_path):
     assert repro.save_case(failing, tmp_path) == paths[0]  # the same divergence again: the same file
 
 
+@pytest.mark.e2e
 def test_an_impl_case_prints_a_script_that_runs_from_where_the_command_ran(tmp_path):
     """The case records the array library; the command rebuilds the backend without
     importing the loop; the script finds the loop's module from the current directory

@@ -94,6 +94,7 @@ def _command(*arguments, cwd):
     return subprocess.run([sys.executable, "-m", "conformance", *arguments], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
+@pytest.mark.e2e
 def test_the_command_prints_the_table_and_the_score(tmp_path):
     report = tmp_path / "mutants.json"
     pytest.importorskip("torch", reason="NOT INSTALLED: torch (runs the gradient mutants)")
@@ -124,6 +125,7 @@ def test_the_command_prints_the_table_and_the_score(tmp_path):
         (("run", "--mutants", "states-not-masked"), "--mutants applies to the mutants command only"),
     ],
 )
+@pytest.mark.e2e
 def test_usage_errors_are_one_line_and_exit_2(arguments, message, tmp_path):
     finished = _command(*arguments, cwd=tmp_path)
     assert finished.returncode == 2

@@ -13,7 +13,7 @@ from conformance.research import history
 from conformance.research import releases
 from conformance.known.ledger import load
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # overlay environments, a replay process per release
 
 
 def range_ends(package):

@@ -28,6 +28,7 @@ def run_command(*arguments):
     ("./no-such-keras", "neither a wheel nor a checkout (no keras/__init__.py in it)"),
     (",", "needs at least one version"),
 ])
+@pytest.mark.e2e
 def test_a_keras_release_that_cannot_be_tested_is_one_line_exit_2(given, message):
     result = run_command("--keras", given)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -35,11 +36,13 @@ def test_a_keras_release_that_cannot_be_tested_is_one_line_exit_2(given, message
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
+@pytest.mark.e2e
 def test_keras_with_backends_that_are_not_its_rows_is_a_usage_error():
     result = run_command("--keras", "3.8.0", "--backends", "reference,tf-keras")
     assert result.returncode == 2 and "names none of its rows" in result.stderr
 
 
+@pytest.mark.e2e
 def test_a_row_older_than_its_code_is_a_usage_error_when_named_and_left_out_loudly_otherwise():
     result = run_command("--keras", "3.8.0", "--backends", "keras-openvino")
     assert result.returncode == 2, result.stdout + result.stderr
@@ -68,6 +71,7 @@ def test_nightly_is_the_newest_keras_nightly_and_a_pinned_one_is_a_nightly_too(m
         releases.parse("tf-keras", "nightly")
 
 
+@pytest.mark.e2e
 def test_a_checkout_is_linked_live_and_a_wheel_is_pinned_by_its_hash(tmp_path, monkeypatch):
     monkeypatch.setitem(releases._available, "keras-openvino", ["0.0.1"])
     checkout = tmp_path / "keras-src"

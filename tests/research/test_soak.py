@@ -33,6 +33,7 @@ def here(tmp_path):
     return tmp_path
 
 
+@pytest.mark.e2e
 def test_two_planted_root_causes_are_exactly_two_groups_each_with_a_covering_condition(here):
     result = soak("--impl", "planted_rnn:rnn", *SMALL, "--report", "soak.json", "--markdown", "soak.md", cwd=here)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
@@ -71,6 +72,7 @@ def member_facts(report, group, here):
     return found
 
 
+@pytest.mark.e2e
 def test_the_correct_loop_gives_no_group_and_counts_its_examples(here):
     result = soak("--impl", "numpy_rnn:rnn", *SMALL, "--report", "soak.json", cwd=here)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -88,6 +90,7 @@ def test_the_correct_loop_gives_no_group_and_counts_its_examples(here):
     (["--cell", "x:Y"], "--cell does not apply to soak"),
     (["--report", "/proc/no/soak.json"], "--report"),
 ])
+@pytest.mark.e2e
 def test_bad_input_is_one_line_and_exit_2(arguments, message, tmp_path):
     result = soak(*arguments, cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
