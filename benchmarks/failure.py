@@ -1,7 +1,7 @@
 """Parts `failure` and `mutants`: how fast the suite finds a real bug and shrinks it.
 
 `failure` times the agreement property on the 2018 faulty TensorFlow loop, without its
-explicit regression examples (as tests/test_known_bad.py does), so Hypothesis has to
+explicit regression examples (as tests/properties/test_known_bad.py does), so Hypothesis has to
 find the bug itself. `mutants` is the mutation analysis, summarised.
 """
 

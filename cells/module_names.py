@@ -7,7 +7,7 @@ these names).
 """
 
 # The top-level packages rnn-conformance installs (pyproject.toml, [tool.setuptools.packages.find];
-# tests/test_user_module_names.py checks that they agree). A user's module of one of these
+# tests/base/test_user_module_names.py checks that they agree). A user's module of one of these
 # names is never imported: `cells` is in sys.modules before the user's ./cells.py is looked for.
 SUITE_PACKAGES = ("cells", "conformance")
 

@@ -1,7 +1,14 @@
 """Test helper: NumPy arrays into each array library of cells/ops.py and back, for the tests
-that run one cell step in every library (tests/test_cells.py, tests/test_gradient_cells.py)."""
+that run one cell step in every library (tests/cells/test_cells.py, tests/cells/test_gradient_cells.py)."""
 
 import numpy as np
+import pytest
+
+from cells.ops import OPS
+
+# The libraries other than NumPy, as test parameters. Theano's is e2e: where it is installed
+# (its managed environment), `import theano` asks the C++ compiler its version, in a process.
+OTHER_LIBRARIES = [pytest.param(name, marks=pytest.mark.e2e) if name == "theano" else name for name in OPS if name != "numpy"]
 
 
 def converters(library):

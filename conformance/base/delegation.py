@@ -18,7 +18,7 @@ from conformance.base import profiles
 
 # The suite's own test files that are about a managed environment's backends (they skip
 # them in the main environment, where they are not installed).
-SUITE_TESTS = {"theano": ("tests/test_gradient_reproducers.py", "tests/test_theano_gradients.py")}
+SUITE_TESTS = {"theano": ("tests/replay/test_gradient_reproducers.py", "tests/backends/test_theano_gradients.py")}
 # (option, takes a value) of the main run passed on to the delegated run when given.
 PASSED_ON = (("--max-examples", True), ("--hypothesis-seed", True), ("--ignore-known", False),
              ("--known-divergences", True), ("--example-timeout", True), ("--shrink-seconds", True), ("--repro-dir", True))

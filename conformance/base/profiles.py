@@ -33,7 +33,7 @@ def _draw_no_constants_from_local_source():
     grows as modules are imported, so the `ci` sample changed with any edit to a literal
     anywhere in the package, between an editable and a regular install, and within a run
     once a failure imported the reproducer modules. Hypothesis has no setting for it; the
-    pool it reads is emptied here (tests/test_profiles.py checks that this still works).
+    pool it reads is emptied here (tests/base/test_profiles.py checks that this still works).
     """
     try:
         from hypothesis.internal.conjecture import providers

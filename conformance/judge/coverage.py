@@ -87,7 +87,7 @@ _LAYER_PROPERTIES = (
     "test_layer_gradients::test_training_step_follows_reference_gradient",
 )
 # The areas each property's sample must contain: every area its strategy draws, which is
-# its level's areas less those its relation fixes. tests/test_coverage.py draws from each
+# its level's areas less those its relation fixes. tests/judge/test_coverage.py draws from each
 # property's own strategy and checks that this is exactly the set it reaches.
 MUST_CONTAIN = {
     **{p: tuple(a for a in FUNCTION_AREAS if a not in FIXED_BY_RELATION.get(p, ())) for p in _FUNCTION_PROPERTIES},

@@ -64,7 +64,7 @@ ALL_PROPERTIES = hypothesis_tests(FUNCTION_MODULES + LAYER_MODULES)
 def generated_only(property_test, strategy, chosen_settings):
     """The property's own body and strategy, re-decorated without its @example cases, so
     that Hypothesis has to find (and shrink) a bug by itself: how the suite's power is
-    shown on the 2018 loop (tests/test_known_bad.py, benchmarks/failure.py)."""
+    shown on the 2018 loop (tests/properties/test_known_bad.py, benchmarks/failure.py)."""
     return given(example=strategy)(settings(chosen_settings)(_copy(property_test.hypothesis.inner_test)))
 
 

@@ -1,5 +1,5 @@
 """A loop whose one planted fault comes and goes with the release of a made-up library
-beside it (`plantedlib`, which tests/test_known_update.py writes): what a fix, a change and
+beside it (`plantedlib`, which tests/known/test_known_update.py writes): what a fix, a change and
 a regression in a development version look like to the ledger.
 
 `plantedlib.FAULT` picks the release's behaviour: "backwards" crashes on a mask under

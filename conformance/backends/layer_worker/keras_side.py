@@ -133,7 +133,7 @@ class LayerRunner:
         if built.model is not None and self.openvino:
             # Keras' OpenVINO trainer compiles the model with the weights' values as
             # constants and reuses that compile whatever `assign` did since: predict would
-            # answer with the first example's weights (a finding, tests/test_openvino.py).
+            # answer with the first example's weights (a finding, tests/backends/test_openvino.py).
             # Dropping it is the workaround a user has, so predict tests the loop. (Setting
             # it also restores the attribute after a failed compile: the trainer deletes
             # it before compiling, so one crash would make every later predict raise
