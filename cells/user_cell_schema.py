@@ -61,7 +61,7 @@ def _args(text, where):
     try:
         parse_args(text)  # the --cell-args rules: an object, finite numbers, shallow
     except UserCellError as error:
-        raise CaseError(f"{where}: {str(error).removeprefix('--cell-args ')}") from None
+        raise CaseError(f"{where}: {str(error).removeprefix('--cell-args is ').removeprefix('--cell-args ')}") from None
 
 
 def _weight_shape(shape, where):

@@ -18,7 +18,7 @@ from cells.case_fields import kind_of, short
 
 MAX_ID, MAX_NAME, MAX_CONDITION, MAX_REASON, MAX_MODES = 100, 200, 2_000, 20_000, 16
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_RULE = re.compile(r"[RGL]\d{1,2}")
+_RULE = re.compile(r"[RGL]\d{1,2}|crash|crash: .+")  # a rule id, or how a declared crash shows
 
 
 class KnownDivergenceError(ValueError):
@@ -44,7 +44,7 @@ def check_entry(raw, where, vocabulary=None):
     if not _ID.fullmatch(raw["id"]):
         raise KnownDivergenceError(f"{where}: id {short(raw['id'])} is not letters, digits, '.', '_' and '-'")
     if not _RULE.fullmatch(raw["rule"]):
-        raise KnownDivergenceError(f"{where}: rule {short(raw['rule'])} is not a rule id such as R4, L1 or G3")
+        raise KnownDivergenceError(f"{where}: rule {short(raw['rule'])} is not a rule id such as R4, L1 or G3, nor \"crash: <text>\"")
     if raw["property"].count("::") != 1:
         raise KnownDivergenceError(f'{where}: property {short(raw["property"])} is not "test_module::test_function"')
     modes = raw["modes"]

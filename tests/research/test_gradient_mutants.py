@@ -13,6 +13,7 @@ from hypothesis import Phase, settings
 pytest.importorskip("torch", reason="NOT INSTALLED: torch (runs the gradient mutants)")
 
 from conformance.base import limits  # noqa: E402
+from conformance.judge import run_state  # noqa: E402
 from conformance.research import mutation
 from conformance.base import profiles
 from conformance.judge.assertions import Divergence  # noqa: E402
@@ -94,14 +95,14 @@ def test_the_correct_torch_loop_passes_every_gradient_property(ci_without_shrink
     assert hunt.examples_run >= profiles.GRADIENT_EXAMPLES["ci"] * len(GRADIENT_PROPERTIES)  # (and the top-ups: they pass too)
 
 
-def test_the_where_trap_is_rejected_under_g3_and_shrunk_to_one_sample(monkeypatch):
+def test_the_where_trap_is_rejected_under_g3_and_shrunk_to_one_sample():
     """Acceptance (issue 16): the G3 property finds the where trap by itself (drawn
     examples only, no @example case) and shrinks it to B = 1, T <= 3, where the trap's
     gradients are NaN or inf (G3)."""
-    monkeypatch.setattr(limits, "shrink_seconds", None)  # judge the shrinking, not the time bound
+    unbounded = run_state.RunState(budget=limits.ShrinkBudget(None))  # judge the shrinking, not the time bound
     drawn_and_shrunk = settings(profiles.settings_for("ci"), phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False)
     target = mutation.mutant_target(GRADIENT_MUTANTS["where-trap"])
-    with profiles.applied(drawn_and_shrunk, [G3_PROPERTY]), pytest.raises(Divergence) as failure:
+    with run_state.running(unbounded), profiles.applied(drawn_and_shrunk, [G3_PROPERTY]), pytest.raises(Divergence) as failure:
         G3_PROPERTY(target=target)
     minimal = failure.value.example
     assert failure.value.rule in {"G3"} | ALSO_BREAKS["where-trap"], str(failure.value)

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from conformance.base import limits
+from conformance.judge import run_state
 from conformance.command import mutants_command
 from conformance.research import mutation
 from conformance.properties import FUNCTION_MODULES, hypothesis_tests
@@ -22,13 +23,13 @@ CONTRACT_RULES = {f"R{i}" for i in range(1, 15)}
 
 
 @pytest.mark.parametrize("name", list(MUTANTS))
-def test_the_suite_kills_the_mutant(name, monkeypatch):
+def test_the_suite_kills_the_mutant(name):
     """At the budgets `CI=true rnn-conformance mutants` gives, shrinking included (a rule is
     named from the failing example: unshrunk, a wrong input next to a mask reads as a
     masked state, R3, where the shrunk example, without the mask, names R2), but cut
     after 1 s instead of the command's 5."""
-    monkeypatch.setattr(limits, "shrink_seconds", 1.0)
-    hunt = mutation.hunt(MUTANTS[name], mutants_command.budgets_of("ci"))
+    with run_state.running(run_state.RunState(budget=limits.ShrinkBudget(1.0))):
+        hunt = mutation.hunt(MUTANTS[name], mutants_command.budgets_of("ci"))
     assert hunt.killed, f"{name} ({MUTANTS[name].models}) survived {hunt.examples_run} examples of every property"
     assert hunt.rule in CONTRACT_RULES
     assert hunt.by_its_rule, f"{name} breaks {MUTANTS[name].rule}, but every failure named another rule (first: {hunt.rule})"
