@@ -1,10 +1,12 @@
 """A third-party `rnn` under test: any function with the Keras backend `rnn` signature
 (CONTRACT.md section 1), named on the command line as `--impl MODULE:FUNC`.
 
-This is how a backend author gates a change: the suite imports their function, builds
-every drawn cell's step function over the array library their loop works in
-(`--impl-ops`: numpy, tensorflow, jax or torch), passes the data as that library's
-arrays, and compares what comes back with the reference, like any other backend.
+This is how a backend author gates a change: the suite calls their function with every
+drawn cell's step function over the array library their loop works in (`--impl-ops`:
+numpy, tensorflow, jax or torch) and the data as that library's arrays, and compares what
+comes back with the reference, like any other backend. The function runs in a worker
+process of its own (conformance/backends/impl_side.py): the process that judges it never
+imports it, so nothing the module does at import or in a call can change the judge.
 
 With `--impl-ops tensorflow`, `jax` or `torch` it also differentiates (CONTRACT.md section
 5): L and its gradients are formed by the same `grad_*` module the framework's own rows
@@ -21,6 +23,7 @@ import optree
 
 from conformance.backends import interrupts
 from conformance.backends.base import DATA_ARGUMENTS, Backend, Result, shared_torch_tensor
+from conformance.backends.layer_worker.client import Worker, WorkerCrash, WorkerFailure
 from conformance.contract.gradients import DIFFERENTIATED, Gradients
 from conformance.base.usage import suite_package_clash
 
@@ -28,6 +31,16 @@ IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
 # The array libraries with autodiff, each with its value-and-grad module (G1).
 GRADIENT_MODULES = {"tensorflow": "grad_tensorflow", "jax": "grad_jax", "torch": "grad_torch"}
 IMPL_PREFIX = "impl:"
+
+
+# What the worker that runs the loop is told (conformance/backends/impl_side.py).
+TARGET, OPS, SEARCH_PATH = "RNN_CONFORMANCE_IMPL", "RNN_CONFORMANCE_IMPL_OPS", "RNN_CONFORMANCE_IMPL_PATH"
+
+
+def argument_arrays(example):
+    """The example's own arrays a loop is handed (R13 watches them), in one order."""
+    return optree.tree_leaves([list(example.inputs), list(example.initial_states), list(example.constants),
+                               [example.mask] if example.mask is not None else []])
 
 
 class ImplError(ValueError):
@@ -64,7 +77,7 @@ class ImplBackend(Backend):
     extra = None
     run_by_default = False  # tested when asked for with --impl
 
-    def __init__(self, impl_target, ops="numpy"):
+    def __init__(self, impl_target, ops="numpy", isolated=True):
         module_name, _, function_name = impl_target.partition(":")
         if not module_name or not function_name:
             raise ImplError(f"--impl needs MODULE:FUNCTION, got {impl_target!r}")
@@ -81,23 +94,59 @@ class ImplBackend(Backend):
         self.differentiates = ops in GRADIENT_MODULES
         self.module_name, self.function_name = module_name, function_name
         self._function = None  # imported on first use: constructing this imports nothing
+        # isolated: run in a worker (the judge's side); False: the worker's own, which imports the module
+        self.isolated, self._worker, self._version = isolated, None, None
+        self.search_path = os.getcwd()  # where the module is imported from, as `python -m` would
+        self.import_path = os.pathsep.join([self.search_path, *map(str, sys.path)])  # and what else this process sees
 
     @property
     def function(self):
-        """The user's function, imported on first use (ImplError when it cannot be)."""
+        """The user's function, imported on first use (ImplError when it cannot be); only
+        where the loop runs (not isolated)."""
+        if self.isolated:
+            raise RuntimeError("an isolated --impl row never imports the module in the judging process")
         if self._function is None:
             self._function = _import(self.module_name, self.function_name)
         return self._function
 
     def load(self):
-        """Import the user's module now; raises ImplError (one line) when unusable."""
-        return self.function
+        """Import the user's module now, where it runs; raises ImplError (one line) when unusable."""
+        if not self.isolated:
+            return self.function
+        try:
+            self._version = self._started_worker().request("describe")["version"]
+        except WorkerCrash as error:
+            raise ImplError(error.crash_text.removeprefix("ImplError: ")) from None
+        except WorkerFailure as error:
+            raise ImplError(f"--impl {self.impl_target}: {error}") from None
+        return None
 
     def version(self):
+        if self.isolated:
+            if self._version is None:
+                self.load()
+            return self._version
         module = sys.modules.get(self.module_name) or importlib.import_module(self.module_name)
         return f"{self.impl_target} {getattr(module, '__version__', '(no __version__)')}, ops {self.ops}"
 
+    def _started_worker(self):
+        if self._worker is None:
+            self._worker = Worker("impl", {TARGET: self.impl_target, OPS: self.ops, SEARCH_PATH: self.import_path},
+                                  cwd=self.search_path)
+        return self._worker
+
+    def _remote(self, example, *request):
+        """An answer of the worker; the argument arrays it changed are written into the
+        example's own, so a loop that writes into its arguments is seen (R13)."""
+        (answer, changed), _counts = self._started_worker().request(*request)
+        if changed is not None:
+            for own, now in zip(argument_arrays(example), changed):
+                np.copyto(own, now)
+        return answer
+
     def run(self, example, mode):
+        if self.isolated:
+            return self._remote(example, "run", example, mode)
         function = self.function
         to_array, to_numpy = _converters(self.ops)
         arguments = example.call_arguments()
@@ -114,6 +163,8 @@ class ImplBackend(Backend):
         `grad_*` module, eagerly."""
         if not self.differentiates:
             return super().run_with_gradients(example, mode, loss_weights)
+        if self.isolated:
+            return self._remote(example, "impl_gradients", example, mode, loss_weights)
         function = self.function
         grad = importlib.import_module(f"conformance.backends.{GRADIENT_MODULES[self.ops]}")
         to_array, to_numpy = _converters(self.ops)

@@ -130,11 +130,13 @@ def test_impl_differentiates_where_its_ops_have_autodiff():
     assert all(ImplBackend("tests.impls.torch_rnn:rnn", ops).differentiates for ops in ("tensorflow", "jax", "torch"))
 
 
+@pytest.mark.e2e  # the --impl loop runs in a worker process of its own (conformance/backends/impl_side.py)
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_impl_torch_loop_gives_reference_gradients(name):
     _assert_reference_gradients(ImplBackend("tests.impls.torch_rnn:rnn", "torch"), "eager", EXAMPLES[name])
 
 
+@pytest.mark.e2e  # the --impl loop runs in a worker process of its own (conformance/backends/impl_side.py)
 @pytest.mark.parametrize(("impl_target", "ops"), [("keras.src.backend.jax.rnn:rnn", "jax"), ("keras.src.backend.tensorflow.rnn:rnn", "tensorflow")])
 def test_impl_jax_and_tensorflow_loops_give_reference_gradients(impl_target, ops):
     """Keras's own loops handed over as third-party ones: grad_jax and grad_tensorflow

@@ -35,6 +35,7 @@ def module_dir(tmp_path, monkeypatch):
         sys.modules.pop(name, None)
 
 
+@pytest.mark.e2e  # the --impl loop runs in a worker process of its own (conformance/backends/impl_side.py)
 def test_constructing_the_backend_imports_nothing(module_dir):
     name = module_dir("lazy_impl", "import sys\nsys.exit(3)\n")
     backend = ImplBackend(f"{name}:rnn")
@@ -55,6 +56,7 @@ def test_constructing_the_backend_imports_nothing(module_dir):
         ("raise ValueError('bad')\n", "cannot import {name}: ValueError: bad"),
     ],
 )
+@pytest.mark.e2e  # the --impl loop runs in a worker process of its own (conformance/backends/impl_side.py)
 def test_every_way_an_import_can_end_is_one_line(module_dir, source, message):
     name = module_dir(f"ends_{abs(hash(source))}", source)
     with pytest.raises(ImplError) as failure:

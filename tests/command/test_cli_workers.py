@@ -116,11 +116,28 @@ def test_a_loop_that_raises_keyboard_interrupt_is_a_crash_not_not_installed(here
 
 
 def test_a_worker_that_ends_without_a_report_is_an_error_with_the_reason(here):
+    command = Command("--impl", "misbehaving:hangs_catching_everything", *FEW, "--example-timeout", "600",
+                      "--report", "r.json", cwd=here)
+    worker = command.worker_pid(HANGS)
+    command.wait_for(r"\[impl:misbehaving:hangs_catching_everything\] \d+/\d+ tests")
+    time.sleep(5)  # inside its first test, waiting on the hanging loop
+    os.kill(worker, signal.SIGKILL)
+    status, out, err = command.finish(timeout=120)
+    assert status == 1, out[-3000:] + err[-3000:]
+    (backend,) = json.loads((here / "r.json").read_text())["backends"]
+    assert backend["status"] == "error", backend
+    assert "was killed by signal 9" in backend["reason"] and "last test: " in backend["reason"]
+
+
+def test_a_loop_that_ends_its_process_is_a_crash_of_the_loop(here):
+    """It ends the worker process the loop runs in (conformance/backends/impl_side.py), not
+    the pytest worker: every property reports it, and the run goes on."""
     result = run_command("--impl", "misbehaving:ends_the_process", *FEW, "--report", "r.json", cwd=here)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     (backend,) = json.loads((here / "r.json").read_text())["backends"]
-    assert backend["status"] == "error", backend
-    assert "exited with status 0 without a report" in backend["reason"] and "last test: " in backend["reason"]
+    assert backend["status"] == "diverges", backend
+    crashes = [r for r in backend["results"] if r["outcome"] == "crash"]
+    assert crashes and all("the impl worker died (exit status 0)" in r["summary"] for r in crashes)
 
 
 def test_a_backend_named_twice_runs_once(here):

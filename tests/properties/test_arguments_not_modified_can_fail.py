@@ -57,10 +57,12 @@ def test_the_correct_loop_leaves_its_arguments_alone():
     not_modified()(target=Target(NumpyFunctionBackend("correct-loop", CorrectLoop()), "eager"))
 
 
+@pytest.mark.e2e  # the --impl loop runs in a worker process of its own (conformance/backends/impl_side.py)
 def test_an_impl_numpy_loop_that_writes_into_its_inputs_fails_r13(impls):
     assert_r13_fails(Target(ImplBackend("in_place_rnn:rnn_numpy", "numpy"), "eager"))
 
 
+@pytest.mark.e2e  # the --impl loop runs in a worker process of its own (conformance/backends/impl_side.py)
 def test_an_impl_torch_loop_that_writes_into_its_inputs_fails_r13(impls):
     pytest.importorskip("torch", reason="NOT INSTALLED: torch")
     pytest.importorskip("keras", reason="NOT INSTALLED: keras")

@@ -34,8 +34,8 @@ class WorkerFailure(Exception):
 
 
 class Worker:
-    def __init__(self, flavor, environment, reply_seconds=REPLY_SECONDS):
-        self.flavor, self.environment = flavor, dict(environment)
+    def __init__(self, flavor, environment, reply_seconds=REPLY_SECONDS, cwd=REPOSITORY):
+        self.flavor, self.environment, self.cwd = flavor, dict(environment), cwd
         self.reply_seconds = reply_seconds
         self.process = None
         self.log = None
@@ -79,7 +79,7 @@ class Worker:
             stdout=subprocess.PIPE,
             stderr=self.log,
             env=environment,
-            cwd=REPOSITORY,
+            cwd=self.cwd,
         )
         self.answered = False
 

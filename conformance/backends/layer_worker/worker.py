@@ -6,7 +6,7 @@ own environment altogether. The parent (conformance/backends/layer_worker/client
 requests on stdin and reads pickled replies on the original stdout; anything the
 frameworks print goes to stderr instead, so it cannot corrupt the replies.
 
-    python -m conformance.backends.layer_worker.worker FLAVOR     (FLAVOR: keras3, tf_keras, keras2, openvino-rnn)
+    python -m conformance.backends.layer_worker.worker FLAVOR     (FLAVOR: keras3, tf_keras, keras2, openvino-rnn, impl)
 
 The flavor "openvino-rnn" is not a layer: it serves the keras-openvino function row
 (conformance/backends/openvino_side.py), which runs here for the same reasons (Keras 3
@@ -48,6 +48,8 @@ def serve(flavor, requests, replies):
             elif request[0] == "forget":  # a replay's fresh attempt: compile every kept model anew
                 runner.forget_compiled()
                 reply = ("ok", (None, (runner.traced, runner.reused)))
+            elif request[0] == "impl_gradients":  # an --impl row's value and gradients
+                reply = ("ok", (runner.gradients(*request[1:]), (runner.traced, runner.reused)))
             elif request[0] in ("probe_cell", "reference"):  # a user's cell (--cell)
                 reply = ("ok", (_user_cell_request(*request), (runner.traced, runner.reused)))
             else:
@@ -55,12 +57,21 @@ def serve(flavor, requests, replies):
 
                 answer = getattr(keras_gradients, {"gradients": "gradients", "train": "train_step"}[request[0]])
                 reply = ("ok", (answer(runner, *request[1:]), (runner.traced, runner.reused)))
-        except Exception as error:  # noqa: BLE001 - reported to the parent as a crash
-            from conformance.backends.crashes import crash_text
-
-            reply = ("error", crash_text(error), traceback.format_exc())
-        pickle.dump(reply, replies)
+        except (Exception, KeyboardInterrupt, SystemExit) as error:  # noqa: BLE001 - reported to the parent as a crash
+            # (an --impl loop may raise KeyboardInterrupt or SystemExit itself: a crash of the loop)
+            reply = _error(error)
+        try:
+            answer = pickle.dumps(reply)
+        except Exception as error:  # noqa: BLE001 - what came back cannot leave this process
+            answer = pickle.dumps(_error(error))
+        replies.write(answer)
         replies.flush()
+
+
+def _error(error):
+    from conformance.backends.crashes import crash_text
+
+    return ("error", crash_text(error), traceback.format_exc())
 
 
 def _user_cell_request(kind, *arguments):
@@ -82,6 +93,10 @@ def _user_cell_request(kind, *arguments):
 
 
 def _runner(flavor):
+    if flavor == "impl":
+        from conformance.backends.impl_side import ImplRunner
+
+        return ImplRunner()
     if flavor == "openvino-rnn":
         from conformance.backends.openvino_side import OpenVINORunner
 
