@@ -12,6 +12,7 @@ Weights are drawn like the suite's own (`CellSpec` over this structure) and set 
 import json
 from dataclasses import dataclass
 
+from cells.case_fields import MAX_DIM, short
 from cells.module_names import is_known_cell, suite_package_clash
 
 
@@ -142,11 +143,12 @@ def _depth(value):
 def parse_input_shape(text):
     """--input-shape: positive integers separated by commas ('3' or '2,3'), or a UserCellError."""
     try:
-        shape = tuple(int(part) for part in text.split(","))
+        shape = tuple(int(part) for part in text.split(",")) if len(text) <= 100 else ()
     except ValueError:
         shape = ()
-    if not shape or any(size < 1 for size in shape):
-        raise UserCellError(f"--input-shape {text!r}: expected positive integers separated by commas, e.g. 3 or 2,3")
+    if not 1 <= len(shape) <= 3 or any(not 1 <= size <= MAX_DIM for size in shape):
+        raise UserCellError(f"--input-shape {short(text)}: expected 1 to 3 integers from 1 to {MAX_DIM} separated by commas, "
+                            "e.g. 3 or 2,3")
     return shape
 
 
@@ -165,7 +167,8 @@ def parse_constant_shapes(texts):
         try:
             shapes.append(parse_input_shape(text))
         except UserCellError:
-            raise UserCellError(f"--constant-shape {text!r}: expected positive integers separated by commas, e.g. 2 or 2,3") from None
+            raise UserCellError(f"--constant-shape {short(text)}: expected 1 to 3 integers from 1 to {MAX_DIM} separated by "
+                                "commas, e.g. 2 or 2,3") from None
     return tuple(shapes)
 
 

@@ -196,6 +196,12 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def _not_minimal(divergence):
+    """The note of a failure whose shrinking a time bound cut short (conformance/base/limits.py):
+    under load the same seed may then stop at another example, and the report says so."""
+    return next((n for n in getattr(divergence, "__notes__", ()) if n.startswith("shrinking stopped")), None)
+
+
 def _property_id(item):
     return f"{item.module.__name__.rsplit('.', 1)[-1]}::{getattr(item, 'originalname', item.name)}"
 
@@ -236,7 +242,7 @@ def _record_results(item, call, outcome_report, divergences, saved):
             results.append(report.result(target, property_id, outcome, d.rule, d.summary, d.example, case=case, reproducer=script,
                                          resembles=getattr(d, "resembles", None),
                                          declared_underneath=getattr(d, "declared_underneath", None),
-                                         cannot_run=cannot_run_at_all(d)))
+                                         cannot_run=cannot_run_at_all(d), not_minimal=_not_minimal(d)))
     elif outcome_report.failed:  # not a Divergence: the harness or Hypothesis itself failed
         first_line = reason.strip().splitlines()[0] if reason.strip() else type(call.excinfo.value).__name__
         results.append(report.result(target, property_id, "fail", None, f"{type(call.excinfo.value).__name__}: {first_line}"))

@@ -14,12 +14,12 @@ Exit status: 0 every proposed edit written (or none); 1 written, but some findin
 person; 2 bad input (one line).
 """
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 from conformance.known import known_conditions
 from conformance.known.ledger import edit_text
+from conformance.command import merge_command
 from conformance.base.usage import UsageError, usage_error
 
 
@@ -50,13 +50,12 @@ def main(args):
 
 
 def _read_report(path):
+    """The report, read and checked as `merge` reads one (a regular file, its size, every
+    field the edits read); a UsageError line otherwise."""
     try:
-        report = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        raise UsageError(f"--report {path}: cannot read a JSON report: {error}") from None
-    if not isinstance(report, dict) or report.get("schema") != "rnn-conformance-report":
-        raise UsageError(f"--report {path}: not a report of rnn-conformance (no \"schema\": \"rnn-conformance-report\")")
-    return report
+        return merge_command.load(path)
+    except UsageError as error:
+        raise UsageError(f"--report {error}") from None
 
 
 def proposed_edits(report):

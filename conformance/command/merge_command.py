@@ -39,7 +39,7 @@ RESULT_TYPES = {
     "case": TEXT + OR_NULL, "reproducer": TEXT + OR_NULL, "excused": (int,) + OR_NULL, "replay": (bool,) + OR_NULL,
     "resembles": LIST + OR_NULL, "declared_underneath": LIST + OR_NULL, "cannot_run": (bool,) + OR_NULL,
     "edit": OBJECT + OR_NULL, "known_file": TEXT + OR_NULL, "tested_version": TEXT + OR_NULL,
-    "coverage": OBJECT + OR_NULL,
+    "coverage": OBJECT + OR_NULL, "not_minimal": TEXT + OR_NULL,
 }
 ENTRY_TYPES = {"name": TEXT, "modes": LIST, "status": TEXT, "results": LIST, "version": TEXT + OR_NULL,
                "reason": TEXT + OR_NULL, "code": LIST + OR_NULL, "speed": OBJECT + OR_NULL, "level": TEXT + OR_NULL}
@@ -137,12 +137,37 @@ def _malformed(data):
                 return f"{where}.results[{k}]: outcome {short(r['outcome'])} is not one of {', '.join(OUTCOMES)}"
             if not all(isinstance(a, str) for a in r["areas"]):
                 return f"{where}.results[{k}]: areas is not a list of strings"
+            problem = _nested(r, f"{where}.results[{k}]")
+            if problem:
+                return problem
+        if not all(isinstance(c, dict) and all(isinstance(c.get(key), str) for key in ("module", "version", "path"))
+                   for c in entry.get("code") or ()):
+            return f"{where}: code is not a list of {{module, version, path}} objects"
         speed = entry.get("speed") or {}
         if not isinstance(speed, dict) or not all(isinstance(c, dict) and "seconds" in c and "examples" in c for c in speed.values()):
             return f"{where}: speed is not an object of {{mode: {{examples, seconds, ...}}}}"
         if not all(isinstance(v, NUMBER) and (k == "compiled") == isinstance(v, bool) for c in speed.values() for k, v in c.items()
                    if v is not None):
             return f"{where}: speed holds a count or time that is not a number"
+    return None
+
+
+def _nested(r, where):
+    """What is wrong inside a result's objects the renderings read, or None."""
+    if r["example"] is not None and not isinstance(r["example"].get("repr"), str):
+        return f"{where}.example has no repr string"
+    for entry in r.get("resembles") or ():
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(key), str) for key in ("entry", "differs")):
+            return f"{where}.resembles is not a list of {{entry, differs}} objects"
+        if entry.get("edit") is not None and not isinstance((entry["edit"] or {}).get("condition"), str):
+            return f"{where}.resembles: an edit without a condition string"
+    if not all(isinstance(line, str) for line in r.get("declared_underneath") or ()):
+        return f"{where}.declared_underneath is not a list of strings"
+    coverage = r.get("coverage")
+    if coverage is not None:
+        lists = ("needed", "covered", "topped_up", "uncovered")
+        if not all(isinstance(coverage.get(key), list) for key in lists) or type(coverage.get("top_up_runs", 0)) is not int:
+            return f"{where}.coverage is not {{needed, covered, topped_up, uncovered: lists, top_up_runs: a number}}"
     return None
 
 

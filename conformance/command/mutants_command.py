@@ -75,8 +75,14 @@ def main(args):
     except UsageError as error:
         return usage_error(error)
     chosen = budgets_of(args.profile, args.max_examples)
-    run_state.begin(run_state.RunState(example_timeout=args.example_timeout, budget=limits.ShrinkBudget(
-        None if args.shrink_seconds == float("inf") else args.shrink_seconds)))  # this process's one run
+    state = run_state.RunState(example_timeout=args.example_timeout, budget=limits.ShrinkBudget(
+        None if args.shrink_seconds == float("inf") else args.shrink_seconds))
+    with run_state.running(state):  # the hunts' own run: nothing of it outlives the command (called in process too)
+        return _hunt_all(args, mutants, chosen)
+
+
+def _hunt_all(args, mutants, chosen):
+    """Hunt each mutant, print the table and the summary, write the files; the exit status."""
     print(f"{len(mutants)} mutants, profile {args.profile}; properties in this order until one fails:", flush=True)
     print("  forward mutants: " + ", ".join(p.__name__ for p in mutation.PROPERTY_ORDER), flush=True)
     print("  layer mutants: " + ", ".join(p.__name__ for p in mutation.LAYER_PROPERTY_ORDER), flush=True)

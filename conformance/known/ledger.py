@@ -285,7 +285,7 @@ def _threads(value, attempts, where):
 
 
 def _shows_as(items, where):
-    if isinstance(items, str) or not all(isinstance(i, str) and _SHOWS_AS.match(i) for i in items):
+    if not isinstance(items, list) or not all(isinstance(i, str) and _SHOWS_AS.match(i) for i in items):
         raise KnownDivergenceError(f'{where}: shows_as must be a list of rule ids, "crash: <text>", "crash" or "any"')
     return tuple(items)
 

@@ -55,13 +55,18 @@ def entries_of(package, only=None):
 def replay(package, out=sys.stdout, only=None):
     """Inside an environment: replay each entry's case in each of its modes, one JSON line each."""
     from conformance.judge import run_state
+
+    with run_state.running(run_state.RunState(example_timeout=120)):
+        _replay_each(entries_of(package, only), out)
+
+
+def _replay_each(entries, out):
     from conformance.backends import get_backend
     from conformance.replay.known_replay import replay
     from conformance.replay.repro import load_case
     from conformance.judge.targets import Target
 
-    run_state.begin(run_state.RunState(example_timeout=120))  # this process replays, then exits
-    for entry in entries_of(package, only):
+    for entry in entries:
         for mode in entry.modes:
             target, started = Target(get_backend(entry.backend), mode), time.monotonic()
             try:
@@ -209,7 +214,7 @@ def main(argv=None):
     elif args.command == "run":
         run(args.package, [v.strip() for v in args.versions.split(",") if v.strip()], args.out, args.jobs, args.env_dir, only)
     else:
-        history = joined([json.loads(Path(path).read_text()) for path in args.history])
+        history = joined([_read_history(path) for path in args.history])
         if args.command == "table":
             print(table(history, args.by_series))
         else:
@@ -220,3 +225,14 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _read_history(path):
+    """A release history (JSON) the user named: a regular file, at most 64 MiB; one line otherwise."""
+    from cells.case_fields import short
+    from cells.input_files import InputFileError, read_text
+
+    try:
+        return json.loads(read_text(path, "history", 64 * 2**20))
+    except (InputFileError, ValueError, RecursionError) as error:
+        raise SystemExit(f"python -m conformance.research.history: {short(str(error)) if not isinstance(error, InputFileError) else error}") from None

@@ -15,7 +15,7 @@ Schema (`"schema_version": 1`), documented in docs/reports.md ("The JSON report"
                    "results": [{"mode", "property", "rule", "covers", "areas", "outcome", "summary",
                                 "known_divergence", "excused", "replay", "example", "case", "reproducer",
                                 "resembles", "declared_underneath", "cannot_run", "edit", "known_file",
-                                "tested_version", "coverage"}],
+                                "tested_version", "coverage", "not_minimal"}],
                    "speed": {mode: {"examples", "drawn", "shrinking", "shrink_cut_short", "data_sets",
                                     "compiled", "seconds", "traced", "reused", "crashed",
                                     "grad_traced", "grad_reused", "grad_crashed"}}}]}
@@ -33,7 +33,8 @@ grad_reused and grad_crashed (the value-and-grad functions of the gradient prope
 known_files, code, known-changed, resembles (which replaced declared_elsewhere), edit,
 known_file and tested_version; coverage ({"needed", "covered", "topped_up", "top_up_runs",
 "uncovered", "asked_fewer"}, for a property that passed: conformance/harness/covering.py), the
-status incomplete and the exit status 6.
+status incomplete and the exit status 6; not_minimal (the note of a failure whose shrinking a
+time bound cut short, else null).
 """
 
 import datetime
@@ -220,6 +221,8 @@ def divergences_text(report):
                 into.append(f"  matches a root cause declared on the rnn this layer runs: {cause}")
             if r["example"]:
                 into.append(f"  minimal example: {r['example']['repr']}")
+            if r.get("not_minimal"):
+                into.append(f"  ({r['not_minimal']})")
             for key in ("reproducer", "case"):
                 if r.get(key):
                     into.append(f"  {key}: {r[key]}")

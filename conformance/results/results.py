@@ -58,7 +58,8 @@ def example_configuration(example):
 
 def result(target, property_id, outcome, rule=None, summary="", example=None, known_divergence=None, case=None,
            reproducer=None, excused=None, replay=False, resembles=None,
-           declared_underneath=None, cannot_run=False, edit=None, known_file=None, tested_version=None, coverage=None):
+           declared_underneath=None, cannot_run=False, edit=None, known_file=None, tested_version=None, coverage=None,
+           not_minimal=None):
     """One outcome of one property on one target. `covers`: the areas the property ran
     in; `areas`: where the result is shown (a pass: where it ran; a divergence: its
     rule's area). A failure without a rule is "unclassified". `excused`: for a declared
@@ -105,6 +106,7 @@ def result(target, property_id, outcome, rule=None, summary="", example=None, kn
         "known_file": None if known_file is None else str(known_file),
         "tested_version": tested_version,
         "coverage": coverage,
+        "not_minimal": not_minimal,
     }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.backends import register_impl
+from conformance.backends import BACKENDS, register_impl
 from conformance.backends.impl import ImplBackend, ImplError
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -36,10 +36,11 @@ def module_dir(tmp_path, monkeypatch):
 
 
 @pytest.mark.e2e  # the --impl loop runs in a worker process of its own (conformance/backends/impl_side.py)
-def test_constructing_the_backend_imports_nothing(module_dir):
+def test_constructing_the_backend_imports_nothing(module_dir, monkeypatch):
     name = module_dir("lazy_impl", "import sys\nsys.exit(3)\n")
     backend = ImplBackend(f"{name}:rnn")
     assert name not in sys.modules and backend.name == f"impl:{name}:rnn"
+    monkeypatch.setitem(BACKENDS, backend.name, None)  # registered for this test only: gone at its end
     register_impl(f"{name}:rnn", load=False)
     assert name not in sys.modules
     with pytest.raises(ImplError):

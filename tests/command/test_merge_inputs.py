@@ -97,3 +97,21 @@ def test_names_from_a_report_stay_inside_their_markdown_cell(tmp_path, name):
     assert rows and all(line.replace("\\|", "").count("|") == header.count("|") for line in rows)
     text = re.sub(r"^```$.*?^```$", "", "\n".join(lines), flags=re.S | re.M)  # fenced blocks render no HTML
     assert "<script>" not in re.sub(r"`[^`\n]*`", "", text)  # nor do code spans; everywhere else it is escaped
+
+
+NESTED = {
+    "example without repr": (lambda r: first_result(r).update(example={"options": {}}), "example has no repr string"),
+    "resembles of strings": (lambda r: first_result(r).update(resembles=["x"]), "resembles is not a list of"),
+    "coverage without lists": (lambda r: first_result(r).update(coverage={"uncovered": 3}), "coverage is not"),
+    "code of strings": (lambda r: r["backends"][0].update(code=["keras"]), "code is not a list of"),
+    "declared underneath of numbers": (lambda r: first_result(r).update(declared_underneath=[1]), "declared_underneath is not"),
+}
+
+
+@pytest.mark.parametrize("name", list(NESTED))
+def test_a_malformed_nested_field_is_one_line_exit_2(tmp_path, capsys, name):
+    edit, said = NESTED[name]
+    (tmp_path / "r.json").write_text(json.dumps(changed(edit)))
+    assert cli.main(["merge", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0], err

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conformance.results import results as model
-from conformance.backends import get_backend, register_impl
+from conformance.backends import BACKENDS, get_backend, register_impl
 from conformance.command.run_command import split_by_module
 from conformance.command.workers import Worker, merge_parts, run_workers
 
@@ -117,6 +117,7 @@ def test_fail_fast_stops_the_backends_remaining_processes_after_a_new_divergence
     (tmp_path / "raising_rnn.py").write_text("def rnn(*args, **kwargs):\n    raise ValueError('not a loop')\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setitem(BACKENDS, "impl:raising_rnn:rnn", None)  # registered for this test only: gone at its end
     backend = register_impl("raising_rnn:rnn", "numpy", load=False)
     w = worker(tmp_path, options=["-x"], backend=backend)
     run_workers([w], jobs=1)

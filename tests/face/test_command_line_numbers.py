@@ -37,3 +37,23 @@ def test_cell_arguments_a_reproducer_could_not_write_are_refused(text, said):
 
 def test_ordinary_cell_arguments_pass():
     assert parse_args('{"units": 3, "clip": 1e300, "names": ["a", {"b": [1, 2]}]}')
+
+
+@pytest.mark.parametrize("text", ["100000", "3,3,3,3", "0", "3," * 50 + "3", "9" * 5000])
+def test_an_input_shape_past_the_case_limits_is_refused(text):
+    from cells.user_cell import parse_input_shape
+
+    with pytest.raises(UserCellError, match="expected 1 to 3 integers from 1 to 256") as refused:
+        parse_input_shape(text)
+    assert len(str(refused.value)) <= 200
+
+
+def test_known_update_reads_its_report_as_merge_does(tmp_path, capsys):
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    for report in ("fifo", "deep.json", "/dev/zero"):
+        path = report if report.startswith("/") else str(tmp_path / report)
+        assert cli.main(["known", "update", "--report", path]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1

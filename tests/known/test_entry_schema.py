@@ -80,3 +80,10 @@ def test_names_are_checked_against_the_vocabulary_given(tmp_path):
         ledger.load(path, vocabulary())
     assert [e.backend for e in ledger.load(path, vocabulary(["impl:mymodule:rnn"]))] == ["impl:mymodule:rnn"]
     assert len(ledger.load(path)) == 1
+
+
+@pytest.mark.parametrize("value", ["5", '"R3"', "{a = 1}"])
+def test_shows_as_of_another_type_is_one_line(tmp_path, value):
+    path = one_entry_file(tmp_path, field("shows_as", value))
+    with pytest.raises(ledger.KnownDivergenceError, match="shows_as must be a list"):
+        ledger.load(path, vocabulary())

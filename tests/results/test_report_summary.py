@@ -110,3 +110,25 @@ def test_one_line_per_declared_divergence_and_backend_whatever_its_modes():
     ]
     lines = report.summary_text(report.build_report([two_modes], results, "ci")).splitlines()
     assert [line for line in lines if "two-r4" in line] == ["  two-r4 on two: eager 3, jit 5 excused"]
+
+
+def test_a_failure_whose_shrinking_was_cut_short_says_so_under_it():
+    """Under load a time bound may stop at another example; the report says so (issue 39)."""
+    from cells.catalog import report_2018_example
+    from conformance.judge.targets import Target
+    from conformance.plugin import _not_minimal
+    from conformance.results import report
+    from fake_backends import FakeBackend
+
+    class Failure(Exception):
+        pass
+
+    failure = Failure()
+    failure.add_note("Data set 2 of 5: a sibling")
+    failure.add_note("shrinking stopped after 5 s (--shrink-seconds): this example may not be minimal")
+    note = _not_minimal(failure)
+    assert note.startswith("shrinking stopped after 5 s") and _not_minimal(Failure()) is None
+    target = Target(FakeBackend("fake"), "eager")
+    run = report.build_report([target.backend], [report.result(target, "test_agreement::test_agrees_with_reference", "fail", "R3",
+                                                               "differs", report_2018_example(), not_minimal=note)], "dev")
+    assert f"  ({note})" in report.divergences_text(run).splitlines()
