@@ -43,6 +43,9 @@ def argument_arrays(example):
                                [example.mask] if example.mask is not None else []])
 
 
+_WORKERS = {}  # (target, ops, import path) -> the Worker that runs that loop
+
+
 class ImplError(ValueError):
     """`--impl` or `--impl-ops` cannot be used (a usage error, reported in one line)."""
 
@@ -130,9 +133,14 @@ class ImplBackend(Backend):
         return f"{self.impl_target} {getattr(module, '__version__', '(no __version__)')}, ops {self.ops}"
 
     def _started_worker(self):
+        """The worker of this loop: one per loop, array library and import path in this
+        process, however many backends name it (starting one imports a framework)."""
         if self._worker is None:
-            self._worker = Worker("impl", {TARGET: self.impl_target, OPS: self.ops, SEARCH_PATH: self.import_path},
-                                  cwd=self.search_path)
+            key = (self.impl_target, self.ops, self.import_path)
+            if key not in _WORKERS:
+                _WORKERS[key] = Worker("impl", {TARGET: self.impl_target, OPS: self.ops, SEARCH_PATH: self.import_path},
+                                       cwd=self.search_path)
+            self._worker = _WORKERS[key]
         return self._worker
 
     def _remote(self, example, *request):

@@ -48,7 +48,7 @@ TAMPERING = {
 @pytest.mark.parametrize("tampering", list(TAMPERING))
 def test_a_wrong_loop_that_tampers_with_the_judge_still_fails(tmp_path, tampering):
     (tmp_path / "tampering_impl.py").write_text(WRONG_LOOP + textwrap.dedent(TAMPERING[tampering]))
-    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "tampering_impl:rnn", "--max-examples", "5",
+    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "tampering_impl:rnn", "--max-examples", "3", "--fail-fast",
                            "--repro-dir", "repros"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(IMPLS)},
                           capture_output=True, text=True, timeout=600)
     verdict = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
