@@ -40,7 +40,7 @@ USAGE_ERRORS = {
     "cell-args not JSON": (["--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", "{units: 2}"], "--cell-args is not JSON"),
     "cell-args not an object": (["--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", "[2]"], "must be a JSON object"),
     "cell-args do not fit": (["--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", '{"unit": 2}'], "Unrecognized keyword arguments"),
-    "bad input shape": (["--cell", f"{CELLS}:TwoStatesCell", "--input-shape", "0"], "expected positive integers"),
+    "bad input shape": (["--cell", f"{CELLS}:TwoStatesCell", "--input-shape", "0"], "expected 1 to 3 integers from 1 to 256"),
     "cannot be built for the shape": (["--cell", f"{CELLS}:FourFeaturesCell", "--input-shape", "3"],
                                       "cannot be built for input shape (3,)"),
     "not deterministic": (["--cell", f"{CELLS}:CountingCell"], "is not deterministic"),
