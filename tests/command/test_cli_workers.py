@@ -132,7 +132,7 @@ def test_a_worker_that_ends_without_a_report_is_an_error_with_the_reason(here):
 def test_a_loop_that_ends_its_process_is_a_crash_of_the_loop(here):
     """It ends the worker process the loop runs in (conformance/backends/impl_side.py), not
     the pytest worker: every property reports it, and the run goes on."""
-    result = run_command("--impl", "misbehaving:ends_the_process", *FEW, "--report", "r.json", cwd=here)
+    result = run_command("--impl", "misbehaving:ends_the_process", *FEW, "--fail-fast", "--report", "r.json", cwd=here)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     (backend,) = json.loads((here / "r.json").read_text())["backends"]
     assert backend["status"] == "diverges", backend

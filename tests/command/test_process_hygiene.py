@@ -70,7 +70,7 @@ def test_a_module_that_changes_directory_leaves_the_cases_where_the_command_said
         from planted_rnn import rnn  # crashes in two regions: cases to save
         """))
     env = {**os.environ, "PYTHONPATH": IMPLS}
-    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "wandering_impl:rnn", "--max-examples", "20",
+    done = subprocess.run([sys.executable, "-m", "conformance", "--impl", "wandering_impl:rnn", "--max-examples", "20", "--fail-fast",
                            "--repro-dir", "repros"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     assert list((tmp_path / "repros").glob("*.json")), done.stdout[-2000:]
