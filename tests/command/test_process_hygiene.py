@@ -11,6 +11,7 @@ import textwrap
 import time
 
 import pytest
+from processes import alive
 
 from conformance.command import impl_probe
 
@@ -35,9 +36,9 @@ def test_a_child_started_at_import_holds_nothing(tmp_path, monkeypatch, start):
     assert time.monotonic() - began < 60  # the probe's timeout is 300 s
     child = int((tmp_path / "child.pid").read_text())
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _exists(child):
+    while time.monotonic() < deadline and alive(child):
         time.sleep(0.2)
-    assert not _exists(child), "a child of the probe outlived it"
+    assert not alive(child), "a child of the probe outlived it"
 
 
 def test_killing_the_command_ends_its_worker(tmp_path):
@@ -48,18 +49,9 @@ def test_killing_the_command_ends_its_worker(tmp_path):
     command.send_signal(signal.SIGKILL)
     command.wait()
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and _exists(worker):
+    while time.monotonic() < deadline and alive(worker):
         time.sleep(0.2)
-    assert not _exists(worker), f"worker {worker} outlived the command"
-
-
-def _exists(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().split()[2] != "Z"  # a zombie has ended
+    assert not alive(worker), f"worker {worker} outlived the command"
 
 
 def test_a_module_that_changes_directory_leaves_the_cases_where_the_command_said(tmp_path):

@@ -12,6 +12,7 @@ import signal
 import time
 
 import pytest
+from processes import alive
 
 from conformance.results import results as model
 from conformance.backends import BACKENDS, get_backend, register_impl
@@ -31,15 +32,6 @@ def worker(tmp_path, split=True, options=(), backend=None):
 def poll_until(w, condition, backend_timeout=None):
     while not condition():
         assert not w.poll(backend_timeout), f"finished before the condition held: {w.outcome()}"
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().split(") ")[1][0] != "Z"
 
 
 def own_results(report):
