@@ -62,6 +62,14 @@ class Ops:
 class NumpyOps(Ops):
     name, module = "numpy", "numpy"
 
+    def matmul(self, x, w):
+        # ml_dtypes' bfloat16 matmul returns float32: round back to the operands' dtype,
+        # as the frameworks do (accumulate wide, store in the dtype of the step).
+        import numpy as np
+
+        product = np.matmul(x, w)
+        return product.astype(np.result_type(x, w)) if product.dtype != np.result_type(x, w) else product
+
 
 class TensorFlowOps(Ops):
     name, module = "tensorflow", "tensorflow"

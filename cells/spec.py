@@ -29,6 +29,8 @@ from math import prod
 
 import numpy as np
 
+from cells.dtypes import numpy_dtype
+
 ACTIVATIONS = ("tanh", "linear", "sigmoid")
 STATE_KINDS = ("dense", "counter")
 OUTPUT_KINDS = ("dense", "state0", "echo")
@@ -143,6 +145,6 @@ class CellSpec:
 
     def weight_arrays(self):
         return [
-            np.asarray(values, dtype=self.structure.dtype).reshape(shape)
+            np.asarray(values, dtype=numpy_dtype(self.structure.dtype)).reshape(shape)
             for values, shape in zip(self.weights, self.structure.weight_shapes())
         ]

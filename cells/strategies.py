@@ -13,10 +13,15 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from cells.dtypes import LOW_PRECISION, numpy_dtype
 from cells.example import MASK_FORMATS, Example, Options
 from cells.spec import ACTIVATIONS, STATE_KINDS, CellSpec, CellStructure, OutputSpec, StateSpec
 
 DTYPES = ("float32", "float64")
+# Low precision (CONTRACT.md section 3) draws its own examples: a hidden layer that
+# squashes, so that no value of the carry can outgrow float16 (65504) in six steps; a
+# linear hidden layer fed its own state grows geometrically.
+LOW_PRECISION_HIDDEN_ACTIVATIONS = ("tanh", "sigmoid")
 BATCH_SIZES = st.integers(1, 4)
 TIME_STEPS = st.integers(1, 6)
 INPUT_SHAPES = ((1,), (2,), (3,), (2, 2))
@@ -50,6 +55,7 @@ def cell_structures(
     min_states=0,
     max_outputs=2,
     max_constants=2,
+    hidden_activations=ACTIVATIONS,
 ):
     """Random wiring over small shape sets; see `CellStructure.families` for what it covers.
 
@@ -73,6 +79,7 @@ def cell_structures(
     output_kinds = {False: st.sampled_from(["dense", "echo"]), True: st.sampled_from(["dense", "echo", "state0"])}
     echo_repeats, output_shape_choices = st.integers(1, 2), st.sampled_from(output_shapes)
     activations, hidden_sizes = st.sampled_from(ACTIVATIONS), st.sampled_from(HIDDEN_SIZES)
+    hidden_activation_choices = st.sampled_from(hidden_activations)
     constant_lists = st.lists(st.sampled_from(input_shapes), max_size=max_constants)
 
     @st.composite
@@ -95,7 +102,7 @@ def cell_structures(
             outputs=tuple(outputs),
             constant_shapes=tuple(draw(constant_lists)),
             hidden=draw(hidden_sizes),
-            hidden_activation=draw(activations),
+            hidden_activation=draw(hidden_activation_choices),
             dtype=draw(dtype),
         )
 
@@ -176,8 +183,15 @@ def _integers(low, high):
 
 @functools.cache  # one strategy per dtype, shape and kind, built once
 def data_arrays(dtype, shape, nonzero=False):
-    """Float arrays of a given dtype; `nonzero` keeps every entry away from 0."""
-    width = 32 if dtype == "float32" else 64
+    """Float arrays of a given dtype; `nonzero` keeps every entry away from 0.
+
+    Hypothesis knows no bfloat16: its values are drawn as float32 values rounded to what
+    bfloat16 holds, then stored as bfloat16 (the other dtypes draw as they always did,
+    so a seed draws the same float32 and float64 examples as before)."""
+    if dtype == "bfloat16":
+        bfloat16 = numpy_dtype(dtype)
+        return data_arrays("float32", shape, nonzero).map(lambda a: a.astype(bfloat16))
+    width = {"float16": 16, "float32": 32}.get(dtype, 64)
     magnitude = st.floats(NONZERO_MIN, VALUE_BOUND, width=width, allow_subnormal=False)
     if nonzero:
         elements = st.one_of(magnitude, magnitude.map(lambda v: -v))
@@ -213,3 +227,10 @@ def examples(
         mask=mask,
         mask_family=family,
     )
+
+
+def low_precision_examples(**kwargs):
+    """Examples in float16 or bfloat16 (CONTRACT.md section 3, "Low precision"); any
+    cell whose hidden layer squashes, any options and mask."""
+    structures = cell_structures(dtype=st.sampled_from(LOW_PRECISION), hidden_activations=LOW_PRECISION_HIDDEN_ACTIVATIONS)
+    return examples(specs=cell_specs(structures), **kwargs)

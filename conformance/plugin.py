@@ -133,6 +133,7 @@ def pytest_configure(config):
     config.stash[_EXPLICIT] = explicit
     config.addinivalue_line("markers", "needs_options(*names): the property is about options some APIs lack")
     config.addinivalue_line("markers", "needs_gradients: the property differentiates (not applicable without autodiff)")
+    config.addinivalue_line("markers", "needs_low_precision: the property draws float16 and bfloat16 (not applicable where a backend takes neither)")
     config.stash[_RESULTS] = []
 
 
@@ -184,6 +185,8 @@ def pytest_runtest_setup(item):
         callspec.params["target"].require(*marker.args)
     if item.get_closest_marker("needs_gradients") and callspec and isinstance(callspec.params.get("target"), Target):
         callspec.params["target"].require_gradients()
+    if item.get_closest_marker("needs_low_precision") and callspec and isinstance(callspec.params.get("target"), Target):
+        callspec.params["target"].require_low_precision()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -11,6 +11,7 @@ from collections import OrderedDict
 import numpy as np
 
 from cells.build import make_step
+from cells.dtypes import numpy_dtype
 from cells.ops import get_ops
 from conformance.base.code_versions import module_of, of_module
 from conformance.contract.values import Result  # noqa: F401 - where backends and their users have always found it
@@ -46,13 +47,27 @@ def counted_call(stats, mode, call, traced):
 
 def shared_torch_tensor(array):
     """A CPU tensor on the array's own memory (R13: writes into it reach the example);
-    a copy only where torch cannot share it (negative strides)."""
+    a copy only where torch cannot share it (negative strides). torch reads no
+    ml_dtypes array: a bfloat16 one is handed over as its 16-bit patterns, viewed back."""
     import torch
 
+    if str(array.dtype) == "bfloat16":
+        return shared_torch_tensor(array.view(np.int16)).view(torch.bfloat16)
     try:
         return torch.from_numpy(array)
     except ValueError:
         return torch.from_numpy(np.array(array, copy=True))
+
+
+def torch_to_numpy(tensor):
+    """A tensor's values as NumPy; bfloat16 as ml_dtypes' bfloat16 (torch's .numpy()
+    refuses it)."""
+    import torch
+
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:
+        return tensor.view(torch.int16).numpy().view(numpy_dtype("bfloat16"))
+    return tensor.numpy()
 
 
 # Compiled functions an adapter keeps (per backend, all modes together). A compiled
@@ -132,6 +147,10 @@ class Backend:
     # Whether `run_with_gradients` is implemented (contract section 5). A backend without
     # autodiff (keras-numpy) has its gradient properties "not applicable" (section 4).
     differentiates = False
+    # Dtypes the backend cannot run, each with the reason (CONTRACT.md section 3): their
+    # examples are not drawn for it, and a low-precision property it can run in neither
+    # float16 nor bfloat16 is "not applicable" with these reasons.
+    refused_dtypes = {}
     # An environments.EnvironmentSpec where the backend cannot live in the main environment
     # (Keras 2 on Theano needs numpy 1.23): its worker then runs there (conformance/base/environments.py).
     environment = None

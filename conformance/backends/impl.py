@@ -22,7 +22,7 @@ import numpy as np
 import optree
 
 from conformance.backends import interrupts
-from conformance.backends.base import DATA_ARGUMENTS, Backend, Result, shared_torch_tensor
+from conformance.backends.base import DATA_ARGUMENTS, Backend, Result, shared_torch_tensor, torch_to_numpy
 from conformance.backends.layer_worker.client import Worker, WorkerCrash, WorkerFailure
 from conformance.contract.gradients import DIFFERENTIATED, Gradients
 from conformance.base.usage import suite_package_clash
@@ -69,7 +69,7 @@ def _converters(ops):
 
         return jnp.asarray, np.asarray
     if ops == "torch":
-        return shared_torch_tensor, (lambda t: t.detach().cpu().numpy())
+        return shared_torch_tensor, torch_to_numpy
     return (lambda x: x), np.asarray
 
 

@@ -8,7 +8,7 @@ back with `.detach().cpu().numpy()`.
 
 import optree
 
-from conformance.backends.base import Backend, Result, shared_torch_tensor, static_options_and_data
+from conformance.backends.base import Backend, Result, shared_torch_tensor, static_options_and_data, torch_to_numpy
 
 
 class KerasTorch(Backend):
@@ -33,7 +33,7 @@ class KerasTorch(Backend):
                 arguments[name] = optree.tree_map(to_torch, arguments[name])
         weights = [to_torch(w) for w in example.spec.weight_arrays()]
         returned = rnn(self.step_function(example.structure, weights), **arguments)
-        return Result.from_framework(returned, to_numpy=lambda t: t.detach().cpu().numpy())
+        return Result.from_framework(returned, to_numpy=torch_to_numpy)
 
     def run_with_gradients(self, example, mode, loss_weights):
         """The forward run above under autograd, L and its gradients by `grad_torch` (G1)."""
@@ -49,4 +49,4 @@ class KerasTorch(Backend):
             return rnn(self.step_function(example.structure, weights), **data, **static)
 
         returned, grads = grad_torch.value_and_grad(loop, data, weights, loss_weights)
-        return Result.from_framework(returned, to_numpy=lambda t: t.detach().cpu().numpy()), grad_torch.as_gradients(grads)
+        return Result.from_framework(returned, to_numpy=torch_to_numpy), grad_torch.as_gradients(grads)

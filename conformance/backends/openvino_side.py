@@ -31,6 +31,7 @@ import numpy as np
 import optree
 
 from cells.build import make_step
+from cells.dtypes import numpy_dtype
 from conformance.backends.base import Result, static_options_and_data
 
 MODES = ("eager", "loop")
@@ -105,8 +106,8 @@ class OpenVINORunner:
                 self._compiled.popitem(last=False)
             self.traced += 1
         compiled, result_treedef = self._compiled[key]
-        values = compiled([*leaves, *weights])
-        arrays = [np.asarray(values[i]) for i in range(len(compiled.outputs))]
+        values = compiled([_ov_tensor(a) for a in (*leaves, *weights)])
+        arrays = [_from_ov(values[i], compiled.outputs[i]) for i in range(len(compiled.outputs))]
         last_output, outputs, new_states = optree.tree_unflatten(result_treedef, arrays)
         return Result(last_output, outputs, list(new_states))
 
@@ -199,3 +200,27 @@ def _weight_index(node):
 
 def _ov_type(array):
     return openvino_backend()[0].OPENVINO_DTYPES[str(array.dtype)]
+
+
+def _ov_tensor(array):
+    """An array as an input of a compiled model. OpenVINO's Python API reads and writes a
+    bf16 tensor's 16-bit patterns as float16 values, and takes an ml_dtypes bfloat16
+    array for float16 values: a bfloat16 array goes in as its bit patterns."""
+    if str(array.dtype) != "bfloat16":
+        return array
+    import openvino as ov
+
+    tensor = ov.Tensor(ov.Type.bf16, ov.Shape(list(array.shape)))
+    tensor.data[...] = np.ascontiguousarray(array).view(np.float16)
+    return tensor
+
+
+def _from_ov(values, output):
+    """An output of a compiled model as NumPy: a bf16 output's bit patterns (handed back
+    as float16) viewed as bfloat16 (see `_ov_tensor`)."""
+    import openvino as ov
+
+    array = np.asarray(values)
+    if output.get_element_type() == ov.Type.bf16:
+        return array.view(numpy_dtype("bfloat16"))
+    return array

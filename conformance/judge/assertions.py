@@ -3,7 +3,8 @@
 Every property ends in one of these helpers. A failure raises `Divergence`, whose message
 starts with the rule id (e.g. "[R4]"), says which leaf and which (sample, step) positions
 differ, and ends with NumPy source that rebuilds the example, so the report is enough to
-replay it. Tolerances depend on the dtype only, never on the backend (contract section 3).
+replay it. Tolerances depend on the dtype (and in low precision on the steps a value was
+carried through), never on the backend (contract section 3).
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 import optree
 
 from conformance.backends import get_backend
+from conformance.contract import precision
 
 TOLERANCES = {
     "float64": dict(rtol=1e-7, atol=1e-9),
@@ -156,13 +158,25 @@ def _compare_part(part, actual, expected, example, actual_result):
             continue
         if a.dtype != e.dtype:
             found.append(Mismatch("R13", f"{name}: dtype {a.dtype}, expected {e.dtype}"))
-        close = np.isclose(a, e, equal_nan=True, **TOLERANCES[example.dtype])
+        close = _close(a, e, example, part)
         if not close.all():
             positions = np.argwhere(~close)
             rule, if_not_r8 = _value_rule(part, positions, example, i, actual_result)
             text = f"{name}: {len(positions)} of {a.size} values differ; " + _show(positions, a, e, part, example)
             found.append(Mismatch(rule, text, if_not_r8))
     return found
+
+
+def _close(actual, expected, example, part):
+    """Where `actual` is as close to `expected` as section 3 asks: the dtype's tolerance;
+    in float16 and bfloat16 one that grows with the steps a value was carried through
+    (conformance/contract/precision.py). NaN matches NaN, and inf the same inf."""
+    if not precision.applies_to(example):
+        return np.isclose(actual, expected, equal_nan=True, **TOLERANCES[example.dtype])
+    a, e = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    allowed = precision.allowed_error(example, e, precision.steps_behind(example, part, e))
+    with np.errstate(invalid="ignore"):
+        return (np.abs(a - e) <= allowed) | (a == e) | (np.isnan(a) & np.isnan(e))
 
 
 def shape_rule(part, example, shape, expected_shape):

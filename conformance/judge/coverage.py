@@ -45,6 +45,7 @@ IN_AREA = {
     "core": lambda f: f["states"] > 0,
     "layer": lambda f: f["layer"] and (f["return_state"] or f["initial_state"] or f["bidirectional"] or f["stacked"] > 0),
     "routes": lambda f: f["mask_route"] != "none" and f["masked"],
+    "precision": lambda f: f["precision"] != "full",
 }
 assert set(IN_AREA) <= set(AREA_IDS)
 
@@ -86,12 +87,18 @@ _LAYER_PROPERTIES = (
     "test_layer_stacks::test_stacked_layers_hand_on_the_mask", "test_layer_gradients::test_layer_gradients_agree_with_reference",
     "test_layer_gradients::test_training_step_follows_reference_gradient",
 )
+# Low precision (section 3): every area of the function's examples, in float16 and bfloat16.
+_PRECISION_PROPERTIES = {
+    "test_precision::test_low_precision_agrees_with_reference": FUNCTION_AREAS + ("precision",),
+    "test_precision::test_low_precision_is_exact_where_the_contract_is_exact": FUNCTION_AREAS + ("precision",),
+}
 # The areas each property's sample must contain: every area its strategy draws, which is
 # its level's areas less those its relation fixes. tests/judge/test_coverage.py draws from each
 # property's own strategy and checks that this is exactly the set it reaches.
 MUST_CONTAIN = {
     **{p: tuple(a for a in FUNCTION_AREAS if a not in FIXED_BY_RELATION.get(p, ())) for p in _FUNCTION_PROPERTIES},
     **{p: tuple(a for a in LAYER_AREAS if a not in FIXED_BY_RELATION.get(p, ())) for p in _LAYER_PROPERTIES},
+    **_PRECISION_PROPERTIES,
 }
 
 

@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import reject
 
+from cells.dtypes import LOW_PRECISION
 from cells.example import Options
 from conformance.backends import get_backend
 
@@ -26,8 +28,12 @@ class Target:
     def applicable(self, example):
         """The example with options this backend's API lacks reset to their defaults.
 
-        Contract section 4: a smaller API is tested on everything it can express.
+        Contract section 4: a smaller API is tested on everything it can express. An
+        example in a dtype the backend refuses (Backend.refused_dtypes) is not drawn for
+        it: `require_low_precision` has said so, with the reason, when the run began.
         """
+        if example.dtype in self.backend.refused_dtypes:
+            reject()
         unsupported = self.backend.unsupported_options
         if not unsupported:
             return example
@@ -45,6 +51,14 @@ class Target:
         (contract section 4: keras-numpy's gradient properties never conform)."""
         if not self.backend.differentiates:
             pytest.skip(f"not applicable: {self.backend.name} cannot differentiate (contract section 4)")
+
+    def require_low_precision(self):
+        """Skip, as not applicable, a low-precision property on a backend that refuses
+        both float16 and bfloat16 (section 3), with its reasons."""
+        refused = self.backend.refused_dtypes
+        if all(dtype in refused for dtype in LOW_PRECISION):
+            reasons = "; ".join(f"{dtype}: {refused[dtype]}" for dtype in LOW_PRECISION)
+            pytest.skip(f"not applicable: {self.backend.name} takes no low-precision dtype ({reasons})")
 
     def __repr__(self):
         return f"target({self.backend.name!r}, {self.mode!r})"

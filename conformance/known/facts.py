@@ -8,6 +8,7 @@ from math import prod
 
 import numpy as np
 
+from cells.dtypes import LOW_PRECISION
 from cells.spec import in_domain
 
 
@@ -38,6 +39,8 @@ def example_facts(example):
         "batch": example.batch,
         "steps": example.steps,
         "dtype": s.dtype,
+        # "full" (float32, float64), "float16", "bfloat16", or a layer's mixed policy (section 3)
+        "precision": precision_of(example),
         # cell
         "states": len(s.states),
         "constants": len(s.constant_shapes),
@@ -54,6 +57,15 @@ def example_facts(example):
         "masked_fill": masked_fill(example, mask),
         **_layer_facts(example),
     }
+
+
+def precision_of(example):
+    """How precise an example's arithmetic is: a layer's dtype policy where it has one
+    other than float32, else "full" for float32 and float64, else the dtype's name."""
+    policy = getattr(getattr(example, "layer", None), "dtype_policy", "float32")
+    if policy != "float32":
+        return policy
+    return example.structure.dtype if example.structure.dtype in LOW_PRECISION else "full"
 
 
 def json_facts(example):

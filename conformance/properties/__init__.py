@@ -16,6 +16,7 @@ from conformance.properties import test_layer_gradients
 from conformance.properties import test_layer_stacks
 from conformance.properties import test_layout
 from conformance.properties import test_masking
+from conformance.properties import test_precision
 from conformance.properties import test_structure
 
 FUNCTION_PROPERTIES = [
@@ -32,6 +33,9 @@ FUNCTION_PROPERTIES = [
     test_layout.test_go_backwards_is_running_on_reversed_inputs,
     test_hints.test_unroll_gives_the_same_results,
     test_hints.test_input_length_is_a_hint,
+    # Low precision last: a mutant these alone find is one that only rounding shows.
+    test_precision.test_low_precision_agrees_with_reference,
+    test_precision.test_low_precision_is_exact_where_the_contract_is_exact,
 ]
 # Contract section 5, on backends that differentiate; also the order the gradient mutants
 # are hunted in.
@@ -40,7 +44,7 @@ GRADIENT_PROPERTIES = [
     test_gradients.test_masked_steps_are_inert_for_gradients,
     test_gradients.test_gradients_are_invariant,
 ]
-FUNCTION_MODULES = (test_agreement, test_gradients, test_hints, test_layout, test_masking, test_structure)
+FUNCTION_MODULES = (test_agreement, test_gradients, test_hints, test_layout, test_masking, test_precision, test_structure)
 LAYER_MODULES = (test_layer, test_layer_stacks, test_layer_gradients)
 # The forward layer properties (sections 2, L1-L6 and L8), in the order the layer mutants
 # are hunted in: each single-layer property before the stacks.
