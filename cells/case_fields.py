@@ -10,6 +10,8 @@ from math import prod
 
 import numpy as np
 
+from cells.dtypes import largest
+
 MAX_RANK = 3
 MAX_DIM = 256  # any per-sample dimension, the hidden size
 MAX_ELEMENTS = 10**6  # of one array
@@ -68,7 +70,7 @@ def check_number(value, dtype, where, finite):
         number = float(value)
     except OverflowError:
         raise CaseError(f"{where}: {short(value)} is out of range") from None
-    if math.isfinite(number) and abs(number) > float(np.finfo(dtype).max):
+    if math.isfinite(number) and abs(number) > largest(dtype):
         raise CaseError(f"{where}: {short(value)} is out of the range of {dtype}")
     if finite and not math.isfinite(number):
         raise CaseError(f"{where}: expected a finite number, got {number!r}")

@@ -17,12 +17,13 @@ from cells.case_fields import (MAX_DIM, MAX_ELEMENTS, MAX_RANK, CaseError, check
 from cells.example import MASK_FORMATS
 from cells.input_files import InputFileError, read_text
 from cells.layer_example import MASK_ROUTES, MERGE_MODES
+from cells.dtypes import ALL as DTYPE_NAMES
 from cells.stack_schema import check_stack
 from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, OUTPUT_KINDS, STATE_KINDS
 from cells.strategies import MASK_FAMILIES
 from cells.user_cell_schema import check_user_cell, is_user_cell_dict
 
-DTYPES = ("float32", "float64")  # of a cell and of its data arrays
+DTYPES = DTYPE_NAMES  # of a cell and of its data arrays (cells/dtypes.py)
 MASK_DTYPE = "bool"
 MODES = ("eager", "function", "xla", "jit", "compiled", "loop", "call", "predict")
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")

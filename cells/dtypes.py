@@ -33,6 +33,8 @@ def is_low_precision(name):
 
 def largest(name):
     """The largest finite value of the dtype called `name`."""
-    import ml_dtypes
+    if name == "bfloat16":
+        import ml_dtypes
 
-    return float(ml_dtypes.finfo(numpy_dtype(name)).max)
+        return float(ml_dtypes.finfo(numpy_dtype(name)).max)
+    return float(np.finfo(numpy_dtype(name)).max)

@@ -32,13 +32,34 @@ def _act(name, x, ns):
     return _ACTIVATION[name].format(ns=ns, x=x)
 
 
+def _matmul_source(ns, dtype):
+    """`ns.matmul(a, w)` as source; NumPy's bfloat16 matmul returns float32, so there it
+    is rounded back to the weights' dtype, as cells/ops.py's NumpyOps does."""
+    if ns == "np" and dtype == "bfloat16":
+        return lambda a, w: f"np.matmul({a}, {w}).astype({w}.dtype)"
+    return lambda a, w: f"{ns}.matmul({a}, {w})"
+
+
+def dtype_source(name):
+    """A dtype as source: `np.float32`, or `ml_dtypes.bfloat16` (NumPy has none; the
+    script then imports ml_dtypes, `needs_ml_dtypes`)."""
+    return "ml_dtypes.bfloat16" if name == "bfloat16" else f"np.{name}"
+
+
+def needs_ml_dtypes(arrays=(), dtypes=()):
+    """Whether a script holding these arrays or cells of these dtypes names ml_dtypes."""
+    return "bfloat16" in {*dtypes, *(str(np.asarray(a).dtype) for a in arrays)}
+
+
 def render_weights(spec, name="W"):
-    """`W = [...]`: the weight arrays as literal NumPy source."""
+    """`W = [...]`: the weight arrays as literal NumPy source (after `import ml_dtypes`
+    where they are bfloat16)."""
     dtype = spec.structure.dtype
-    lines = [f"{name} = ["]
+    lines = ["import ml_dtypes  # bfloat16 for NumPy"] if needs_ml_dtypes(dtypes=(dtype,)) else []
+    lines += [f"{name} = ["]
     for values, shape in zip(spec.weights, spec.structure.weight_shapes()):
         literal = ", ".join(repr(float(v)) for v in values)
-        lines.append(f"    np.array([{literal}], dtype=np.{dtype}).reshape({tuple(int(n) for n in shape)!r}),")
+        lines.append(f"    np.array([{literal}], dtype={dtype_source(dtype)}).reshape({tuple(int(n) for n in shape)!r}),")
     lines.append("]")
     return "\n".join(lines)
 
@@ -66,7 +87,8 @@ def render_step(spec, name="step", weights_name="W", ns="np", weights_argument=F
         f"{ns}.reshape({v}, (-1, {prod(spec_.shape)}))" for v, spec_ in zip(states, s.states)
     ] + [f"{ns}.reshape({c}, (-1, {prod(shape)}))" for c, shape in zip(consts, s.constant_shapes)]
     body.append(f"u = {ns}.concatenate([{', '.join(pieces)}], axis=-1)")
-    body.append("z = " + _act(s.hidden_activation, f"({ns}.matmul(u, {weights_name}[0]) + {weights_name}[1])", ns))
+    matmul = _matmul_source(ns, s.dtype)
+    body.append("z = " + _act(s.hidden_activation, f"({matmul('u', f'{weights_name}[0]')} + {weights_name}[1])", ns))
 
     w = 2
     new_states = []
@@ -74,7 +96,7 @@ def render_step(spec, name="step", weights_name="W", ns="np", weights_argument=F
         if st.kind == "counter":
             body.append(f"new_s{k} = s{k} + 1")
         else:
-            act = _act(st.activation, f"{ns}.matmul(z, {weights_name}[{w}])", ns)
+            act = _act(st.activation, matmul("z", f"{weights_name}[{w}]"), ns)
             body.append(f"new_s{k} = {ns}.reshape({act}, (-1,) + {st.shape!r})")
             w += 1
         new_states.append(f"new_s{k}")
@@ -89,7 +111,7 @@ def render_step(spec, name="step", weights_name="W", ns="np", weights_argument=F
                 f"out{j} = {ns}.reshape({ns}.concatenate([{', '.join(flat_inputs)}] * {reps}, axis=-1), (-1,) + {out.shape!r})"
             )
         else:
-            act = _act(out.activation, f"{ns}.matmul(z, {weights_name}[{w}])", ns)
+            act = _act(out.activation, matmul("z", f"{weights_name}[{w}]"), ns)
             body.append(f"out{j} = {ns}.reshape({act}, (-1,) + {out.shape!r})")
             w += 1
         outs.append(f"out{j}")
@@ -112,18 +134,18 @@ def array_source(a):
     """An array as `np.array(<literal>, dtype=...)` (non-finite values print as nan / inf)."""
     a = np.asarray(a)
     body = np.array2string(a, separator=", ", threshold=10**6, floatmode="unique")
-    return f"np.array({body}, dtype={'bool' if a.dtype == bool else 'np.' + a.dtype.name})"
+    return f"np.array({body}, dtype={'bool' if a.dtype == bool else dtype_source(str(a.dtype))})"
 
 
 def has_non_finite(arrays):
     """Whether `array_source` prints `nan` or `inf` for one of these arrays."""
-    return any(not np.isfinite(a).all() for a in map(np.asarray, arrays) if a.dtype.kind == "f")
+    return any(not np.isfinite(np.asarray(a, np.float64)).all() for a in map(np.asarray, arrays) if a.dtype.kind in "fV")
 
 
 def example_source(example):
     """Standalone NumPy source that rebuilds a function example's cell, data and options."""
     arrays = [*example.inputs, *example.initial_states, *example.constants]
-    lines = ["import numpy as np"]
+    lines = ["import numpy as np"] + (["import ml_dtypes  # bfloat16 for NumPy"] if needs_ml_dtypes(arrays) else [])
     if has_non_finite(arrays):
         lines.append("from numpy import inf, nan  # non-finite values in the data below")
     lines += ["", render_cell(example.spec)]

@@ -11,6 +11,7 @@ import numpy as np
 
 from cells.case_schema import check_example
 from cells.example import Example, Options
+from cells.dtypes import ALL as DTYPE_NAMES, numpy_dtype
 from cells.layer_example import LayerExample, LayerOptions, NextLayer
 from cells.user_cell import is_user_cell
 from cells.user_cell import structure_from_dict as user_structure_from_dict
@@ -123,8 +124,10 @@ def _spec_from_dict(d):
 def _array(a):
     a = np.asarray(a)
     # repr-exact floats: JSON keeps Python floats (doubles), float32 values survive the round trip.
-    return {"dtype": a.dtype.name, "shape": list(a.shape), "values": a.ravel().tolist()}
+    values = a.ravel().astype(np.float64).tolist() if str(a.dtype) == "bfloat16" else a.ravel().tolist()
+    return {"dtype": str(a.dtype), "shape": list(a.shape), "values": values}
 
 
 def _from_array(d):
-    return np.array(d["values"], dtype=d["dtype"]).reshape(d["shape"])
+    dtype = "bool" if d["dtype"] == "bool" else numpy_dtype(d["dtype"]) if d["dtype"] in DTYPE_NAMES else d["dtype"]
+    return np.array(d["values"], dtype=dtype).reshape(d["shape"])
