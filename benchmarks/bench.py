@@ -1,13 +1,14 @@
 """`python -m benchmarks.bench`: how fast the suite is, and whether it meets its speed targets.
 
-    python -m benchmarks.bench [--parts growth,overhead,failure,fail-fast,mutants,default-run,wall] [--json PATH]
+    python -m benchmarks.bench [--parts growth,overhead,failure,fail-fast,mutants,precision,default-run,wall] [--json PATH]
                                [--quick] [--backends a,b]
 
 Prints one table per part and writes JSON (default bench-results.json) with the machine
 it ran on, since timings mean nothing without it. Parts: growth (cost vs T and B),
 overhead (harness vs bare call), failure (finding and shrinking the 2018 bug), fail-fast
 (the whole `rnn-conformance --backends tensorflow-2018 --fail-fast` to its verdict), mutants
-(mutation analysis cost), default-run (the default run against its 10-minute target,
+(mutation analysis cost), precision (the
+low-precision tolerance's measurement, CONTRACT.md section 3: only when named), default-run (the default run against its 10-minute target,
 minutes: only when named), wall (whole runs, about an hour: only when named). `--quick`
 shrinks every size for a smoke run. A backend that is not installed is reported as such,
 never measured. Exit status 2 for an unknown part or backend name.
@@ -22,7 +23,7 @@ import platform
 import sys
 import time
 
-PARTS = ("growth", "overhead", "failure", "fail-fast", "mutants", "default-run", "wall")
+PARTS = ("growth", "overhead", "failure", "fail-fast", "mutants", "precision", "default-run", "wall")
 DEFAULT_PARTS = ("growth", "overhead", "failure", "fail-fast", "mutants")
 PACKAGES = ("numpy", "hypothesis", "tensorflow", "jax", "torch", "keras", "tf_keras", "theano")
 

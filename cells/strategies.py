@@ -56,11 +56,13 @@ def cell_structures(
     max_outputs=2,
     max_constants=2,
     hidden_activations=ACTIVATIONS,
+    state0_first=False,
 ):
     """Random wiring over small shape sets; see `CellStructure.families` for what it covers.
 
     The keyword arguments narrow the space where an API is narrower (the `RNN` layer's
-    cells: one input, rank-1 states, one output, no constants). The parts are built once
+    cells: one input, rank-1 states, one output, no constants). `state0_first`: a cell
+    with states emits its first state as its first output, so every step's state shows. The parts are built once
     here, not in every draw: building and validating strategies was most of the cost of
     drawing an example.
     """
@@ -88,8 +90,8 @@ def cell_structures(
         states = tuple(draw(state_lists))
         input_size = sum(prod(s) for s in inputs)
         outputs = []
-        for _ in range(draw(output_counts)):
-            kind = draw(output_kinds[bool(states)])
+        for number in range(draw(output_counts)):
+            kind = "state0" if state0_first and states and number == 0 else draw(output_kinds[bool(states)])
             if kind == "state0":
                 outputs.append(OutputSpec(shape=states[0].shape, kind="state0", activation="linear"))
             elif kind == "echo":
@@ -229,8 +231,10 @@ def examples(
     )
 
 
-def low_precision_examples(**kwargs):
+def low_precision_examples(state0_first=False, **kwargs):
     """Examples in float16 or bfloat16 (CONTRACT.md section 3, "Low precision"); any
-    cell whose hidden layer squashes, any options and mask."""
-    structures = cell_structures(dtype=st.sampled_from(LOW_PRECISION), hidden_activations=LOW_PRECISION_HIDDEN_ACTIVATIONS)
+    cell whose hidden layer squashes, any options and mask (`state0_first`: see
+    `cell_structures`)."""
+    structures = cell_structures(dtype=st.sampled_from(LOW_PRECISION), hidden_activations=LOW_PRECISION_HIDDEN_ACTIVATIONS,
+                                 state0_first=state0_first)
     return examples(specs=cell_specs(structures), **kwargs)

@@ -50,6 +50,7 @@ class Keras2Theano(Backend):
     ops = "theano"
     unsupported_options = tuple(DEFAULTS_OF_MISSING_OPTIONS)
     differentiates = True  # theano.grad through the compiled scan (contract section 5)
+    refused_dtypes = {"bfloat16": "Theano 1.0.5 has no bfloat16 (theano.tensor's float types are float16, float32, float64)"}
 
     def __init__(self):
         self._compiled = CompiledCache()  # the last few compiled functions

@@ -134,8 +134,10 @@ def assert_same_results(first, second, example, target, rule, relation, layout=N
 def compare(actual, expected, example):
     """All differences between two Results, most telling first."""
     found = []
+    allowed = getattr(expected, "allowed", None)  # per value, in float16 and bfloat16 (section 3)
     for part in ("outputs", "new_states", "last_output"):
-        found += _compare_part(part, getattr(actual, part), getattr(expected, part), example, actual)
+        bounds = optree.tree_leaves(getattr(allowed, part)) if allowed is not None else None
+        found += _compare_part(part, getattr(actual, part), getattr(expected, part), example, actual, bounds)
     return _most_telling_first(found)
 
 
@@ -144,7 +146,7 @@ def _most_telling_first(mismatches):
     return sorted(mismatches, key=lambda m: RULE_ORDER.get(m.rule, 99))
 
 
-def _compare_part(part, actual, expected, example, actual_result):
+def _compare_part(part, actual, expected, example, actual_result, bounds=None):
     a_leaves, e_leaves = optree.tree_leaves(actual), optree.tree_leaves(expected)
     if len(a_leaves) != len(e_leaves):
         rule = "R13" if part == "new_states" else "R2"
@@ -158,7 +160,7 @@ def _compare_part(part, actual, expected, example, actual_result):
             continue
         if a.dtype != e.dtype:
             found.append(Mismatch("R13", f"{name}: dtype {a.dtype}, expected {e.dtype}"))
-        close = _close(a, e, example, part)
+        close = _close(a, e, example, None if bounds is None else bounds[i])
         if not close.all():
             positions = np.argwhere(~close)
             rule, if_not_r8 = _value_rule(part, positions, example, i, actual_result)
@@ -167,14 +169,16 @@ def _compare_part(part, actual, expected, example, actual_result):
     return found
 
 
-def _close(actual, expected, example, part):
+def _close(actual, expected, example, allowed=None):
     """Where `actual` is as close to `expected` as section 3 asks: the dtype's tolerance;
-    in float16 and bfloat16 one that grows with the steps a value was carried through
-    (conformance/contract/precision.py). NaN matches NaN, and inf the same inf."""
+    in float16 and bfloat16 the largest difference `allowed` at each value (the rounding
+    a correct loop can make there, conformance/contract/precision.py), or, for a layer,
+    one that grows with the steps. NaN matches NaN, and inf the same inf."""
     if not precision.applies_to(example):
         return np.isclose(actual, expected, equal_nan=True, **TOLERANCES[example.dtype])
     a, e = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
-    allowed = precision.allowed_error(example, e, precision.steps_behind(example, part, e))
+    if allowed is None:
+        allowed = precision.allowed_error(example, e, example.steps)
     with np.errstate(invalid="ignore"):
         return (np.abs(a - e) <= allowed) | (a == e) | (np.isnan(a) & np.isnan(e))
 

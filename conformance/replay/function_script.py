@@ -21,6 +21,7 @@ import optree
 
 from cells.case_schema import CaseError
 from cells.render import array_source, comment_lines, has_non_finite, render_step, render_weights
+from conformance.contract import precision
 from conformance.judge.assertions import MAX_POSITIONS_SHOWN, TOLERANCES
 from conformance.backends.base import DATA_ARGUMENTS, STATIC_OPTIONS
 from conformance.backends.keras2_theano import DEFAULTS_OF_MISSING_OPTIONS, STATIC_OPTIONS as THEANO_STATIC
@@ -65,10 +66,21 @@ class ops:  # the PyTorch functions the step uses, under NumPy's names
 
 
 def to_tensor(a):
-    return torch.from_numpy(np.array(a, copy=True))""",
+    if str(a.dtype) == "bfloat16":  # torch reads no ml_dtypes array: its bit patterns, viewed back
+        return torch.from_numpy(np.array(a, copy=True).view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(np.array(a, copy=True))
+
+
+def to_numpy(t):
+    t = t.detach().cpu()
+    if t.dtype == torch.bfloat16:  # .numpy() refuses bfloat16
+        import ml_dtypes
+
+        return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return t.numpy()""",
         ns="ops",
         to_tensor="to_tensor",
-        to_numpy="lambda t: t.detach().cpu().numpy()",
+        to_numpy="to_numpy",
     ),
     "theano": dict(
         imports="""\
@@ -111,7 +123,17 @@ def leaves(tree):
     return [tree]
 
 
-def differences(got, expected):
+def close(g, e, allowed):
+    \"\"\"Where `g` is close enough to `e`: RTOL and ATOL, or in float16 and bfloat16 the
+    largest difference the suite allows at each value (ALLOWED).\"\"\"
+    if allowed is None:
+        return np.isclose(g, e, rtol=RTOL, atol=ATOL, equal_nan=True)
+    g, e = np.asarray(g, np.float64), np.asarray(e, np.float64)
+    with np.errstate(invalid="ignore"):
+        return (np.abs(g - e) <= allowed) | (g == e) | (np.isnan(g) & np.isnan(e))
+
+
+def differences(got, expected, allowed=None):
     \"\"\"One line per way the arrays `got` differ from `expected`; none when they agree.\"\"\"
     if len(got) != len(expected):
         return [f": {len(got)} arrays, expected {len(expected)}"]
@@ -122,7 +144,7 @@ def differences(got, expected):
             continue
         if g.dtype != e.dtype:
             found.append(f"[{i}]: dtype {g.dtype}, expected {e.dtype}")
-        for position in np.argwhere(~np.isclose(g, e, rtol=RTOL, atol=ATOL, equal_nan=True)):
+        for position in np.argwhere(~close(g, e, allowed[i] if allowed else None)):
             p = tuple(int(k) for k in position)
             found.append(f"[{i}] at {p}: got {g[p]!s}, expected {e[p]!s}")
     return found
@@ -141,7 +163,7 @@ except Exception as error:  # the contract defines a result here: a crash is a d
 
 failed = False
 for name, expected in EXPECTED.items():
-    found = differences(got[name], expected)
+    found = differences(got[name], expected, ALLOWED.get(name))
     failed |= bool(found)
     print(f"{name}: {'DIFFERS' if found else 'agrees'}")
     for line in found[:SHOWN]:
@@ -340,8 +362,11 @@ def _literal(value):
 
 
 def _expected(example, expected):
-    """The contract's leaves per part, and the suite's tolerances for the example's dtype."""
-    tolerance = TOLERANCES[example.dtype]
+    """The contract's leaves per part, and the suite's tolerances for the example's dtype:
+    in float16 and bfloat16 the largest difference allowed at each value (CONTRACT.md
+    section 3: it grows with the steps a value was carried through)."""
+    low = precision.applies_to(example)
+    tolerance = TOLERANCES["float32" if low else example.dtype]
     lines = [
         f"RTOL, ATOL = {tolerance['rtol']!r}, {tolerance['atol']!r}  # rnn-conformance's tolerances for {example.dtype}",
         f"SHOWN = {MAX_POSITIONS_SHOWN}  # differing positions printed per part",
@@ -351,6 +376,13 @@ def _expected(example, expected):
     for part in PARTS:
         leaves = optree.tree_leaves(getattr(expected, part))
         lines.append(f"    {part!r}: [{', '.join(array_source(a) for a in leaves)}],")
+    lines.append("}")
+    if not low:
+        return lines + ["ALLOWED = {}  # RTOL and ATOL everywhere"]
+    lines += [f"# {example.dtype}: the largest |got - expected| allowed at each value (CONTRACT.md section 3)", "ALLOWED = {"]
+    for part in PARTS:
+        allowed = optree.tree_leaves(getattr(expected.allowed, part))
+        lines.append(f"    {part!r}: [{', '.join(array_source(np.asarray(a, np.float64)) for a in allowed)}],")
     return lines + ["}"]
 
 

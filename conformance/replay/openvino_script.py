@@ -39,8 +39,28 @@ def parameter(a, time_too=False):
         shape[1] = -1
     node = ov_opset.parameter(ov.PartialShape(shape), OPENVINO_DTYPES[str(a.dtype)])
     PARAMETERS.append(node)
-    FEED.append(a)
-    return OpenVINOKerasTensor(node.output(0))'''
+    FEED.append(fed(a))
+    return OpenVINOKerasTensor(node.output(0))
+
+
+def fed(a):
+    """OpenVINO's Python API reads an ml_dtypes bfloat16 array as float16 values: a bfloat16
+    array goes in as its bit patterns, in a bf16 Tensor (as the suite's adapter does)."""
+    if str(a.dtype) != "bfloat16":
+        return a
+    tensor = ov.Tensor(ov.Type.bf16, ov.Shape(list(a.shape)))
+    tensor.data[...] = np.ascontiguousarray(a).view(np.float16)
+    return tensor
+
+
+def returned(values, output):
+    """A bf16 output comes back as its bit patterns in float16: viewed as bfloat16."""
+    array = np.asarray(values)
+    if output.get_element_type() == ov.Type.bf16:
+        import ml_dtypes
+
+        return array.view(ml_dtypes.bfloat16)
+    return array'''
 
 FRAMEWORK = dict(imports=IMPORTS, helpers=HELPERS, ns="ops", to_tensor="convert_to_tensor", to_numpy="to_numpy")
 
@@ -76,6 +96,6 @@ def openvino_run(mode, arguments, names, data_source):
         "    model = ov.Model([get_ov_output(t) for part in parts for t in part], PARAMETERS)",
         '    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})',
         "    values = compiled(FEED)",
-        "    arrays = iter(np.asarray(values[i]) for i in range(len(compiled.outputs)))",
+        "    arrays = iter(returned(values[i], compiled.outputs[i]) for i in range(len(compiled.outputs)))",
         "    return [[next(arrays) for _ in part] for part in parts]",
     ]
