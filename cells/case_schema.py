@@ -16,7 +16,7 @@ from cells.case_fields import (MAX_DIM, MAX_ELEMENTS, MAX_RANK, CaseError, check
                                check_match, check_number, check_one_of, check_text, per_sample_shape, short)
 from cells.example import MASK_FORMATS
 from cells.input_files import InputFileError, read_text
-from cells.layer_example import MASK_ROUTES, MERGE_MODES
+from cells.layer_example import DTYPE_POLICIES, MASK_ROUTES, MERGE_MODES, WEIGHTS_LAYOUTS
 from cells.dtypes import ALL as DTYPE_NAMES
 from cells.stack_schema import check_stack
 from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, OUTPUT_KINDS, STATE_KINDS
@@ -172,11 +172,15 @@ def check_example(data, where="example"):
 def _layer(data, structure, where):
     """The layer's options and stacked cells; the specs of the further cells."""
     options = data["layer"]
-    check_keys(options, LAYER_OPTION_KEYS + ("mask_route",), ("merge_mode",), f"{where}.layer")
+    check_keys(options, LAYER_OPTION_KEYS + ("mask_route",), ("merge_mode", "dtype_policy", "weights_layout"), f"{where}.layer")
     for key in LAYER_OPTION_KEYS:
         check_bool(options[key], f"{where}.layer.{key}")
     check_one_of(options["mask_route"], MASK_ROUTES, f"{where}.layer.mask_route")
     check_one_of(options.get("merge_mode", "concat"), MERGE_MODES, f"{where}.layer.merge_mode")
+    check_one_of(options.get("dtype_policy", "float32"), DTYPE_POLICIES, f"{where}.layer.dtype_policy")
+    check_one_of(options.get("weights_layout", "whole"), WEIGHTS_LAYOUTS, f"{where}.layer.weights_layout")
+    if options.get("dtype_policy", "float32") != "float32" and "next_layers" in data:
+        raise CaseError(f"{where}.layer.dtype_policy: a stack of layers (L8) is float32")
     specs, previous = [], structure
     for k, spec in enumerate(check_list(data["stacked"], f"{where}.stacked", max_length=MAX_COUNT)):
         check_keys(spec, ("structure", "weights"), (), f"{where}.stacked[{k}]")

@@ -19,9 +19,9 @@ from math import prod
 import numpy as np
 
 from cells.case_schema import CaseError
-from cells.layer_example import MASK_VALUE
+from cells.layer_example import MASK_VALUE, dense_columns
 from cells.user_cell import is_user_cell, render_user_cell
-from cells.render import array_source, comment_lines, has_non_finite, render_step, render_weights
+from cells.render import array_source, comment_lines, has_non_finite, needs_ml_dtypes, render_step, render_weights
 
 FLAVORS = ("keras3", "tf_keras", "keras2")
 
@@ -117,9 +117,12 @@ raise SystemExit(1 if failed else 0)
 """
 
 
-def render_keras_cell(spec, name="Cell", state_size_as_int=False, flavor="keras3"):
+def render_keras_cell(spec, name="Cell", state_size_as_int=False, flavor="keras3", weights_layout="whole"):
     """A Keras cell class `name` computing the spec's step (after the flavor's header);
-    its weights are created zero and set to the spec's values when it is built."""
+    its weights are created zero and set to the spec's values when it is built ("sliced":
+    the dense state and output weights as column slices of one kernel, as an LSTM's gates)."""
+    if weights_layout == "sliced" and len(spec.structure.weight_shapes()) > 2:
+        return _render_sliced_cell(spec, name, state_size_as_int, flavor)
     sizes = [prod(st.shape) for st in spec.structure.states]
     state_size = sizes[0] if state_size_as_int else sizes
     output_size = prod(spec.structure.outputs[0].shape)
@@ -142,6 +145,21 @@ class {name}(keras.layers.Layer):
     return f"{weights}\n\n\n{step}\n\n\n{cls}\n"
 
 
+def _render_sliced_cell(spec, name, state_size_as_int, flavor):
+    """`render_keras_cell` with one kernel holding the dense weights side by side."""
+    whole = render_keras_cell(spec, name, state_size_as_int, flavor)
+    columns = dense_columns(spec.structure)
+    packed = (f"{name}_V = {name}_W[:2] + [np.concatenate({name}_W[2:], axis=1)]  "
+              "# the dense weights side by side in one kernel")
+    build_old = f"enumerate({name}_W)]\n        for w, v in zip(self.w, {name}_W):"
+    build_new = f"enumerate({name}_V)]\n        for w, v in zip(self.w, {name}_V):"
+    call_old = f"return {name.lower()}_step(inputs, states, self.w)"
+    call_new = (f"w = self.w[:2] + [self.w[2][:, a:b] for a, b in {columns!r}]  # each dense weight a slice of the kernel\n"
+                f"        return {name.lower()}_step(inputs, states, w)")
+    head, cls = whole.split("@register", 1)
+    return head.rstrip() + "\n" + packed + "\n\n\n@register" + cls.replace(build_old, build_new).replace(call_old, call_new)
+
+
 # As rnn-conformance's worker does (conformance/backends/layer_worker/keras_side.py): Keras' OpenVINO
 # predict compiles with no config, which on a CPU with bfloat16 infers in bfloat16.
 OPENVINO_FLOAT32 = """\
@@ -157,14 +175,18 @@ def compile_model(model, device_name="AUTO", config=None):  # float32 inference,
 openvino.compile_model = compile_model"""
 
 
-def layer_script(example, flavor="keras3", mode="call", expected=None, title=None, keras_backend=None):
+def layer_script(example, flavor="keras3", mode="call", expected=None, title=None, keras_backend=None, tolerance=None):
     """Standalone source of the example on one Keras (`flavor`) in one mode.
 
     `expected`: what the contract says the layer returns ([output, *states], e.g. from
     conformance.contract.layer_reference); without it the script only compares the mask routes.
-    `keras_backend`: for Keras 3, the KERAS_BACKEND the script selects (unless set)."""
+    `keras_backend`: for Keras 3, the KERAS_BACKEND the script selects (unless set).
+    `tolerance`: (rtol, atol) of the comparison under a dtype policy, whose results must
+    also have the expected dtypes (float32: section 3's 1e-4, 1e-5)."""
     lines = script_head(flavor, mode, title, keras_backend)
     lo = example.layer
+    if needs_ml_dtypes(expected or ()):
+        lines.append("import ml_dtypes  # bfloat16 for NumPy")
     if has_non_finite([*example.inputs, *example.initial_states, *example.constants, *(expected or [])]):
         lines.append("from numpy import inf, nan  # non-finite values in the data below")
     lines += ["", ""]
@@ -174,7 +196,7 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
         if is_user_cell(spec.structure):  # --cell: the user's own class
             lines += [render_user_cell(spec, f"Cell{k}"), ""]
         else:
-            lines += [render_keras_cell(spec, f"Cell{k}", lo.state_size_as_int, flavor), ""]
+            lines += [render_keras_cell(spec, f"Cell{k}", lo.state_size_as_int, flavor, lo.weights_layout), ""]
     lines += _layer_lines(example, flavor)
     lines.append(f"x = {array_source(example.inputs[0])}")
     lines.append(f"mask = {'None' if example.mask is None else array_source(example.mask)}")
@@ -194,6 +216,11 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
     lines.append("")
     lines += _run_lines(example, flavor, mode)
     footer = _FOOTER
+    if lo.dtype_policy != "float32" and tolerance is not None:  # the policy's tolerance, and its dtypes
+        rtol, atol = (float(t) for t in tolerance)
+        footer = footer.replace("g.shape == e.shape and np.allclose(g, e, rtol=1e-4, atol=1e-5, equal_nan=True)",
+                                f"g.shape == e.shape and g.dtype == e.dtype and np.allclose(\n        "
+                                f"g.astype(np.float64), e.astype(np.float64), rtol={rtol!r}, atol={atol!r}, equal_nan=True)")
     if expected is None:  # compare every route with the first one instead
         footer = footer.replace("for route in ROUTES:", "expected = flat(run(ROUTES[0]))\nfor route in ROUTES:")
     return "\n".join(lines) + "\n" + footer
@@ -201,7 +228,8 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
 
 def _layer_lines(example, flavor):
     o, lo = example.options, example.layer
-    cells = ", ".join(f"Cell{k}()" for k in range(len(example.specs)))
+    policy = _policy_source(lo.dtype_policy, flavor)
+    cells = ", ".join(f"Cell{k}({policy})" for k in range(len(example.specs)))
     # Only literals of validated values (cells/case_schema.py), never text from a case.
     options = (
         f"return_sequences={bool(o.return_all_outputs)!r}, return_state={bool(lo.return_state)!r}, "
@@ -209,10 +237,22 @@ def _layer_lines(example, flavor):
     )
     if flavor != "keras2":  # Keras 2's RNN has no zero_output_for_mask (contract section 4)
         options += f", zero_output_for_mask={bool(o.zero_output_for_mask)!r}"
+    if policy:
+        options += f", {policy}"
     layer = f"keras.layers.RNN({f'[{cells}]' if example.stacked else cells}, {options})"
     if lo.bidirectional:
-        layer = f"keras.layers.Bidirectional({layer})"
+        layer = f"keras.layers.Bidirectional({layer}{', ' + policy if policy else ''})"
     return [f"layer = {layer}"]
+
+
+def _policy_source(policy, flavor):
+    """`dtype=...` for a layer under a dtype policy (issue 40), "" under float32; Keras 3
+    takes the policy's name, tf_keras its mixed_precision.Policy, Keras 2.3.1 none."""
+    if policy == "float32":
+        return ""
+    if flavor == "keras2":
+        raise CaseError(f"Keras 2.3.1 has no dtype policy: a {policy} case has no script for it")
+    return f"dtype={policy!r}" if flavor == "keras3" else f"dtype=keras.mixed_precision.Policy({policy!r})"
 
 
 def _initial_state_expression(example, flavor, states):
@@ -233,13 +273,14 @@ def _initial_state_expression(example, flavor, states):
 
 def _run_lines(example, flavor, mode):
     o, lo = example.options, example.layer
+    masking = f"keras.layers.Masking({MASK_VALUE!r}{', ' + _policy_source(lo.dtype_policy, flavor) if lo.dtype_policy != 'float32' else ''})"
     if mode == "call":
         lines = [
             "def run(route):",
             '    """The layer called eagerly on tensors, the mask given by `route`."""',
             "    h, kwargs = to_tensor(x), {}",
             '    if route == "Masking layer":',
-            f"        h = keras.layers.Masking({MASK_VALUE!r})(h)",
+            f"        h = {masking}(h)",
             '    elif route == "mask= argument":',
             "        kwargs['mask'] = to_tensor(mask)",
             "    if initial_state is not None:",
@@ -256,7 +297,7 @@ def _run_lines(example, flavor, mode):
         f"    x_in = keras.Input(shape=({steps!r},) + x.shape[2:])",
         "    inputs, data, kwargs, h = [x_in], [x], {}, x_in",
         '    if route == "Masking layer":',
-        f"        h = keras.layers.Masking({MASK_VALUE!r})(x_in)",
+        f"        h = {masking}(x_in)",
         '    elif route == "mask= argument":',
         f"        m_in = keras.Input(shape=({steps!r},), dtype='bool')",
         "        inputs.append(m_in)",

@@ -20,6 +20,14 @@ MASK_ROUTES = ("mask-argument", "masking-layer")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 # How the "predict" mode builds a stack of layers (L8); "call" calls each layer eagerly.
 STACK_BUILDS = ("functional", "sequential")
+# A layer's dtype policy (issue 40): float32, the two mixed policies (float32 variables, a
+# low compute dtype) and the low dtypes as plain layer dtypes; the keys of
+# conformance/contract/precision.POLICY_COMPUTE_DTYPES, which says what each computes in.
+DTYPE_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16", "float16", "bfloat16")
+# How the suite's cell keeps its weights: one variable per weight, or the weights of its
+# dense states and outputs as column slices of one kernel, as an LSTM takes its gates
+# (an autocast variable may cast a slice otherwise than the whole).
+WEIGHTS_LAYOUTS = ("whole", "sliced")
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class LayerOptions:
     mask_route: str = "mask-argument"  # L3: `mask=` argument, or a `Masking` layer before it
     bidirectional: bool = False  # L5: wrapped in `Bidirectional`
     merge_mode: str = "concat"  # Bidirectional's (MERGE_MODES; L5 draws concat, a stack any, L8)
+    dtype_policy: str = "float32"  # DTYPE_POLICIES: the layer's and its cells' (a stack stays float32)
+    weights_layout: str = "whole"  # WEIGHTS_LAYOUTS
 
     def changed(self, **changes):
         return replace(self, **changes)
@@ -119,3 +129,31 @@ class LayerExample(Example):
 def _layer_repr(options, layer):
     text = (changed_fields(options) + changed_fields(layer)).replace("return_all_outputs=", "return_sequences=")
     return "(" + (text.rstrip(", ") or "defaults") + ")"
+
+
+def dense_columns(structure):
+    """The (start, stop) columns of each dense state and output weight in the one kernel
+    of the "sliced" layout, in weight order; every such weight has `hidden` rows."""
+    shapes, start, columns = structure.weight_shapes()[2:], 0, []
+    for _, width in shapes:
+        columns.append((start, start + width))
+        start += width
+    return columns
+
+
+def packed_weights(structure, arrays, layout):
+    """A cell's weight arrays as its variables hold them: as they are ("whole"), or the
+    dense ones side by side in one kernel ("sliced"; as they are when it has none)."""
+    arrays = list(arrays)
+    if layout == "whole" or len(arrays) == 2:
+        return arrays
+    return arrays[:2] + [np.concatenate(arrays[2:], axis=1)]
+
+
+def unpacked_weights(structure, arrays, layout):
+    """The inverse of `packed_weights`: one array per weight, in weight order (what L7
+    and the training step compare with the reference, weight by weight)."""
+    arrays = list(arrays)
+    if layout == "whole" or len(arrays) == 2:
+        return arrays
+    return arrays[:2] + [arrays[2][:, a:b] for a, b in dense_columns(structure)]

@@ -11,7 +11,17 @@ import functools
 import numpy as np
 from hypothesis import strategies as st
 
-from cells.layer_example import MASK_ROUTES, MASK_VALUE, MERGE_MODES, STACK_BUILDS, LayerExample, LayerOptions, NextLayer
+from cells.layer_example import (
+    DTYPE_POLICIES,
+    MASK_ROUTES,
+    MASK_VALUE,
+    MERGE_MODES,
+    STACK_BUILDS,
+    WEIGHTS_LAYOUTS,
+    LayerExample,
+    LayerOptions,
+    NextLayer,
+)
 from cells.strategies import MASK_FAMILIES, cell_specs, cell_structures, data_arrays, masks, options
 
 LAYER_INPUT_SHAPES = ((1,), (2,), (3,))
@@ -49,6 +59,25 @@ def layer_options(**fixed):
     )
     choices.update({name: st.just(value) for name, value in fixed.items()})
     return st.builds(LayerOptions, **choices)
+
+
+def policy_layer_options(policies=DTYPE_POLICIES[1:], **fixed):
+    """`layer_options(**fixed)` under one of `policies` (the low-precision ones by
+    default: the mixed policies and float16 and bfloat16 as plain layer dtypes) and
+    either weights layout (issue 40)."""
+    return st.builds(lambda lo, policy, layout: lo.changed(dtype_policy=policy, weights_layout=layout),
+                     layer_options(**fixed), st.sampled_from(policies), st.sampled_from(WEIGHTS_LAYOUTS))
+
+
+def policy_layer_examples():
+    """What the forward layer properties draw (plain, Bidirectional (L5), stacked cells
+    (L6)), under a drawn dtype policy and weights layout."""
+    return st.one_of(
+        layer_examples(layer_option_strategy=policy_layer_options()),
+        layer_examples(option_strategy=rnn_options_of_the_layer(go_backwards=False),
+                       layer_option_strategy=policy_layer_options(bidirectional=True)),
+        layer_examples(layer_option_strategy=policy_layer_options(), min_stacked=1, max_stacked=2),
+    )
 
 
 def rnn_options_of_the_layer(**fixed):

@@ -79,11 +79,13 @@ def example_to_dict(example):
 
 
 def _layer_options_to_dict(layer, stack=False):
-    """Layer options as saved: merge_mode only where it is not concat (cases saved before it
-    existed read the same); a further layer of a stack has no mask route of its own."""
+    """Layer options as saved: merge_mode, dtype_policy and weights_layout only where they
+    are not their defaults (cases saved before them read the same); a further layer of a
+    stack has no mask route of its own."""
     data = asdict(layer)
-    if data["merge_mode"] == "concat":
-        del data["merge_mode"]
+    for key, default in (("merge_mode", "concat"), ("dtype_policy", "float32"), ("weights_layout", "whole")):
+        if data[key] == default:
+            del data[key]
     if stack:
         del data["mask_route"]
     return data

@@ -134,6 +134,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "needs_options(*names): the property is about options some APIs lack")
     config.addinivalue_line("markers", "needs_gradients: the property differentiates (not applicable without autodiff)")
     config.addinivalue_line("markers", "needs_low_precision: the property draws float16 and bfloat16 (not applicable where a backend takes neither)")
+    config.addinivalue_line("markers", "needs_dtype_policies: the property draws layer dtype policies (not applicable without a policy API)")
     config.stash[_RESULTS] = []
 
 
@@ -187,6 +188,8 @@ def pytest_runtest_setup(item):
         callspec.params["target"].require_gradients()
     if item.get_closest_marker("needs_low_precision") and callspec and isinstance(callspec.params.get("target"), Target):
         callspec.params["target"].require_low_precision()
+    if item.get_closest_marker("needs_dtype_policies") and callspec and isinstance(callspec.params.get("target"), Target):
+        callspec.params["target"].require_dtype_policies()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -151,6 +151,12 @@ class Backend:
     # examples are not drawn for it, and a low-precision property it can run in neither
     # float16 nor bfloat16 is "not applicable" with these reasons.
     refused_dtypes = {}
+    # A layer row's dtype policies (issue 40; cells.layer_example.DTYPE_POLICIES but
+    # float32), and those it refuses, each with the reason: none means its API has no
+    # policy, and the policy properties are "not applicable" there with `policies_note`.
+    dtype_policies = ()
+    refused_policies = {}
+    policies_note = "not a layer row: a dtype policy is a Keras layer's"
     # An environments.EnvironmentSpec where the backend cannot live in the main environment
     # (Keras 2 on Theano needs numpy 1.23): its worker then runs there (conformance/base/environments.py).
     environment = None

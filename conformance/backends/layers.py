@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from cells.layer_example import DTYPE_POLICIES
 from conformance.backends.base import Backend, Result, counted_call, gradient_mode
 from conformance.backends.keras2_theano import Keras2Theano
 from conformance.base.code_versions import asked_of, keras_is_keras3
@@ -28,6 +29,7 @@ COMPILED_PREDICT = ("tensorflow", "jax", "openvino")
 
 class LayerBackend(Backend):
     level = "layer"
+    dtype_policies = DTYPE_POLICIES[1:]  # Keras 3's keras.DTypePolicy names, tf_keras' mixed_precision.Policy
     modes = ("call", "predict")
     compiled_modes = ("predict",)  # the predict function is traced (tf.function, jax.jit, Theano)
 
@@ -170,6 +172,8 @@ class Keras2TheanoLayer(LayerBackend):
     modes = ("predict",)  # no eager execution in Keras 2 on Theano
     unsupported_options = ("zero_output_for_mask",)  # Keras 2's RNN lacks it (contract section 4)
     missing_package = Keras2Theano.missing_package  # the same environment as the function row
+    dtype_policies = ()
+    policies_note = "Keras 2.3.1 has no dtype policy API (mixed precision came with tf.keras 2.1)"
 
     def check_worker(self, described):
         if described["keras_backend"] != "theano":

@@ -10,11 +10,13 @@ and cells are the same specs the function-level suite builds (L4). Rule ids in t
 import numpy as np
 
 from cells.build import make_step
+from cells.dtypes import UNIT_ROUNDOFF, numpy_dtype
 from cells.keras_script import layer_script
 from cells.stack_script import stack_script
 from cells.ops import get_ops
 from cells.user_cell import is_user_cell
 from conformance.contract import reference
+from conformance.contract.precision import BASE, PER_STEP, POLICY_COMPUTE_DTYPES
 from conformance.contract import user_cell_reference
 from conformance.contract.values import Result
 
@@ -26,14 +28,37 @@ def layer_source(example, backend, mode, title=None, expected=None):
     flavor = getattr(backend, "flavor", "keras3")
     if example.next_layers:  # a stack (L8): the stack as built against itself given the masks L8 says
         return stack_script(example, handed_masks(example), flavor, mode, title, getattr(backend, "keras_backend", None))
-    expected = layer_outputs(example) if expected is None else expected
-    return layer_script(example, flavor, mode, expected, title, getattr(backend, "keras_backend", None))
+    tolerance = None
+    if example.layer.dtype_policy != "float32":  # section 3's low-precision bound, as rtol = atol
+        u = UNIT_ROUNDOFF[POLICY_COMPUTE_DTYPES[example.layer.dtype_policy]]
+        tolerance = (u * (BASE + PER_STEP * example.steps),) * 2
+    if expected is None:
+        expected = policy_layer_outputs(example) if example.layer.dtype_policy != "float32" else layer_outputs(example)
+    return layer_script(example, flavor, mode, expected, title, getattr(backend, "keras_backend", None), tolerance)
 
 
 def expected_layer_result(example):
-    """The layer reference as a Result, the shape a layer row's run returns (L1)."""
-    returned = layer_outputs(example)
+    """The layer reference as a Result, the shape a layer row's run returns (L1); under a
+    dtype policy other than float32, `policy_layer_outputs`."""
+    returned = policy_layer_outputs(example) if example.layer.dtype_policy != "float32" else layer_outputs(example)
     return Result(last_output=[], outputs=returned[0], new_states=returned[1:])
+
+
+def policy_layer_outputs(example, dtype=None):
+    """What a layer under a dtype policy returns (issue 40; section 3's low precision):
+    the layer reference in float64 on the example's float32 values (inputs and initial
+    states, which the layer casts, and the weights: a mixed policy keeps them in float32
+    variables), rounded once, at the end, to the policy's compute dtype (or `dtype`). A
+    plain float16 or bfloat16 layer holds its weights in that dtype: they are rounded to
+    it first, as its variables round what they are set to."""
+    policy = example.layer.dtype_policy
+    low = numpy_dtype(dtype or POLICY_COMPUTE_DTYPES[policy])
+    as64 = lambda arrays: tuple(np.asarray(a, np.float64) for a in arrays)  # noqa: E731
+    held = numpy_dtype(policy) if policy in POLICY_COMPUTE_DTYPES and not policy.startswith("mixed") and policy != "float32" else None
+    weights = [[np.asarray(w if held is None else w.astype(held), np.float64) for w in spec.weight_arrays()] for spec in example.specs]
+    wide = example.changed(inputs=as64(example.inputs), initial_states=as64(example.initial_states))
+    returned = layer_outputs(wide, cell_weights=[weights, weights])
+    return [np.asarray(r).astype(low) for r in returned]
 
 
 def handed_on_mask(mask, layer):

@@ -92,6 +92,13 @@ _PRECISION_PROPERTIES = {
     "test_precision::test_low_precision_agrees_with_reference": FUNCTION_AREAS + ("precision",),
     "test_precision::test_low_precision_is_exact_where_the_contract_is_exact": FUNCTION_AREAS + ("precision",),
 }
+# A layer under a dtype policy (issue 40): every area of the layer's examples, in precision.
+_LAYER_PRECISION_PROPERTIES = {
+    f"test_layer_precision::{name}": LAYER_AREAS + ("precision",)
+    for name in ("test_layer_under_a_dtype_policy_agrees_with_reference",
+                 "test_layer_gradients_under_a_dtype_policy_agree_with_reference",
+                 "test_training_step_under_a_dtype_policy_follows_reference_gradient")
+}
 # The areas each property's sample must contain: every area its strategy draws, which is
 # its level's areas less those its relation fixes. tests/judge/test_coverage.py draws from each
 # property's own strategy and checks that this is exactly the set it reaches.
@@ -99,6 +106,7 @@ MUST_CONTAIN = {
     **{p: tuple(a for a in FUNCTION_AREAS if a not in FIXED_BY_RELATION.get(p, ())) for p in _FUNCTION_PROPERTIES},
     **{p: tuple(a for a in LAYER_AREAS if a not in FIXED_BY_RELATION.get(p, ())) for p in _LAYER_PROPERTIES},
     **_PRECISION_PROPERTIES,
+    **_LAYER_PRECISION_PROPERTIES,
 }
 
 

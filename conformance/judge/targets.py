@@ -34,6 +34,9 @@ class Target:
         """
         if example.dtype in self.backend.refused_dtypes:
             reject()
+        policy = getattr(getattr(example, "layer", None), "dtype_policy", "float32")
+        if policy != "float32" and (policy not in self.backend.dtype_policies or policy in self.backend.refused_policies):
+            reject()  # `require_dtype_policies` said why when the property began
         unsupported = self.backend.unsupported_options
         if not unsupported:
             return example
@@ -59,6 +62,16 @@ class Target:
         if all(dtype in refused for dtype in LOW_PRECISION):
             reasons = "; ".join(f"{dtype}: {refused[dtype]}" for dtype in LOW_PRECISION)
             pytest.skip(f"not applicable: {self.backend.name} takes no low-precision dtype ({reasons})")
+
+    def require_dtype_policies(self):
+        """Skip, as not applicable, a dtype-policy property on a row whose API has no
+        policy, or that refuses every one, with its reasons (issue 40)."""
+        backend = self.backend
+        if not backend.dtype_policies:
+            pytest.skip(f"not applicable: {backend.name} has no dtype policy ({backend.policies_note})")
+        if all(p in backend.refused_policies for p in backend.dtype_policies):
+            reasons = "; ".join(f"{p}: {backend.refused_policies[p]}" for p in backend.dtype_policies)
+            pytest.skip(f"not applicable: {backend.name} refuses every dtype policy ({reasons})")
 
     def __repr__(self):
         return f"target({self.backend.name!r}, {self.mode!r})"

@@ -13,6 +13,7 @@ from conformance.properties import test_gradients
 from conformance.properties import test_hints
 from conformance.properties import test_layer
 from conformance.properties import test_layer_gradients
+from conformance.properties import test_layer_precision
 from conformance.properties import test_layer_stacks
 from conformance.properties import test_layout
 from conformance.properties import test_masking
@@ -45,7 +46,7 @@ GRADIENT_PROPERTIES = [
     test_gradients.test_gradients_are_invariant,
 ]
 FUNCTION_MODULES = (test_agreement, test_gradients, test_hints, test_layout, test_masking, test_precision, test_structure)
-LAYER_MODULES = (test_layer, test_layer_stacks, test_layer_gradients)
+LAYER_MODULES = (test_layer, test_layer_stacks, test_layer_gradients, test_layer_precision)
 # The forward layer properties (sections 2, L1-L6 and L8), in the order the layer mutants
 # are hunted in: each single-layer property before the stacks.
 LAYER_PROPERTIES = [
@@ -54,6 +55,8 @@ LAYER_PROPERTIES = [
     test_layer.test_bidirectional_agrees_with_reference,
     test_layer.test_stacked_cells_agree_with_reference,
     test_layer_stacks.test_stacked_layers_hand_on_the_mask,
+    # Dtype policies last (issue 40): a mutant this alone finds is one only a policy shows.
+    test_layer_precision.test_layer_under_a_dtype_policy_agrees_with_reference,
 ]
 
 

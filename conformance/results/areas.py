@@ -74,6 +74,10 @@ PROPERTY_AREAS = {
     "test_gradients::test_gradients_are_invariant": GRADIENT_AREAS,
     "test_layer_gradients::test_layer_gradients_agree_with_reference": GRADIENT_AREAS,
     "test_layer_gradients::test_training_step_follows_reference_gradient": ("grad",),
+    # A layer under a dtype policy (issue 40): the precision area, on the layer rows.
+    "test_layer_precision::test_layer_under_a_dtype_policy_agrees_with_reference": ("precision",),
+    "test_layer_precision::test_layer_gradients_under_a_dtype_policy_agree_with_reference": ("precision",),
+    "test_layer_precision::test_training_step_under_a_dtype_policy_follows_reference_gradient": ("precision",),
 }
 
 # A pass says nothing about an option the backend's API lacks (contract section 4): its

@@ -1,6 +1,6 @@
 """L8 (a stack of layers behind a mask) without Keras: what the reference says a layer hands
 on, a stack case saved and read back, the stack property on a correct in-process layer and
-on the layer mutants, each rejected by L8 alone."""
+on the layer mutants, each rejected by its own property alone (L8's, or the dtype-policy one)."""
 
 import json
 
@@ -12,7 +12,7 @@ from cells.case_fields import CaseError
 from cells.case_schema import check_example
 from cells.layer_strategies import stacked_layer_examples
 from cells.serialize import example_from_dict, example_to_dict
-from conformance.properties import test_layer_stacks
+from conformance.properties import test_layer_precision, test_layer_stacks
 from conformance.judge.assertions import Divergence, divergences_in
 from conformance.known.facts import example_facts
 from conformance.contract.layer_reference import handed_on_mask, stack_outputs
@@ -88,13 +88,29 @@ def test_the_stack_property_passes_a_correct_layer(ci_profile_without_shrinking)
     test_layer_stacks.test_stacked_layers_hand_on_the_mask(target=Target(InProcessLayer("correct"), "call"))
 
 
+# The one property that kills each layer mutant, by its rule: L8's stack property, or the
+# dtype-policy property (issue 40) for a layer computing in the wrong dtype (R13).
+EXPECTED_KILLER = {
+    "layer-hands-on-no-mask": test_layer_stacks.test_stacked_layers_hand_on_the_mask,
+    "go-backwards-hands-on-unreversed-mask": test_layer_stacks.test_stacked_layers_hand_on_the_mask,
+    "policy-variable-dtype-as-compute-dtype": test_layer_precision.test_layer_under_a_dtype_policy_agrees_with_reference,
+}
+
+
+def test_every_layer_mutant_has_an_expected_killer():
+    assert set(EXPECTED_KILLER) == set(LAYER_MUTANTS)
+
+
 @pytest.mark.parametrize("name", sorted(LAYER_MUTANTS))
-def test_each_layer_mutant_is_rejected_by_l8_and_passes_every_single_layer_property(name, ci_profile_without_shrinking):
-    target = Target(LAYER_MUTANTS[name].backend, "call")
+def test_each_layer_mutant_is_rejected_by_its_property_alone(name, ci_profile_without_shrinking):
+    """An L8 mutant by the stack property alone, a policy mutant by the policy property
+    alone; every other layer property passes it (float32 single layers: the reference)."""
+    mutant = LAYER_MUTANTS[name]
+    target = Target(mutant.backend, "call")
     for property_test in LAYER_PROPERTIES:
-        if property_test is test_layer_stacks.test_stacked_layers_hand_on_the_mask:
+        if property_test is EXPECTED_KILLER[name]:
             with pytest.raises((Divergence, BaseExceptionGroup)) as failure:
                 property_test(target=target)
-            assert {d.rule for d in divergences_in(failure.value)} == {"L8"}
+            assert {d.rule for d in divergences_in(failure.value)} == {mutant.rule}
         else:
-            property_test(target=target)  # a single layer is the reference itself
+            property_test(target=target)

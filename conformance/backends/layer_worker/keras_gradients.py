@@ -46,7 +46,8 @@ def gradients(runner, example, mode, weights):
     n_states = len(example.initial_states) if example.layer.initial_state else 0
     returned = [np.asarray(runner.to_numpy(r)) for r in returned]
     grads = [np.zeros(np.shape(p), np.float32) if g is None else np.asarray(runner.to_numpy(g)) for g, p in grads]
-    return returned, {"inputs": grads[:1], "initial_states": grads[1 : 1 + n_states], "weights": grads[1 + n_states :]}
+    weights = runner.per_weight(example, grads[1 + n_states :])  # a sliced kernel's gradient, weight by weight
+    return returned, {"inputs": grads[:1], "initial_states": grads[1 : 1 + n_states], "weights": weights}
 
 
 def _forward(runner, built, example, mode, x, states):
@@ -57,12 +58,14 @@ def _forward(runner, built, example, mode, x, states):
     return _flatten(built.model(built.model_data(example, x, states, mask)))
 
 
-def _loss(returned, weights, reduce_sum, constant):
+def _loss(returned, weights, reduce_sum, constant, as_float32=lambda leaf: leaf):
+    """L, summed in float32: a layer under a low-precision policy returns its compute
+    dtype, and a loss is float32 under Keras' mixed precision (`as_float32` casts a leaf)."""
     if len(returned) != len(weights):
         raise ValueError(f"the layer returned {len(returned)} arrays, the contract's result has {len(weights)}")
     total = 0
     for leaf, weight in zip(returned, weights):
-        total = total + reduce_sum(constant(weight) * leaf)
+        total = total + reduce_sum(constant(weight) * as_float32(leaf))
     return total
 
 
@@ -80,7 +83,7 @@ def _tensorflow(runner, built, example, mode, weights, variables):
     with tf.GradientTape() as tape:
         tape.watch([x] + states)
         returned = _forward(runner, built, example, mode, x, states)
-        loss = _loss(returned, weights, tf.reduce_sum, tf.constant)
+        loss = _loss(returned, weights, tf.reduce_sum, tf.constant, lambda leaf: tf.cast(leaf, tf.float32))
     sources = [x] + states + native
     grads = tape.gradient(loss, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     return returned, list(zip(grads, sources))
@@ -96,7 +99,7 @@ def _jax(runner, built, example, mode, weights, variables):
     def loss_of(values, x, states):
         with keras.StatelessScope(state_mapping=list(zip(variables, values))):
             returned = _forward(runner, built, example, mode, x, states)
-        return _loss(returned, weights, jnp.sum, jnp.asarray), returned
+        return _loss(returned, weights, jnp.sum, jnp.asarray, lambda leaf: leaf.astype(jnp.float32)), returned
 
     values = [v.value for v in variables]
     (_, returned), (g_values, g_x, g_states) = jax.value_and_grad(loss_of, argnums=(0, 1, 2), has_aux=True)(
@@ -112,7 +115,7 @@ def _torch(runner, built, example, mode, weights, variables):
     x = torch.tensor(x, requires_grad=True)
     states = [torch.tensor(s, requires_grad=True) for s in states]
     returned = _forward(runner, built, example, mode, x, states)
-    loss = _loss(returned, weights, torch.sum, torch.as_tensor)
+    loss = _loss(returned, weights, torch.sum, torch.as_tensor, lambda leaf: leaf.float())
     sources = [x] + states + [v.value for v in variables]
     if not loss.requires_grad:  # L depends on none of them (e.g. a counter state only): all zero
         return [r.detach() for r in returned], [(None, s.detach()) for s in sources]
@@ -159,14 +162,27 @@ def train_step(runner, example, weights, learning_rate):
         n = len(model.outputs)
         # tf_keras matches losses and targets to the model's nested output structure
         # (stacked cells return their states cell by cell): one loss for every output.
-        model.compile(optimizer=_sgd(runner, learning_rate), loss=loss if n == 1 or runner.flavor == "tf_keras" else [loss] * n)
+        optimizer = _sgd(runner, learning_rate)
+        if example.layer.dtype_policy == "mixed_float16":  # what the policy trains with: dynamic loss scaling
+            optimizer = runner.keras.mixed_precision.LossScaleOptimizer(optimizer)
+        model.compile(optimizer=optimizer, loss=loss if n == 1 or runner.flavor == "tf_keras" else [loss] * n)
         built.extra["learning_rate"] = learning_rate
     variables = runner.cell_variables(built.layer, example)
     before = [runner.value_of(v) for v in variables]
     x, states = _data(example)
     targets = [np.asarray(w, np.float32) for w in weights]
-    model.train_on_batch(built.model_data(example, x, states), _targets(runner, model, targets))
-    return [runner.value_of(v) - b for v, b in zip(variables, before)]
+    for _ in range(SKIPPED_STEPS_ALLOWED + 1):
+        model.train_on_batch(built.model_data(example, x, states), _targets(runner, model, targets))
+        changes = [runner.value_of(v) - b for v, b in zip(variables, before)]
+        if example.layer.dtype_policy != "mixed_float16" or any(np.any(c != 0) for c in changes):
+            break
+    return runner.per_weight(example, changes)
+
+
+# A dynamic loss scale starts at 2**15 and halves at each step whose scaled gradients
+# overflow, skipping that step: the documented way it finds its scale. Under mixed_float16
+# the step compared is the first one applied, after at most this many skipped ones.
+SKIPPED_STEPS_ALLOWED = 24
 
 
 def _targets(runner, model, targets):
@@ -200,8 +216,10 @@ def _weighted_sum_loss(runner):
 
         base, reduction, reduce_sum = keras.losses.Loss, losses_utils.Reduction.SUM, keras.backend.sum
 
+    cast = keras.ops.cast if runner.flavor == "keras3" else keras.backend.cast
+
     class WeightedSum(base):
-        def call(self, y_true, y_pred):
-            return reduce_sum(y_true * y_pred, axis=-1)
+        def call(self, y_true, y_pred):  # in float32 (a mixed policy's outputs are float16 or bfloat16)
+            return reduce_sum(cast(y_true, "float32") * cast(y_pred, "float32"), axis=-1)
 
     return WeightedSum(reduction=reduction, name="weighted_sum")

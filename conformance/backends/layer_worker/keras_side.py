@@ -19,14 +19,13 @@ keep every configuration it ever drew (the function rows' caches are bounded the
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from math import prod
 
 import numpy as np
 
-from cells.build import make_step
-from cells.layer_example import MASK_VALUE
+from cells.layer_example import MASK_VALUE, packed_weights, unpacked_weights
 from cells.ops import KerasOps, get_ops
 from cells.user_cell import is_user_cell
+from conformance.backends.layer_worker.spec_cell import cell_class, register
 
 FLAVORS = ("keras3", "tf_keras", "keras2")
 BUILT_KEPT = 16
@@ -79,8 +78,8 @@ class LayerRunner:
         else:
             raise ValueError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
         self.flavor = flavor
-        self.cell_class = _cell_class(self.keras, self.ops)
-        _register(self.keras, self.cell_class)
+        self.cell_class = cell_class(self.keras, self.ops)
+        register(self.keras, self.cell_class)
         self._built = OrderedDict()  # least recently used first
         self.traced = self.reused = 0
 
@@ -151,25 +150,41 @@ class LayerRunner:
 
     def layer_of(self, example):
         k, o, lo = self.keras, example.options, example.layer
-        cells = [self._cell(spec, lo) for spec in example.specs]
+        dtype = self.policy_of(lo)
+        cells = [self._cell(spec, lo, dtype) for spec in example.specs]
         options = dict(
             return_sequences=o.return_all_outputs,
             return_state=lo.return_state,
             go_backwards=o.go_backwards,
             unroll=o.unroll,
+            **dtype,
         )
         if self.flavor != "keras2":  # Keras 2's RNN has no zero_output_for_mask (contract section 4)
             options["zero_output_for_mask"] = o.zero_output_for_mask
         layer = k.layers.RNN(cells if example.stacked else cells[0], **options)
-        return k.layers.Bidirectional(layer, merge_mode=lo.merge_mode) if lo.bidirectional else layer
+        return k.layers.Bidirectional(layer, merge_mode=lo.merge_mode, **dtype) if lo.bidirectional else layer
 
-    def _cell(self, spec, layer_options):
+    def policy_of(self, layer_options):
+        """`dtype=` for every layer and cell under the example's dtype policy (issue 40):
+        nothing under float32 (as before policies were drawn); Keras 3 takes the policy's
+        name, tf_keras its own `mixed_precision.Policy`; Keras 2.3.1 has none (the row says
+        so: Keras2TheanoLayer.dtype_policies)."""
+        policy = layer_options.dtype_policy
+        if policy == "float32":
+            return {}
+        if self.flavor == "tf_keras":
+            return {"dtype": self.keras.mixed_precision.Policy(policy)}
+        if self.flavor == "keras3":
+            return {"dtype": policy}
+        raise NotImplementedError(f"Keras 2.3.1 has no dtype policy API: cannot build a {policy} layer")
+
+    def _cell(self, spec, layer_options, dtype=None):
         """The suite's cell for a spec, or a new instance of the user's (--cell)."""
         if is_user_cell(spec.structure):
             from conformance.backends.layer_worker.user_cell_side import make_cell
 
             return make_cell(spec.structure)
-        return self.cell_class(spec.structure, layer_options.state_size_as_int)
+        return self.cell_class(spec.structure, layer_options.state_size_as_int, layer_options.weights_layout, **(dtype or {}))
 
     def _build(self, example, mode):
         if example.next_layers:  # a stack of layers (L8)
@@ -189,7 +204,7 @@ class LayerRunner:
                 """The layer called on framework tensors `x` and `states` (one per state)."""
                 kwargs = {}
                 if masked_by_layer:
-                    x = k.layers.Masking(MASK_VALUE)(x)
+                    x = k.layers.Masking(MASK_VALUE, **self.policy_of(lo))(x)
                 if mask_argument:
                     kwargs["mask"] = self.to_tensor(ex.mask)
                 if lo.initial_state:
@@ -209,7 +224,7 @@ class LayerRunner:
         x_in = k.Input(shape=(steps,) + example.inputs[0].shape[2:], dtype="float32")
         inputs, kwargs, h = [x_in], {}, x_in
         if masked_by_layer:
-            h = k.layers.Masking(MASK_VALUE)(x_in)
+            h = k.layers.Masking(MASK_VALUE, **self.policy_of(lo))(x_in)
         if mask_argument:
             m_in = k.Input(shape=(steps,), dtype="bool")
             inputs.append(m_in)
@@ -262,6 +277,29 @@ class LayerRunner:
         `w`; a user's cell (--cell) has them in `weights`, the order `set_weights` uses."""
         return cell.w if isinstance(cell, self.cell_class) else cell.weights
 
+    def variable_values(self, example, arrays=None):
+        """The values of `cell_variables` for the example's weights (or for `arrays`, one
+        per weight in the reference's order): each cell's packed as its layout keeps them."""
+        arrays = iter([w for _ in range(2 if example.layer.bidirectional else 1) for s in example.specs
+                       for w in s.weight_arrays()] if arrays is None else arrays)
+        return [v for _ in range(2 if example.layer.bidirectional else 1) for spec in example.specs
+                for v in packed_weights(spec.structure, [next(arrays) for _ in spec.weight_arrays()], self._layout(spec, example))]
+
+    def per_weight(self, example, arrays):
+        """Arrays of `cell_variables` (gradients, changes) as one per weight, in the
+        reference's order (L7 compares weight by weight): each sliced kernel split back."""
+        arrays, found = iter(arrays), []
+        for _ in range(2 if example.layer.bidirectional else 1):
+            for spec in example.specs:
+                layout = self._layout(spec, example)
+                count = len(packed_weights(spec.structure, spec.weight_arrays(), layout))
+                found += unpacked_weights(spec.structure, [next(arrays) for _ in range(count)], layout)
+        return found
+
+    @staticmethod
+    def _layout(spec, example):
+        return "whole" if is_user_cell(spec.structure) or example.next_layers else example.layer.weights_layout
+
     def value_of(self, variable):
         """A weight variable's current value as a NumPy copy."""
         if hasattr(variable, "numpy"):
@@ -275,7 +313,7 @@ class LayerRunner:
             for one, part in zip(layer, layers_of(example)):
                 self._set_weights(one, part)
             return
-        values = [w for _ in range(2 if example.layer.bidirectional else 1) for s in example.specs for w in s.weight_arrays()]
+        values = self.variable_values(example)
         for variable, value in zip(self.cell_variables(layer, example), values):
             if hasattr(variable, "assign"):
                 variable.assign(value)
@@ -324,57 +362,3 @@ def _build_key(example):
         example.mask is not None,
         example.steps if o.unroll else None,
     )
-
-
-def _register(keras, cell_class):
-    """Make the cell class known to Keras' deserialization, as Keras documents for custom
-    layers: `Bidirectional` builds its backward copy from the layer's config (L5)."""
-    saving = getattr(keras, "saving", None)
-    if saving is not None and hasattr(saving, "register_keras_serializable"):  # Keras 3
-        saving.register_keras_serializable(package="rnn_conformance")(cell_class)
-    elif hasattr(keras.utils, "register_keras_serializable"):  # tf_keras
-        keras.utils.register_keras_serializable(package="rnn_conformance")(cell_class)
-    else:  # Keras 2.3.1
-        keras.utils.get_custom_objects()[cell_class.__name__] = cell_class
-
-
-def _cell_class(keras, ops):
-    """A Keras cell class over `ops` whose step is `cells.build.make_step` (L4)."""
-
-    class SpecCell(keras.layers.Layer):
-        """A random cell: `state_size` an int or a list of ints, any `output_size`."""
-
-        def __init__(self, structure, state_size_as_int=False, **kwargs):
-            super().__init__(**kwargs)
-            self.structure, self.state_size_as_int = structure, state_size_as_int
-            sizes = [prod(s.shape) for s in structure.states]
-            self.state_size = sizes[0] if state_size_as_int else sizes
-            self.output_size = prod(structure.outputs[0].shape)
-
-        def build(self, input_shape):
-            self.w = [
-                self.add_weight(name=f"w{i}", shape=shape, initializer="zeros")
-                for i, shape in enumerate(self.structure.weight_shapes())
-            ]
-            self.built = True
-
-        def call(self, inputs, states):
-            states = list(states) if isinstance(states, (list, tuple)) else [states]
-            output, new_states = make_step(self.structure, ops, self.w)(inputs, tuple(states))
-            return output, list(new_states)
-
-        def get_config(self):  # Bidirectional copies the layer (and this cell) from its config
-            from cells.serialize import structure_to_dict
-
-            return {**super().get_config(), "structure": structure_to_dict(self.structure),
-                    "state_size_as_int": self.state_size_as_int}
-
-        @classmethod
-        def from_config(cls, config):
-            from cells.serialize import structure_from_dict
-
-            config = dict(config)
-            structure = structure_from_dict(config.pop("structure"))
-            return cls(structure, config.pop("state_size_as_int"), **config)
-
-    return SpecCell
