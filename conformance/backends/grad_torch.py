@@ -8,6 +8,8 @@ is the loop's, never ours. The same signature as `grad_tensorflow` and `grad_jax
 import optree
 import torch
 
+from conformance.backends.base import torch_to_numpy
+
 from conformance.contract.gradients import DIFFERENTIATED, DIFFERENTIATED_DATA, Gradients, loss_pairs, weight_parts
 
 
@@ -55,4 +57,4 @@ def _loss(returned, loss_weights):
 
 def as_gradients(grads):
     """A `value_and_grad` dict of tensors as a NumPy `gradients.Gradients`."""
-    return Gradients(**{part: tuple(g.detach().cpu().numpy() for g in grads[part]) for part in DIFFERENTIATED})
+    return Gradients(**{part: tuple(torch_to_numpy(g) for g in grads[part]) for part in DIFFERENTIATED})

@@ -18,6 +18,7 @@ from conformance.properties import test_agreement
 from conformance.properties import test_hints
 from conformance.properties import test_layout
 from conformance.properties import test_masking
+from conformance.properties import test_precision
 from conformance.properties import test_structure
 from conformance.judge.assertions import Divergence, divergences_in
 from conformance.backends.numpy_function import NumpyFunctionBackend
@@ -44,6 +45,10 @@ KILLS = [
     ("return-all-outputs-ignored", test_structure.test_return_all_outputs_false_keeps_only_the_last_step, "R7"),
     ("states-written-in-place", test_structure.test_arguments_are_not_modified, "R13"),
     ("states-change-dtype", test_structure.test_shapes_and_dtypes, "R13"),
+    # low precision (section 3): right in float32 and float64, wrong in float16 and bfloat16
+    ("half-path-carries-in-float32", test_precision.test_low_precision_agrees_with_reference, "R13"),
+    ("masked-carry-by-arithmetic", test_precision.test_low_precision_is_exact_where_the_contract_is_exact, "R3"),
+    ("half-path-multiplies-by-mask", test_precision.test_low_precision_is_exact_where_the_contract_is_exact, "R9"),
 ]
 
 

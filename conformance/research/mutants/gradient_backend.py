@@ -8,11 +8,7 @@ gradient the properties reject is the loop's doing, never the adapter's.
 
 import optree
 
-from conformance.backends.base import Backend, Result, shared_torch_tensor, static_options_and_data
-
-
-def _to_numpy(tensor):
-    return tensor.detach().cpu().numpy()
+from conformance.backends.base import Backend, Result, shared_torch_tensor, static_options_and_data, torch_to_numpy
 
 
 class TorchLoopBackend(Backend):
@@ -32,7 +28,7 @@ class TorchLoopBackend(Backend):
     def run(self, example, mode):
         static, data, weights = self._arguments(example)
         returned = self.rnn(self.step_function(example.structure, weights), **data, **static)
-        return Result.from_framework(returned, to_numpy=_to_numpy)
+        return Result.from_framework(returned, to_numpy=torch_to_numpy)
 
     def run_with_gradients(self, example, mode, loss_weights):
         """The forward run above under autograd; L and its gradients by `grad_torch` (G1)."""
@@ -44,4 +40,4 @@ class TorchLoopBackend(Backend):
             return self.rnn(self.step_function(example.structure, weights), **data, **static)
 
         returned, grads = grad_torch.value_and_grad(loop, data, weights, loss_weights)
-        return Result.from_framework(returned, to_numpy=_to_numpy), grad_torch.as_gradients(grads)
+        return Result.from_framework(returned, to_numpy=torch_to_numpy), grad_torch.as_gradients(grads)
