@@ -123,6 +123,8 @@ def _layer_facts(example):
         "state_size_as_int": layer is not None and layer.state_size_as_int,
         "mask_route": layer.mask_route if layer is not None else "none",
         "bidirectional": layer is not None and layer.bidirectional,
+        # "whole", or "sliced": the cell takes its weights as slices of one kernel (LayerOptions)
+        "weights_layout": getattr(layer, "weights_layout", "whole") if layer is not None else "none",
         "stacked": len(getattr(example, "stacked", ())),
         **_stack_facts(example),
     }
