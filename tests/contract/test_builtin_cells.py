@@ -19,7 +19,7 @@ from conformance.contract.builtin_conv_cells import conv_lstm_step, conv_output_
 from conformance.contract.reference import rnn
 from conformance.judge.assertions import TOLERANCES
 
-keras = pytest.importorskip("keras")
+keras = pytest.importorskip("keras", reason="NOT INSTALLED: keras (the built-in layers these references are checked against)")
 
 # The layers run in float32: the contract's float32 tolerance (judge/assertions.py), the
 # convolutions included (at most 3 x 3 x 3 terms per sum here). Measured over 150 drawn
