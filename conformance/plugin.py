@@ -386,7 +386,7 @@ def _summarize_backends(terminalreporter, config):
         if message:
             terminalreporter.write_line(f"{name}: {message}", red=True, bold=True)
         elif name in ran:  # (asked only there: a layer row asks its worker, which a run of no property never starts)
-            terminalreporter.write_line(f"{name}: installed ({backend.version()}); modes: {', '.join(backend.modes)}")
+            terminalreporter.write_line(f"{name}: installed ({backend.version()}); modes: {', '.join(backend.modes)}{backend.refusals()}")
             for found in backend.code_versions():
                 if found.disagreement():
                     terminalreporter.write_line(f"  NOTE {found.disagreement()}", yellow=True)

@@ -161,6 +161,12 @@ class Backend:
     # (Keras 2 on Theano needs numpy 1.23): its worker then runs there (conformance/base/environments.py).
     environment = None
 
+    def refusals(self):
+        """"; not applicable: <dtype>: <reason>, ..." for the dtypes and policies this
+        backend refuses (section 3), or "": what its rows' output says beside its modes."""
+        refused = {**self.refused_dtypes, **self.refused_policies}
+        return "; not applicable: " + "; ".join(f"{name} ({why})" for name, why in refused.items()) if refused else ""
+
     def runs_in_environment(self):
         """True where this process cannot run the backend but its managed environment can."""
         return self.environment is not None and self.missing_package() is not None

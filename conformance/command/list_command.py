@@ -25,7 +25,7 @@ def main(args=None):
         else:
             state = not_installed_message(backend)
         default = "" if backend.run_by_default else "; not in the default run"
-        print(f"{backend.name}: {state}; {backend.level} level; modes: {', '.join(backend.modes)}{default}")
+        print(f"{backend.name}: {state}; {backend.level} level; modes: {', '.join(backend.modes)}{default}{backend.refusals()}")
     for name, why in UNSUPPORTED.items():
         print(f"{name}: unsupported: {why}")
     return 0
