@@ -30,6 +30,12 @@ DTYPE_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16", "float16", "bflo
 WEIGHTS_LAYOUTS = ("whole", "sliced")
 
 
+def dtype_policy_of(example):
+    """The dtype policy an example runs under: its layer's, or "float32" for a function
+    example (which has no layer) and a layer left at the default."""
+    return getattr(getattr(example, "layer", None), "dtype_policy", "float32")
+
+
 @dataclass(frozen=True)
 class LayerOptions:
     """What the `RNN` layer has beyond the `rnn` options."""

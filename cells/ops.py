@@ -65,10 +65,9 @@ class NumpyOps(Ops):
     def matmul(self, x, w):
         # ml_dtypes' bfloat16 matmul returns float32: round back to the operands' dtype,
         # as the frameworks do (accumulate wide, store in the dtype of the step).
-        import numpy as np
-
-        product = np.matmul(x, w)
-        return product.astype(np.result_type(x, w)) if product.dtype != np.result_type(x, w) else product
+        np = self.lib
+        product, dtype = np.matmul(x, w), np.result_type(x, w)
+        return product if product.dtype == dtype else product.astype(dtype)
 
 
 class TensorFlowOps(Ops):

@@ -162,7 +162,7 @@ class Backend:
     environment = None
 
     def refusals(self):
-        """"; not applicable: <dtype>: <reason>, ..." for the dtypes and policies this
+        """"; not applicable: <dtype> (<reason>); ..." for the dtypes and policies this
         backend refuses (section 3), or "": what its rows' output says beside its modes."""
         refused = {**self.refused_dtypes, **self.refused_policies}
         return "; not applicable: " + "; ".join(f"{name} ({why})" for name, why in refused.items()) if refused else ""

@@ -9,7 +9,6 @@ import optree
 import torch
 
 from conformance.backends.base import torch_to_numpy
-
 from conformance.contract.gradients import DIFFERENTIATED, DIFFERENTIATED_DATA, Gradients, loss_pairs, weight_parts
 
 

@@ -32,6 +32,7 @@ import optree
 
 from cells.build import make_step
 from cells.dtypes import UNIT_ROUNDOFF, is_low_precision, numpy_dtype
+from cells.layer_example import dtype_policy_of
 from cells.ops import NumpyOps
 from cells.spec import CellSpec
 from conformance.contract import reference
@@ -60,7 +61,7 @@ class LowPrecisionResult(Result):
 def compute_dtype(example):
     """The dtype an example's arithmetic runs in: its layer policy's compute dtype where
     it has a policy other than float32, else the cell's dtype."""
-    policy = getattr(getattr(example, "layer", None), "dtype_policy", "float32")
+    policy = dtype_policy_of(example)
     return POLICY_COMPUTE_DTYPES[policy] if policy != "float32" else example.dtype
 
 

@@ -3,8 +3,8 @@
 Every property ends in one of these helpers. A failure raises `Divergence`, whose message
 starts with the rule id (e.g. "[R4]"), says which leaf and which (sample, step) positions
 differ, and ends with NumPy source that rebuilds the example, so the report is enough to
-replay it. Tolerances depend on the dtype (and in low precision on the steps a value was
-carried through), never on the backend (contract section 3).
+replay it. Tolerances depend on the dtype (and in low precision on how the cell propagates
+rounding: conformance/contract/precision.py), never on the backend (contract section 3).
 """
 
 from dataclasses import dataclass

@@ -7,6 +7,7 @@ from hypothesis import reject
 
 from cells.dtypes import LOW_PRECISION
 from cells.example import Options
+from cells.layer_example import dtype_policy_of
 from conformance.backends import get_backend
 
 
@@ -34,7 +35,7 @@ class Target:
         """
         if example.dtype in self.backend.refused_dtypes:
             reject()
-        policy = getattr(getattr(example, "layer", None), "dtype_policy", "float32")
+        policy = dtype_policy_of(example)
         if policy != "float32" and (policy not in self.backend.dtype_policies or policy in self.backend.refused_policies):
             reject()  # `require_dtype_policies` said why when the property began
         unsupported = self.backend.unsupported_options

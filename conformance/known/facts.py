@@ -9,6 +9,7 @@ from math import prod
 import numpy as np
 
 from cells.dtypes import LOW_PRECISION
+from cells.layer_example import dtype_policy_of
 from cells.spec import in_domain
 
 
@@ -62,7 +63,7 @@ def example_facts(example):
 def precision_of(example):
     """How precise an example's arithmetic is: a layer's dtype policy where it has one
     other than float32, else "full" for float32 and float64, else the dtype's name."""
-    policy = getattr(getattr(example, "layer", None), "dtype_policy", "float32")
+    policy = dtype_policy_of(example)
     if policy != "float32":
         return policy
     return example.structure.dtype if example.structure.dtype in LOW_PRECISION else "full"

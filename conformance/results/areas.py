@@ -116,10 +116,10 @@ def area_of_rule(rule, example=None):
     """The one area a divergence of `rule` is shown in (see the module docstring); any
     divergence of a float16, bfloat16 or mixed-policy example is in "precision", where
     the rest of the contract was seen to hold."""
-    if example is not None and example_facts(example).get("precision", "full") != "full":
+    facts = example_facts(example) if example is not None else None
+    if facts is not None and facts["precision"] != "full":
         return "precision"
-    if rule in SPLIT_RULES and example is not None:
-        facts = example_facts(example)
+    if rule in SPLIT_RULES and facts is not None:
         for area, holds in SPLIT_RULES[rule]:
             if holds(facts):
                 return area
