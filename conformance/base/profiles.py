@@ -1,4 +1,5 @@
-"""The Hypothesis profiles of the suite: `ci` (derandomized), `dev`, `thorough`.
+"""The Hypothesis profiles of the suite: `ci` (derandomized), `dev`, `thorough`, and `gpu`
+(derandomized, small: `rnn-conformance gpu`'s built-in rows, conformance/command/gpu_command.py).
 
 What a sample contains, by construction. Each property's sample is its profile's count of
 drawn examples (PROFILE_EXAMPLES; fewer in a compiled mode, more in a cheap one, fewer for
@@ -48,13 +49,13 @@ def _draw_no_constants_from_local_source():
 
 LOCAL_CONSTANTS_DISABLED = _draw_no_constants_from_local_source()
 
-PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200}
+PROFILE_EXAMPLES = {"ci": 25, "dev": 20, "thorough": 200, "gpu": 10}
 # What a forward property draws in a compiled mode under these profiles (conformance/
 # budgets.py): each drawn example pays for a compilation and checks 5 data sets (itself
 # and its 4 siblings), so 6 under `ci` check 30 data sets, 1.2 times the eager mode's 25
 # (8 until the OpenVINO rows joined the default run: 615 s on a slow day, over its 600 s).
 # `thorough` draws 200 everywhere.
-COMPILED_EXAMPLES = {"ci": 6, "dev": 6}
+COMPILED_EXAMPLES = {"ci": 6, "dev": 6, "gpu": 4}
 # What a property draws in a cheap mode (Backend.cheap_modes: 50 examples/s or more in the
 # default run, NumPy and torch loops) under these profiles: twice the eager count, the
 # same few seconds a slow row's 25 cost. Forward, then gradient properties.
@@ -83,11 +84,36 @@ settings.register_profile(
 )
 
 
+# `gpu`: the built-in rows whose framework sees a GPU (rnn-conformance gpu: at most three,
+# builtin-keras-tensorflow, -torch, -jax), the whole run under 10 minutes (issue 41).
+# Derandomized like `ci`, so that every GPU machine checks the same sample and a finding
+# on one replays on another. The arithmetic, at the speeds measured on the 2-core CPU
+# machine (docs/measurements-2026-12-01-to-03.md: the slowest layer row, layer-keras-jax,
+# 1.4 examples/s called, 0.8 predicted, a jit compilation each), a built-in example running
+# the layer twice (use_cudnn="auto", then False): 1.4 s called, 2.5 s predicted, a gradient
+# example 4x that (budgets: 3-5x a forward one), 5.6 s and 10 s. A forward property:
+# (10 + 5 top-ups) x 1.4 s called + (COMPILED_EXAMPLES: 4 + 5) x 2.5 s predicted
+# = 44 s; a gradient property: (3 + 5) x 5.6 s + (3 + 5) x 10 s = 125 s. A built-in module
+# of 4 forward properties and 1 gradient property: 4 x 44 + 125 = 301 s, plus 30 s to start
+# the worker and import the framework: 331 s for the slowest row. The rows run side by side
+# (--jobs is the number of CPUs: a GPU machine has more than three), so the run takes its
+# slowest row: 5.5 minutes, 4.5 left for a slower machine or a row that shrinks a failure
+# (--shrink-seconds 5 per property). Measure it on a GPU and record it when the rows exist.
+settings.register_profile(
+    "gpu",
+    derandomize=True,
+    database=None,
+    max_examples=PROFILE_EXAMPLES["gpu"],
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=_SLOW_IS_FINE,
+)
+
 # A gradient example costs several forward ones (a backward pass; in compiled modes a
 # value-and-grad trace per configuration, 3-5x a forward trace): under the named profiles
 # the gradient properties draw this many examples (each with its siblings in compiled
 # modes). An explicit --max-examples applies to every property alike.
-GRADIENT_EXAMPLES = {"ci": 4, "dev": 4, "thorough": 100}
+GRADIENT_EXAMPLES = {"ci": 4, "dev": 4, "thorough": 100, "gpu": 3}
 
 
 def gradient_settings():
