@@ -16,10 +16,11 @@
                          [--profile dev|thorough] [--max-examples N] [--report PATH.json]
                          [--markdown PATH.md] [--repro-dir DIR] [...]
     rnn-conformance known update --report PATH.json [--dry-run]
+    rnn-conformance gpu [--max-examples N] [--report PATH.json] [--markdown PATH.md] [...]
 
 This module only parses the command line and dispatches: each subcommand is a module of
 its own (conformance/command/run_command.py, list_command.py, mutants_command.py, merge_command.py,
-soak_command.py, known_update.py), which says
+soak_command.py, known_update.py, gpu_command.py), which says
 what it does and what its exit statuses mean. Bad input is one line on stderr and exit
 status 2 (conformance/base/usage.py), for every subcommand.
 """
@@ -32,7 +33,7 @@ from conformance.base.usage import usage_error
 
 PROG = "rnn-conformance"
 DEFAULT_SHRINK_SECONDS = 5  # conformance.base.limits.DEFAULT_SHRINK_SECONDS (tests check they agree)
-COMMANDS = ("run", "list", "mutants", "merge", "soak", "known")
+COMMANDS = ("run", "list", "mutants", "merge", "soak", "known", "gpu")
 SOAK_PROFILES = ("dev", "thorough")  # random profiles: `ci` is derandomized, a seed changes nothing
 PROFILES = ("ci", "dev", "thorough")
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")  # conformance.backends.impl.IMPL_OPS (tests check they agree)
@@ -47,7 +48,8 @@ verdict. rnn-conformance without a command is rnn-conformance run. Other command
   rnn-conformance mutants   the mutation score of the suite (rnn-conformance mutants --help)
   rnn-conformance merge     join the JSON reports of several runs into one report and matrix
   rnn-conformance soak      many random seeds, the undeclared failures grouped by root cause
-  rnn-conformance known     maintain the known-divergence file: `known update --report R.json`"""
+  rnn-conformance known     maintain the known-divergence file: `known update --report R.json`
+  rnn-conformance gpu       the built-in rows on a GPU (cuDNN paths); on a CPU machine, one line"""
 
 SOAK_DESCRIPTION = """\
 Run the backends once per seed (seeds FIRST..FIRST+N-1, a random profile, no example
@@ -88,6 +90,23 @@ findings need a person (listed: a CHANGED entry whose case no longer meets its c
 a divergence that resembles several entries or differs in its version range); 2 bad input.
 
 {RULES}"""
+
+GPU_DESCRIPTION = """\
+Ask TensorFlow, torch and JAX (each in a subprocess) whether they see a GPU; with none,
+say so in one line and exit 0. Otherwise run the built-in rows of those frameworks
+(builtin-keras-tensorflow, -torch, -jax: their cuDNN paths and generic loops, with masks
+right- and left-padded, fully masked rows, go_backwards, gradients) against the CPU
+reference, as `run` does, under the `gpu` profile (under 10 minutes) with
+RNN_CONFORMANCE_GPU=1. docs/gpu.md."""
+
+GPU_EPILOG = f"""\
+exit status: 0 no GPU visible (skipped), or every selected row conforms; else the run's
+own (1, 2, 3, 6: see rnn-conformance run --help); 1 also where a framework's probe crashed
+or timed out (no proof of no GPU); 4 a GPU is visible but this suite has no built-in rows
+to run (one line on stderr).
+
+{RULES}"""
+GPU_BACKEND_TIMEOUT = 600  # the command promises 10 minutes: a worker past them is an error, not a wait
 
 
 MAX_COUNT = 1_000_000  # examples, seeds, jobs: more is a typo, not a plan (and a list of 10^12 seeds is no memory)
@@ -154,8 +173,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _shared_options(parser, profile_default=None, profile_help=PROFILE_HELP, profiles=PROFILES):
-    """The options run, mutants and soak take."""
-    parser.add_argument("--profile", choices=profiles, default=profile_default, help=profile_help)
+    """The options run, mutants, soak and gpu take (gpu without --profile: profiles=())."""
+    if profiles:
+        parser.add_argument("--profile", choices=profiles, default=profile_default, help=profile_help)
     parser.add_argument("--max-examples", type=count, metavar="N", help="examples per property and target (overrides the profile)")
     parser.add_argument("--example-timeout", type=seconds, default=120, metavar="SECONDS",
                         help="seconds before one example counts as a hang, a crash (default: 120)")
@@ -196,7 +216,7 @@ def _user_cell_options(parser):
                         "the --cell cell's call reads (tf-keras), once per constant")
 
 
-def _worker_options(parser, run_only, repro_dir):
+def _worker_options(parser, run_only, repro_dir, backend_timeout=3600):
     if run_only:
         parser.add_argument("--seed", type=whole_number, metavar="N", help="Hypothesis seed (ci is derandomized already)")
     parser.add_argument("--jobs", type=count, default=os.cpu_count() or 1, metavar="N",
@@ -207,9 +227,9 @@ def _worker_options(parser, run_only, repro_dir):
                         "in the conformance package; its format: docs/known-divergences.md)")
     parser.add_argument("--extra-known", action="append", metavar="FILE", help="a known-divergence file of your own, "
                         "layered on the shipped one (entries under ids of their own); repeatable")
-    parser.add_argument("--backend-timeout", type=seconds, default=3600, metavar="SECONDS",
+    parser.add_argument("--backend-timeout", type=seconds, default=backend_timeout, metavar="SECONDS",
                         help="seconds before a backend's worker is killed and reported as an error, whatever its "
-                        "code catches (default: 3600)")
+                        f"code catches (default: {backend_timeout})")
     if run_only:
         _release_options(parser)
     parser.add_argument("--env-dir", metavar="DIR", help="where the managed environments of backends that need "
@@ -261,7 +281,11 @@ def build_parsers():
                                        description=KNOWN_UPDATE_DESCRIPTION, formatter_class=raw)
     update.add_argument("--report", required=True, metavar="PATH.json", help="the JSON report of the run (rnn-conformance --report)")
     update.add_argument("--dry-run", action="store_true", help="print the edits, write nothing")
-    return parser, {"run": run, "list": listing, "mutants": mutants, "merge": merge, "soak": soak, "known": known}
+    gpu = commands.add_parser("gpu", help="the built-in rows on a GPU; on a CPU machine, one line", description=GPU_DESCRIPTION,
+                              epilog=GPU_EPILOG, formatter_class=raw)
+    _shared_options(gpu, profiles=())  # the `gpu` profile always: it keeps the run under 10 minutes
+    _worker_options(gpu, run_only=False, repro_dir=RUN_REPRO_DIR, backend_timeout=GPU_BACKEND_TIMEOUT)
+    return parser, {"run": run, "list": listing, "mutants": mutants, "merge": merge, "soak": soak, "known": known, "gpu": gpu}
 
 
 def parse_arguments(argv):
@@ -318,6 +342,10 @@ def main(argv=None):
             from conformance.command import known_update
 
             return known_update.main(args)
+        if args.command == "gpu":
+            from conformance.command import gpu_command
+
+            return gpu_command.main(args)
         from conformance.command import run_command
 
         return run_command.main(args)
