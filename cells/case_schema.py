@@ -21,6 +21,8 @@ from cells.dtypes import ALL as DTYPE_NAMES
 from cells.stack_schema import check_stack
 from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, OUTPUT_KINDS, STATE_KINDS
 from cells.strategies import MASK_FAMILIES
+from cells.builtin_cell import PATHS
+from cells.builtin_cell_schema import check_builtin_cell, is_builtin_cell_dict
 from cells.user_cell_schema import check_user_cell, is_user_cell_dict
 
 DTYPES = DTYPE_NAMES  # of a cell and of its data arrays (cells/dtypes.py)
@@ -172,7 +174,10 @@ def check_example(data, where="example"):
 def _layer(data, structure, where):
     """The layer's options and stacked cells; the specs of the further cells."""
     options = data["layer"]
-    check_keys(options, LAYER_OPTION_KEYS + ("mask_route",), ("merge_mode", "dtype_policy", "weights_layout"), f"{where}.layer")
+    check_keys(options, LAYER_OPTION_KEYS + ("mask_route",), ("merge_mode", "dtype_policy", "weights_layout", "path"), f"{where}.layer")
+    check_one_of(options.get("path", "own"), PATHS, f"{where}.layer.path")
+    if is_builtin_cell_dict(data["structure"]) and data["stacked"]:
+        raise CaseError(f"{where}.stacked: a built-in layer has one cell")
     for key in LAYER_OPTION_KEYS:
         check_bool(options[key], f"{where}.layer.{key}")
     check_one_of(options["mask_route"], MASK_ROUTES, f"{where}.layer.mask_route")
@@ -222,6 +227,8 @@ def _structure(s, where):
     """A CellStructure dict, with its shapes as tuples in the returned copy."""
     if is_user_cell_dict(s):
         return check_user_cell(s, where)
+    if is_builtin_cell_dict(s):
+        return check_builtin_cell(s, where)
     keys = ("input_shapes", "states", "outputs", "constant_shapes", "hidden", "hidden_activation", "dtype")
     check_keys(s, keys, ("input_transform",), where)  # optional: cases saved before it read as "none"
     checked = dict(s)

@@ -20,6 +20,8 @@ import numpy as np
 
 from cells.case_schema import CaseError
 from cells.layer_example import MASK_VALUE, dense_columns
+from cells.builtin_cell import is_builtin_cell
+from cells.builtin_script import builtin_layer_lines
 from cells.user_cell import is_user_cell, render_user_cell
 from cells.render import array_source, comment_lines, has_non_finite, needs_ml_dtypes, render_step, render_weights
 
@@ -192,13 +194,15 @@ def layer_script(example, flavor="keras3", mode="call", expected=None, title=Non
     lines += ["", ""]
     if any(is_user_cell(spec.structure) for spec in example.specs):
         lines += ["import sys"]
-    for k, spec in enumerate(example.specs):
+    builtin = is_builtin_cell(example.spec.structure)  # issue 41: the built-in layer itself
+    for k, spec in enumerate(() if builtin else example.specs):
         if is_user_cell(spec.structure):  # --cell: the user's own class
             lines += [render_user_cell(spec, f"Cell{k}"), ""]
         else:
             lines += [render_keras_cell(spec, f"Cell{k}", lo.state_size_as_int, flavor, lo.weights_layout), ""]
-    lines += _layer_lines(example, flavor)
+    lines += [] if builtin else _layer_lines(example, flavor)
     lines.append(f"x = {array_source(example.inputs[0])}")
+    lines += builtin_layer_lines(example, flavor) if builtin else []
     lines.append(f"mask = {'None' if example.mask is None else array_source(example.mask)}")
     states = example.initial_state_values()
     lines.append(f"initial_state = [{', '.join(array_source(s) for s in states)}]" if lo.initial_state else "initial_state = None")

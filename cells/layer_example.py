@@ -48,6 +48,9 @@ class LayerOptions:
     merge_mode: str = "concat"  # Bidirectional's (MERGE_MODES; L5 draws concat, a stack any, L8)
     dtype_policy: str = "float32"  # DTYPE_POLICIES: the layer's and its cells' (a stack stays float32)
     weights_layout: str = "whole"  # WEIGHTS_LAYOUTS
+    # A built-in layer's (issue 41; cells/builtin_cell.py PATHS): its own path ("own", as a user
+    # writes the layer; the backend's kernel where it takes one) or the generic RNN loop.
+    path: str = "own"
 
     def changed(self, **changes):
         return replace(self, **changes)

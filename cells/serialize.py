@@ -13,6 +13,9 @@ from cells.case_schema import check_example
 from cells.example import Example, Options
 from cells.dtypes import ALL as DTYPE_NAMES, numpy_dtype
 from cells.layer_example import LayerExample, LayerOptions, NextLayer
+from cells.builtin_cell import is_builtin_cell
+from cells.builtin_cell import structure_from_dict as builtin_structure_from_dict
+from cells.builtin_cell import structure_to_dict as builtin_structure_to_dict
 from cells.user_cell import is_user_cell
 from cells.user_cell import structure_from_dict as user_structure_from_dict
 from cells.user_cell import structure_to_dict as user_structure_to_dict
@@ -25,6 +28,8 @@ def structure_to_dict(s):
     cell (--cell) is saved as where it came from and its probed shapes."""
     if is_user_cell(s):
         return user_structure_to_dict(s)
+    if is_builtin_cell(s):
+        return builtin_structure_to_dict(s)
     data = {
         "input_shapes": [list(x) for x in s.input_shapes],
         "states": [{"shape": list(st.shape), "kind": st.kind, "activation": st.activation} for st in s.states],
@@ -42,6 +47,8 @@ def structure_to_dict(s):
 def structure_from_dict(s):
     if "user_cell" in s:
         return user_structure_from_dict(s)
+    if "builtin_cell" in s:
+        return builtin_structure_from_dict(s)
     return CellStructure(
         input_shapes=tuple(tuple(x) for x in s["input_shapes"]),
         states=tuple(StateSpec(tuple(st["shape"]), st["kind"], st["activation"]) for st in s["states"]),
@@ -83,7 +90,7 @@ def _layer_options_to_dict(layer, stack=False):
     are not their defaults (cases saved before them read the same); a further layer of a
     stack has no mask route of its own."""
     data = asdict(layer)
-    for key, default in (("merge_mode", "concat"), ("dtype_policy", "float32"), ("weights_layout", "whole")):
+    for key, default in (("merge_mode", "concat"), ("dtype_policy", "float32"), ("weights_layout", "whole"), ("path", "own")):
         if data[key] == default:
             del data[key]
     if stack:

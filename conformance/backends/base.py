@@ -124,12 +124,16 @@ class TraceCounter:
         return counted_call(stats, mode, call, lambda _: self.traces > before)
 
 
+# The levels whose rows run a Keras layer in a worker (their reproducers are layer scripts):
+# the custom-cell layer rows and the built-in layer rows (issue 41).
+LAYER_LEVELS = ("layer", "builtin")
+
 class Backend:
     """One implementation under test. Subclasses set the class attributes and `run`."""
 
     name = None
     description = ""
-    level = "function"  # or "layer": which properties run on it (contract section 1 or 2)
+    level = "function"  # or "layer", "builtin": which properties run on it (contract section 1 or 2; issue 41)
     packages = ()  # modules that must be importable, e.g. ("tensorflow",)
     also_reported = ()  # modules whose code is reported where importable (a pluggable backend: keras_openvino)
     extra = None  # the pip extra of rnn-conformance that installs them

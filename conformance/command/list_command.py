@@ -3,7 +3,7 @@ and the code each would test: every package's version and place as the imported 
 states them (conformance/base/code_versions.py), and where installed metadata says otherwise."""
 
 from conformance.base import environments
-from conformance.backends import BACKENDS, UNSUPPORTED
+from conformance.backends import AWAITING_TRIAGE, BACKENDS, UNSUPPORTED
 from conformance.base.code_versions import probe
 from conformance.backends import not_installed_message
 
@@ -25,6 +25,8 @@ def main(args=None):
         else:
             state = not_installed_message(backend)
         default = "" if backend.run_by_default else "; not in the default run"
+        if backend.name in AWAITING_TRIAGE:
+            default = "; not in the default run until its divergences are declared (run it by name)"
         print(f"{backend.name}: {state}; {backend.level} level; modes: {', '.join(backend.modes)}{default}{backend.refusals()}")
     for name, why in UNSUPPORTED.items():
         print(f"{name}: unsupported: {why}")

@@ -10,12 +10,14 @@ and cells are the same specs the function-level suite builds (L4). Rule ids in t
 import numpy as np
 
 from cells.build import make_step
+from cells.builtin_cell import is_builtin_cell
 from cells.dtypes import UNIT_ROUNDOFF, numpy_dtype
 from cells.keras_script import layer_script
 from cells.stack_script import stack_script
 from cells.ops import get_ops
 from cells.user_cell import is_user_cell
 from conformance.contract import reference
+from conformance.contract.builtin_step import builtin_step
 from conformance.contract.precision import BASE, PER_STEP, POLICY_COMPUTE_DTYPES
 from conformance.contract import user_cell_reference
 from conformance.contract.values import Result
@@ -26,6 +28,7 @@ def layer_source(example, backend, mode, title=None, expected=None):
     Keras 3 its backend) in `mode`, expecting the contract's values (`expected`, or the
     layer reference's): the one copy used by failure messages and saved reproducers."""
     flavor = getattr(backend, "flavor", "keras3")
+    mode = mode.rpartition("-")[2]  # a built-in row's "own-call" runs the layer as "call" does (issue 41)
     if example.next_layers:  # a stack (L8): the stack as built against itself given the masks L8 says
         return stack_script(example, handed_masks(example), flavor, mode, title, getattr(backend, "keras_backend", None))
     tolerance = None
@@ -109,7 +112,10 @@ def layer_outputs(example, rnn=reference.rnn, cell_weights=None, user_step=None)
         weights = [spec.weight_arrays() for spec in example.specs]
         cell_weights = [weights, weights]
     with np.errstate(all="ignore"):  # a sigmoid's exp may overflow to inf: 1 / (1 + inf) = 0
-        return _layer_outputs(example, rnn, cell_weights, user_step)
+        returned = _layer_outputs(example, rnn, cell_weights, user_step)
+    if any(is_builtin_cell(spec.structure) for spec in example.specs):  # computed in float64, rounded once
+        returned = [np.asarray(r).astype(np.asarray(example.inputs[0]).dtype) for r in returned]
+    return returned
 
 
 def _layer_outputs(example, rnn, cell_weights, user_step):
@@ -159,7 +165,9 @@ def _stacked_step(example, weights, user_step=None):
     all, as tf_keras' RNN and StackedRNNCells pass them."""
     numpy = get_ops("numpy")
     steps = [
-        user_step(spec, w) if is_user_cell(spec.structure) else make_step(spec.structure, numpy, w)
+        user_step(spec, w) if is_user_cell(spec.structure)
+        else builtin_step(spec.structure, w) if is_builtin_cell(spec.structure)  # issue 41: a built-in layer's cell
+        else make_step(spec.structure, numpy, w)
         for spec, w in zip(example.specs, weights)
     ]
 

@@ -2,6 +2,7 @@
 shown under the failure: each divergence as a JSON case, a reproducer script beside it,
 and its source as a report section (the comparison that raised it renders nothing)."""
 
+from conformance.backends.base import LAYER_LEVELS
 from cells.render import example_source
 from conformance.replay import repro
 
@@ -37,7 +38,7 @@ def source_of(divergence):
     rebuilds the cell, data and options. (Rendered here, where a failure is reported: the
     comparison that raised it renders nothing.)"""
     target, example = divergence.target, divergence.example
-    if getattr(target.backend, "level", None) != "layer":
+    if getattr(target.backend, "level", None) not in LAYER_LEVELS:
         return "NumPy source of the example:\n" + example_source(example)
     try:
         script = repro.divergence_source(example, target.backend, target.mode)

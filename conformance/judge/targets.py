@@ -35,6 +35,11 @@ class Target:
         """
         if example.dtype in self.backend.refused_dtypes:
             reject()
+        fitted = getattr(self.backend, "fitted", None)  # a built-in row sets the mode's path (issue 41)
+        if fitted is not None:
+            example = fitted(example, self.mode)
+            if example is None:
+                reject()  # a layer this Keras lacks (its row lists it: `rnn-conformance list`)
         policy = dtype_policy_of(example)
         if policy != "float32" and (policy not in self.backend.dtype_policies or policy in self.backend.refused_policies):
             reject()  # `require_dtype_policies` said why when the property began

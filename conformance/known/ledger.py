@@ -109,11 +109,12 @@ class KnownDivergence:
 
     def declared_underneath(self, target, divergence):
         """The same root cause declared on the function row whose `rnn` this layer row
-        runs (a layer is that function run with the cell's `call`, contract section 2):
+        runs (a layer is that function run with the cell's `call`, contract section 2), or
+        for a built-in row on its layer row too (rows_underneath):
         named, not excused, for a layer failure (a user's cell, --cell, reaches shapes the
         suite's own layer cells never have) until the layer row has an entry of its own,
         with a minimal example of its own."""
-        if self.backend != function_row_of(target.backend.name):
+        if self.backend not in rows_underneath(target.backend.name):
             return False
         found = target.backend.code_version(self.package)
         return found is not None and self.in_range(found.version) and self.matches(divergence)
@@ -168,6 +169,15 @@ class Ledger:
 def function_row_of(backend_name):
     """The function row whose `rnn` a layer row runs (layer-keras-jax: keras-jax), or None."""
     return backend_name.removeprefix("layer-") if backend_name.startswith("layer-") else None
+
+
+def rows_underneath(backend_name):
+    """The rows whose code a row runs beneath its own: a layer row's function row; a
+    built-in row's (issue 41: `LSTM` is an `RNN` layer) layer row and function row."""
+    if backend_name.startswith("builtin-"):
+        layer_row = "layer-" + backend_name.removeprefix("builtin-")
+        return (layer_row, function_row_of(layer_row))
+    return (function_row_of(backend_name),)
 
 
 def load(path=DEFAULT_FILE, vocabulary=None):

@@ -9,6 +9,7 @@ import types
 from hypothesis import given, settings
 
 from conformance.properties import test_agreement
+from conformance.properties import test_builtin_layers
 from conformance.properties import test_gradients
 from conformance.properties import test_hints
 from conformance.properties import test_layer
@@ -47,6 +48,7 @@ GRADIENT_PROPERTIES = [
 ]
 FUNCTION_MODULES = (test_agreement, test_gradients, test_hints, test_layout, test_masking, test_precision, test_structure)
 LAYER_MODULES = (test_layer, test_layer_stacks, test_layer_gradients, test_layer_precision)
+BUILTIN_MODULES = (test_builtin_layers,)
 # The forward layer properties (sections 2, L1-L6 and L8), in the order the layer mutants
 # are hunted in: each single-layer property before the stacks.
 LAYER_PROPERTIES = [
@@ -65,7 +67,15 @@ def hypothesis_tests(modules):
     return [f for m in modules for n, f in vars(m).items() if n.startswith("test_") and getattr(f, "is_hypothesis_test", False)]
 
 
-ALL_PROPERTIES = hypothesis_tests(FUNCTION_MODULES + LAYER_MODULES)
+# The built-in layers (issue 41), in the order the built-in mutants are hunted in.
+BUILTIN_PROPERTIES = [
+    test_builtin_layers.test_builtin_layer_agrees_with_reference,
+    test_builtin_layers.test_builtin_mask_routes_agree,
+    test_builtin_layers.test_builtin_bidirectional_agrees_with_reference,
+    test_builtin_layers.test_builtin_stack_hands_on_the_mask,
+]
+
+ALL_PROPERTIES = hypothesis_tests(FUNCTION_MODULES + LAYER_MODULES + BUILTIN_MODULES)
 
 
 def generated_only(property_test, strategy, chosen_settings):

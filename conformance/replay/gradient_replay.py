@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 from hypothesis.errors import HypothesisDeprecationWarning, UnsatisfiedAssumption
 
+from conformance.backends.base import LAYER_LEVELS
 from cells.case_schema import CaseError, parse_case
 from cells.serialize import example_from_dict
 from conformance.judge.assertions import Divergence
@@ -49,7 +50,7 @@ def main(case_text):
     example = example_from_dict(case.get("diverging_example", case["example"]))
     print(f"{backend.name} [{case['mode']}], {case['property']}: [{case['rule']}] {case['summary']}")
     print(f"example: {example!r}")
-    if getattr(backend, "level", None) == "layer":
+    if getattr(backend, "level", None) in LAYER_LEVELS:
         return _replay_layer_property(case, backend, example)
     reference = expected(example)
     weights = example_loss_weights(example, reference)

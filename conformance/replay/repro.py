@@ -17,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from conformance.backends.base import LAYER_LEVELS
 from cells.case_fields import short_path
 from cells.case_schema import IMPL_PREFIX, CaseError, read_case
 from cells.serialize import example_from_dict, example_to_dict
@@ -85,7 +86,7 @@ def save_reproducer(divergence, case_path):
 def _run_against_the_contract(divergence):
     """The run to reproduce: a metamorphic property compared two runs of the backend, and
     the script compares one run with the contract, so pick a run that differs from it."""
-    if len(divergence.runs) < 2 or getattr(divergence.target.backend, "level", None) == "layer":
+    if len(divergence.runs) < 2 or getattr(divergence.target.backend, "level", None) in LAYER_LEVELS:
         return divergence.example  # (a layer script runs every mask route itself)
     for run in divergence.runs:
         try:
@@ -102,7 +103,7 @@ def divergence_source(example, backend, mode, title=None, contract=None):
     layer row (cells/keras_script.py), a NumPy + framework one for a function row
     (conformance/replay/function_script.py). `contract`: the values to expect, when already
     known (a Result, or the layer's list of arrays); by default the reference's."""
-    if getattr(backend, "level", None) == "layer":
+    if getattr(backend, "level", None) in LAYER_LEVELS:
         return layer_source(example, backend, mode, title, contract)
     return function_script(example, backend, mode, expected(example) if contract is None else contract, title=title)
 
@@ -170,7 +171,7 @@ def case_script(case, contract=None, cell=None):
     backend = case_backend(case)
     case = user_cell_consent(case, cell)
     example = example_from_dict(case.get("diverging_example", case["example"]))
-    if (getattr(backend, "level", None) == "layer") != hasattr(example, "layer"):
+    if (getattr(backend, "level", None) in LAYER_LEVELS) != hasattr(example, "layer"):
         raise CaseError(f"example: not an example of a {getattr(backend, 'level', 'function')} backend such as {case['backend']}")
     title = f"{case['backend']} [{case['mode']}], {case['property']}: [{case['rule']}] {case['summary']}"
     if is_gradient_property(case["property"]) and contract is None:

@@ -39,10 +39,11 @@ AREAS = (
     ("layer", "the RNN layer: its outputs, initial states, state sizes, Bidirectional, stacked cells (L1, L2, L4-L6)"),
     ("routes", "mask routes of the layer, and the mask it hands on to the next (L3, L8)"),
     ("precision", "float16, bfloat16 and mixed policies: within the low-precision tolerance, exact where the contract is (section 3)"),
+    ("stateful", "a stateful layer carries its states from batch to batch, and reset_states() starts again (L9)"),
 )
 AREA_IDS = tuple(area for area, _ in AREAS)
 GRADIENT_AREAS = ("grad", "grad-mask")
-LAYER_ONLY_AREAS = ("layer", "routes")
+LAYER_ONLY_AREAS = ("layer", "routes", "stateful")
 # What forward agreement in float32 and float64 vouches for: not the layer's own areas, not
 # gradients, not low precision (its own properties, section 3).
 _FORWARD_AREAS = tuple(a for a in AREA_IDS if a not in GRADIENT_AREAS + LAYER_ONLY_AREAS + ("precision",))
@@ -74,6 +75,12 @@ PROPERTY_AREAS = {
     "test_gradients::test_gradients_are_invariant": GRADIENT_AREAS,
     "test_layer_gradients::test_layer_gradients_agree_with_reference": GRADIENT_AREAS,
     "test_layer_gradients::test_training_step_follows_reference_gradient": ("grad",),
+    # The built-in layers (issue 41), on the built-in rows.
+    "test_builtin_layers::test_builtin_layer_agrees_with_reference": tuple(a for a in AREA_IDS if a not in GRADIENT_AREAS + ("routes", "precision")),
+    "test_builtin_layers::test_builtin_mask_routes_agree": ("routes",),
+    "test_builtin_layers::test_builtin_bidirectional_agrees_with_reference": ("layer",),
+    "test_builtin_layers::test_builtin_stack_hands_on_the_mask": ("routes",),
+    "test_builtin_layers::test_builtin_stateful_layer_carries_its_states": ("stateful",),
     # A layer under a dtype policy (issue 40): the precision area, on the layer rows.
     "test_layer_precision::test_layer_under_a_dtype_policy_agrees_with_reference": ("precision",),
     "test_layer_precision::test_layer_gradients_under_a_dtype_policy_agree_with_reference": ("precision",),
@@ -88,7 +95,7 @@ RULE_AREAS = {
     "R1": "core", "R2": "core", "R3": "mask-state", "R4": "mask-out", "R5": "backwards",
     "R6": "core", "R7": "ret-all", "R8": "mask-out", "R9": "mask-out", "R10": "unroll",
     "R11": "t-major", "R12": "core", "R13": "core", "R14": "edge",
-    "L1": "layer", "L2": "layer", "L3": "routes", "L4": "layer", "L5": "layer", "L6": "layer", "L8": "routes",
+    "L1": "layer", "L2": "layer", "L3": "routes", "L4": "layer", "L5": "layer", "L6": "layer", "L8": "routes", "L9": "stateful",
     "G1": "grad", "G2": "grad-mask", "G3": "grad-mask", "G4": "grad", "L7": "grad",
 }
 UNCLASSIFIED = "unclassified"  # the rule of a failure that names no contract rule

@@ -1,8 +1,9 @@
 """Every contract rule of section 1 (R1-R14, as CONTRACT.md defines them) is implemented
 (cited) in the reference and checked (cited) in at least one property module or golden test;
 every gradient rule of section 5 (G1-G4) is implemented (cited) in the gradient reference or
-the gradient checks and checked (cited) in a property module; every layer rule (L1-L8) is
-checked (cited) in a property module, and L8, what a layer hands on, in the layer reference."""
+the gradient checks and checked (cited) in a property module; every layer rule (L1-L9) is
+checked (cited) in a property module, L8, what a layer hands on, in the layer reference, and
+L9, the stateful layer, in the stateful reference."""
 
 import re
 from pathlib import Path
@@ -29,9 +30,13 @@ def test_the_contract_defines_rules_r1_to_r14():
     assert RULES == [f"R{n}" for n in range(1, 15)]
 
 
-def test_the_contract_defines_rules_g1_to_g4_and_l1_to_l8():
+def test_the_contract_defines_rules_g1_to_g4_and_l1_to_l9():
     assert GRADIENT_RULES == [f"G{n}" for n in range(1, 5)]
-    assert LAYER_RULES == [f"L{n}" for n in range(1, 9)]
+    assert LAYER_RULES == [f"L{n}" for n in range(1, 10)]
+
+
+def test_l9_is_implemented_in_the_stateful_reference():
+    assert cited("L9", (ROOT / "conformance" / "contract" / "stateful_reference.py").read_text())
 
 
 def test_l8_is_implemented_in_the_layer_reference():

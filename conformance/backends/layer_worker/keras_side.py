@@ -24,7 +24,9 @@ import numpy as np
 
 from cells.layer_example import MASK_VALUE, packed_weights, unpacked_weights
 from cells.ops import KerasOps, get_ops
+from cells.builtin_cell import is_builtin_cell
 from cells.user_cell import is_user_cell
+from conformance.backends.layer_worker.builtin_side import KernelWatch, builtin_layer, is_builtin_example, path_taken
 from conformance.backends.layer_worker.spec_cell import cell_class, register
 
 FLAVORS = ("keras3", "tf_keras", "keras2")
@@ -78,6 +80,9 @@ class LayerRunner:
         else:
             raise ValueError(f"unknown Keras flavor {flavor!r}; valid: {', '.join(FLAVORS)}")
         self.flavor = flavor
+        # Keras 3's own LSTM/GRU kernels, watched (conformance/backends/layer_worker/builtin_side.py)
+        self.kernel_watch = KernelWatch() if flavor == "keras3" else None
+        self.last_path = None
         self.cell_class = cell_class(self.keras, self.ops)
         register(self.keras, self.cell_class)
         self._built = OrderedDict()  # least recently used first
@@ -91,10 +96,17 @@ class LayerRunner:
         """The layer's return value for this example, as a list of NumPy arrays."""
         built = self.built_for(example, mode)
         try:
-            return [np.asarray(self.to_numpy(r)) for r in _flatten(built.call(example))]
+            returned = [np.asarray(self.to_numpy(r)) for r in _flatten(built.call(example))]
         except Exception:
             self._forget_open_name_scopes()
             raise
+        if is_builtin_example(example):  # which path ran (issue 41): asked for by ("last_path",)
+            answered = self.kernel_watch.take() if self.kernel_watch else []
+            if answered or "path" not in built.extra:  # a compiled model calls the kernel while tracing only
+                first = built.layer[0] if isinstance(built.layer, list) else built.layer
+                built.extra["path"] = path_taken(self, example, answered, first)
+            self.last_path = built.extra["path"]
+        return returned
 
     def forget_compiled(self):
         """Drop what each kept model compiled (its train and predict functions; in `extra`,
@@ -151,6 +163,9 @@ class LayerRunner:
     def layer_of(self, example):
         k, o, lo = self.keras, example.options, example.layer
         dtype = self.policy_of(lo)
+        if is_builtin_example(example):  # issue 41: the built-in layer itself, on its path
+            layer = builtin_layer(self, lo, example.spec, o, dtype)
+            return k.layers.Bidirectional(layer, merge_mode=lo.merge_mode, **dtype) if lo.bidirectional else layer
         cells = [self._cell(spec, lo, dtype) for spec in example.specs]
         options = dict(
             return_sequences=o.return_all_outputs,
@@ -298,7 +313,8 @@ class LayerRunner:
 
     @staticmethod
     def _layout(spec, example):
-        return "whole" if is_user_cell(spec.structure) or example.next_layers else example.layer.weights_layout
+        whole = is_user_cell(spec.structure) or is_builtin_cell(spec.structure) or example.next_layers
+        return "whole" if whole else example.layer.weights_layout
 
     def value_of(self, variable):
         """A weight variable's current value as a NumPy copy."""

@@ -14,7 +14,8 @@ under KERAS_BACKEND=openvino, and a native hang that only killing a process can 
 
 Requests: ("describe",), ("code_versions", modules), ("run", example, mode), ("gradients", example, mode, loss
 weights) and ("train", example, loss weights, learning rate) (rule L7,
-conformance/backends/layer_worker/keras_gradients.py), ("forget",) (drop what every kept model compiled), and for a user's cell ("probe_cell", ...) and
+conformance/backends/layer_worker/keras_gradients.py), ("forget",) (drop what every kept model compiled), ("last_path",) (the path the last
+built-in layer ran, issue 41), and for a user's cell ("probe_cell", ...) and
 ("reference", example) (conformance/contract/user_cell_reference.py); each answer but describe's comes with the
 runner's (traced, reused) counts. Replies: ("ok", value) or
 ("error", "Type: message", traceback text). A crash inside Keras is a reply, not an exit.
@@ -45,6 +46,12 @@ def serve(flavor, requests, replies):
             elif request[0] == "run":
                 _, example, mode = request
                 reply = ("ok", (runner.run(example, mode), (runner.traced, runner.reused)))
+            elif request[0] == "stateful":  # L9 (issue 41): a stateful built-in layer over batches
+                from conformance.backends.layer_worker.builtin_side import run_stateful
+
+                reply = ("ok", (run_stateful(runner, *request[1:]), (runner.traced, runner.reused)))
+            elif request[0] == "last_path":  # which path the last built-in example ran (issue 41)
+                reply = ("ok", (runner.last_path, (runner.traced, runner.reused)))
             elif request[0] == "forget":  # a replay's fresh attempt: compile every kept model anew
                 runner.forget_compiled()
                 reply = ("ok", (None, (runner.traced, runner.reused)))

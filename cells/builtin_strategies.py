@@ -1,0 +1,141 @@
+"""Hypothesis strategies for the built-in layers (issue 41): their cells, and layer examples.
+
+The examples are the layer properties' own (cells/layer_strategies.py) with a built-in
+cell in place of a random one: every mask family, go_backwards, return_sequences,
+return_state, unroll, zero_output_for_mask, given or default initial states, both mask
+routes, Bidirectional with every merge mode, stacks of layers. What a built-in layer
+cannot take is not drawn: a list of cells (L6 is the generic `RNN`'s), `state_size` as an
+int, a Masking layer before a ConvLSTM (it would mask per position, not per step).
+
+The backends' own kernels take only some configurations (tanh and sigmoid, a bias, no
+unroll, no mask: keras/src/backend/*/rnn.py `cudnn_ok`, torch's fallback, OpenVINO's
+LSTMSequence), so those are drawn half the time: an own-path row that never reached its
+kernel would say nothing about it. `RNN_CONFORMANCE_GPU=1` (the GPU command) draws them
+three times in four.
+"""
+
+import os
+
+from hypothesis import strategies as st
+
+from cells.builtin_cell import ACTIVATIONS, KINDS, BuiltinCellStructure
+from cells.layer_example import NextLayer
+from cells.layer_strategies import (
+    BATCH_SIZES,
+    layer_examples,
+    layer_options,
+    rnn_options_of_the_layer,
+    stack_layer_options,
+)
+from cells.spec import CellSpec
+from cells.strategies import MASK_FAMILIES, data_arrays
+
+GPU_VARIABLE = "RNN_CONFORMANCE_GPU"
+RECURRENT = ("SimpleRNN", "LSTM", "GRU")  # the kinds whose sequence another layer takes
+UNITS = st.integers(1, 3)
+FEATURES = st.integers(1, 3)
+# ConvLSTM is costly to run and its loop is the generic one on every backend: drawn less.
+KIND_WEIGHTS = {"SimpleRNN": 2, "LSTM": 3, "GRU": 3, "ConvLSTM1D": 1, "ConvLSTM2D": 1}
+
+
+def _kernel_friendly_share():
+    return 0.75 if os.environ.get(GPU_VARIABLE) == "1" else 0.5
+
+
+@st.composite
+def builtin_structures(draw, input_shape=None, kinds=KINDS):
+    """A built-in cell Keras accepts. `input_shape`: what it must take (a later layer of a
+    stack takes the previous one's sequence, so it is not a ConvLSTM)."""
+    pool = [k for k in kinds for _ in range(KIND_WEIGHTS[k])]
+    if input_shape is not None:
+        pool = [k for k in pool if not k.startswith("Conv")]
+    kind = draw(st.sampled_from(pool))
+    friendly = draw(st.floats(0, 1)) < _kernel_friendly_share()
+    activation = "tanh" if friendly else draw(st.sampled_from(ACTIVATIONS))
+    recurrent_activation = "sigmoid" if friendly else draw(st.sampled_from(ACTIVATIONS))
+    fields = dict(kind=kind, units=draw(UNITS), activation=activation, recurrent_activation=recurrent_activation,
+                  use_bias=True if friendly else draw(st.booleans()), reset_after=draw(st.booleans()))
+    if kind.startswith("Conv"):
+        fields.update(draw(conv_configurations(1 if kind == "ConvLSTM1D" else 2)))
+    else:
+        fields["input_shape"] = input_shape or (draw(FEATURES),)
+    return BuiltinCellStructure(**fields)
+
+
+@st.composite
+def conv_configurations(draw, rank):
+    """Kernel, strides, dilation and padding Keras accepts: strides > 1 with dilation > 1
+    is refused (conv_lstm.py 128-135); "valid" needs n >= d (k - 1) + 1 on every axis."""
+    kernel_size = tuple(draw(st.integers(1, 2)) for _ in range(rank))
+    strides = tuple(draw(st.integers(1, 2)) for _ in range(rank))
+    dilation = (1,) * rank if max(strides) > 1 else tuple(draw(st.integers(1, 2)) for _ in range(rank))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    least = [d * (k - 1) + 1 if padding == "valid" else 1 for k, d in zip(kernel_size, dilation)]
+    spatial = tuple(draw(st.integers(n, n + 1)) for n in least)
+    return dict(kernel_size=kernel_size, strides=strides, dilation_rate=dilation, padding=padding,
+                input_shape=(*spatial, draw(FEATURES)))
+
+
+@st.composite
+def _builtin_specs(draw, input_shape=None, kinds=KINDS):
+    structure = draw(builtin_structures(input_shape, kinds))
+    weights = tuple(tuple(draw(data_arrays("float32", shape)).ravel().tolist()) for shape in structure.weight_shapes())
+    return CellSpec(structure, weights)
+
+
+def builtin_cell_specs(input_shape=None):
+    """`cell_specs_for` of cells/layer_strategies.py: built-in cells and their weights."""
+    return _builtin_specs(input_shape)
+
+
+def _options(**fixed):
+    """The layer options a built-in layer takes (no state_size as an int)."""
+    return layer_options(state_size_as_int=False, **fixed)
+
+
+def builtin_layer_examples(mask_families=st.sampled_from(MASK_FAMILIES)):
+    """L1, L2, L4: one built-in layer with every option it has."""
+    return layer_examples(layer_option_strategy=_options(), mask_families=mask_families,
+                          cell_specs_for=builtin_cell_specs).map(_fit)
+
+
+def builtin_bidirectional_examples():
+    """L5: a built-in layer in Bidirectional, any merge mode."""
+    return layer_examples(option_strategy=rnn_options_of_the_layer(go_backwards=False),
+                          layer_option_strategy=stack_layer_options(bidirectional=True, state_size_as_int=False),
+                          cell_specs_for=builtin_cell_specs).map(_fit)
+
+
+@st.composite
+def builtin_stack_examples(draw, mask_families=st.sampled_from([f for f in MASK_FAMILIES if f != "none"])):
+    """L8: two built-in layers, the first returning its sequence, the second handed its
+    mask. Neither is a ConvLSTM: its sequence (B, T, *spatial, filters) is no input of
+    another built-in layer but a ConvLSTM, and ConvLSTM's masks are drawn alone."""
+    first = draw(layer_examples(option_strategy=rnn_options_of_the_layer(return_all_outputs=True),
+                                layer_option_strategy=_options(return_state=False), mask_families=mask_families,
+                                cell_specs_for=lambda input_shape=None: _builtin_specs(input_shape, RECURRENT)))
+    first = _fit(first)
+    width = first.spec.structure.units
+    spec = draw(builtin_cell_specs((width,)))
+    layer = draw(stack_layer_options(mask_route="mask-argument", bidirectional=False, state_size_as_int=False))
+    options = draw(rnn_options_of_the_layer())
+    states = tuple(draw(data_arrays("float32", (first.batch,) + s.shape, nonzero=True)) for s in spec.structure.states)
+    return first.changed(next_layers=(NextLayer(spec=spec, options=options, layer=layer, initial_states=states),),
+                         stack_build="functional")
+
+
+def _fit(example):
+    """A ConvLSTM's mask comes by the mask= argument: a Masking layer masks per position."""
+    if example.spec.structure.rank and example.layer.mask_route != "mask-argument":
+        return example.changed(layer={"mask_route": "mask-argument"})
+    return example
+
+
+
+def builtin_stateful_examples():
+    """L9: one built-in layer (not Bidirectional) of two steps or more, its mask by the
+    `mask=` argument, no unroll (its batches have other lengths than the whole), starting
+    from zeros as a new stateful layer does; it returns its states."""
+    return layer_examples(option_strategy=rnn_options_of_the_layer(unroll=False),
+                          layer_option_strategy=_options(return_state=True, initial_state=False, mask_route="mask-argument"),
+                          cell_specs_for=builtin_cell_specs).filter(lambda example: example.steps >= 2)

@@ -1,0 +1,92 @@
+"""The built-in rows (conformance/backends/builtin_layers.py): both paths against the
+reference, the path each ran counted, L9's check able to fail, a reproducer that runs."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cells.builtin_cell import BuiltinCellStructure
+from cells.example import Options
+from cells.layer_example import LayerExample, LayerOptions
+from cells.spec import CellSpec
+from conformance.backends import get_backend
+from conformance.contract.layer_reference import expected_layer_result, layer_source
+from conformance.contract.stateful_reference import stateful_outputs
+from conformance.contract.values import Result
+from conformance.judge.assertions import Divergence, assert_agrees_with_reference
+from conformance.judge.stateful_checks import check_stateful
+from conformance.judge.targets import Target
+
+
+def lstm_example(mask=None, **options):
+    rng = np.random.default_rng(0)
+    structure = BuiltinCellStructure("LSTM", 2, (3,))
+    weights = tuple(tuple(rng.uniform(-0.5, 0.5, shape).ravel().tolist()) for shape in structure.weight_shapes())
+    x = rng.uniform(-1, 1, (2, 4, 3)).astype("float32")
+    if mask is not None:
+        x[~mask] = 0.0
+    return LayerExample(spec=CellSpec(structure, weights), options=Options(**options), inputs=(x,),
+                        initial_states=(np.ones((2, 2), "float32"), np.ones((2, 2), "float32")), constants=(),
+                        mask=mask, mask_family="none" if mask is None else "right-padded",
+                        layer=LayerOptions(return_state=True))
+
+
+@pytest.mark.e2e  # the row's worker is a process
+@pytest.mark.parametrize("mode", ["own-call", "generic-call"])
+def test_torch_runs_its_own_lstm_without_a_mask_and_the_generic_loop_when_asked(mode):
+    backend = get_backend("builtin-keras-torch")
+    target = Target(backend, mode)
+    example = target.applicable(lstm_example())
+    assert example.layer.path == mode.split("-")[0]
+    assert_agrees_with_reference(backend.run(example, mode), expected_layer_result(example), example, target)
+    taken = [t for (m, t), n in backend.path_counts.items() if m == mode]
+    assert taken == (["own:lstm"] if mode == "own-call" else ["generic"])
+
+
+class ResetsBetweenBatches:
+    """A stateful layer that forgets its states at each call: what L9 forbids."""
+
+    name, modes = "resets-between-batches", ("call",)
+
+    def run_stateful(self, example, mode, cuts):
+        from conformance.contract.layer_reference import layer_outputs
+        from conformance.contract.stateful_reference import batches_of
+
+        zeros = tuple(np.zeros_like(s) for s in example.initial_states)
+        parts = batches_of(example, cuts)
+        returned = [layer_outputs(part.changed(initial_states=zeros)) for part in parts + [parts[0]]]
+        return [Result(last_output=[], outputs=r[0], new_states=r[1:]) for r in returned]
+
+
+class Remembers(ResetsBetweenBatches):
+    def run_stateful(self, example, mode, cuts):
+        return [Result(last_output=[], outputs=r[0], new_states=r[1:]) for r in stateful_outputs(example, cuts)]
+
+
+def test_l9_rejects_a_layer_that_resets_between_batches_and_passes_one_that_carries():
+    example = lstm_example(return_all_outputs=True)
+    check_stateful(Target(Remembers(), "call"), example, [2])
+    with pytest.raises(Divergence) as raised:
+        check_stateful(Target(ResetsBetweenBatches(), "call"), example, [2])
+    assert raised.value.rule == "L9" and "batch 2 of 2" in raised.value.summary
+
+
+@pytest.mark.e2e
+def test_l9_holds_on_keras_3_tensorflow():
+    mask = np.array([[True, True, True, False], [False, False, True, True]])
+    example = lstm_example(mask=mask, return_all_outputs=True)
+    check_stateful(Target(get_backend("builtin-keras-tensorflow"), "generic-call"), example, [1, 3])
+
+
+@pytest.mark.e2e
+def test_the_reproducer_of_a_built_in_layer_runs_and_agrees(tmp_path):
+    backend = get_backend("builtin-keras-tensorflow")
+    example = lstm_example(mask=np.array([[True, True, False, False], [True, True, True, True]]), go_backwards=True)
+    script = tmp_path / "repro.py"
+    script.write_text(layer_source(example.changed(layer={"path": "generic"}), backend, "generic-predict"))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env={"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "agrees with the contract" in done.stdout
