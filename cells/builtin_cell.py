@@ -24,6 +24,8 @@ CONV_RANK = {"ConvLSTM1D": 1, "ConvLSTM2D": 2}
 # in Keras 3.15.1: tests/contract/test_builtin_cells.py). The cells' defaults first.
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear", "softsign", "softplus", "elu", "selu")
 PATHS = ("own", "generic")
+# A built-in row's modes: the path, then how the layer runs (conformance/backends/builtin_layers.py).
+MODES = tuple(f"{path}-{way}" for path in PATHS for way in ("call", "predict"))
 
 
 @dataclass(frozen=True)

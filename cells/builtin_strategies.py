@@ -93,10 +93,10 @@ def _options(**fixed):
     return layer_options(state_size_as_int=False, **fixed)
 
 
-def builtin_layer_examples(mask_families=st.sampled_from(MASK_FAMILIES)):
-    """L1, L2, L4: one built-in layer with every option it has."""
+def builtin_layer_examples(mask_families=st.sampled_from(MASK_FAMILIES), kinds=KINDS):
+    """L1, L2, L4: one built-in layer (of `kinds`) with every option it has."""
     return layer_examples(layer_option_strategy=_options(), mask_families=mask_families,
-                          cell_specs_for=builtin_cell_specs).map(_fit)
+                          cell_specs_for=lambda input_shape=None: _builtin_specs(input_shape, kinds)).map(_fit)
 
 
 def builtin_bidirectional_examples():

@@ -99,6 +99,20 @@ _LAYER_PRECISION_PROPERTIES = {
                  "test_layer_gradients_under_a_dtype_policy_agree_with_reference",
                  "test_training_step_under_a_dtype_policy_follows_reference_gradient")
 }
+# The built-in layers (issue 41): the layer's areas and rank>2 (ConvLSTM's states), less what
+# each relation fixes: L3 draws no ConvLSTM (a Masking layer masks it per position), L5 runs
+# forward, a stack's first layer returns its sequence and is no ConvLSTM, a stateful layer
+# does not unroll (its batches are shorter than the sequence).
+_BUILTIN_AREAS = LAYER_AREAS + ("rank>2",)
+_BUILTIN_FIXED = {
+    "test_builtin_layer_agrees_with_reference": (),
+    "test_builtin_mask_routes_agree": ("rank>2",),
+    "test_builtin_bidirectional_agrees_with_reference": ("backwards",),
+    "test_builtin_stack_hands_on_the_mask": ("ret-all", "rank>2"),
+    "test_builtin_stateful_layer_carries_its_states": ("unroll",),
+}
+_BUILTIN_PROPERTIES = {f"test_builtin_layers::{name}": tuple(a for a in _BUILTIN_AREAS if a not in fixed)
+                       for name, fixed in _BUILTIN_FIXED.items()}
 # The areas each property's sample must contain: every area its strategy draws, which is
 # its level's areas less those its relation fixes. tests/judge/test_coverage.py draws from each
 # property's own strategy and checks that this is exactly the set it reaches.
@@ -107,6 +121,7 @@ MUST_CONTAIN = {
     **{p: tuple(a for a in LAYER_AREAS if a not in FIXED_BY_RELATION.get(p, ())) for p in _LAYER_PROPERTIES},
     **_PRECISION_PROPERTIES,
     **_LAYER_PRECISION_PROPERTIES,
+    **_BUILTIN_PROPERTIES,
 }
 
 

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from cells.case_schema import FIXED_NAMES, CaseError, parse_case
+from conformance.backends.base import LAYER_LEVELS
 from conformance.contract import layer_reference
 from conformance.base import profiles
 from conformance.replay import repro
@@ -90,7 +91,7 @@ def template_identifiers():
     layer_seed = SEEDS["layer-keras-numpy-masked-output-from-states0.json"]
     for backend in BACKENDS.values():
         for mode in backend.modes:
-            seed = layer_seed if backend.level == "layer" else function_seed
+            seed = layer_seed if backend.level in LAYER_LEVELS else function_seed
             cases.append(dict(seed, backend=backend.name, mode=mode))
     for case in cases:
         found |= identifiers(ast.parse(script(parse_case(json.dumps(case)))))

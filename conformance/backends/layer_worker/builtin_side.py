@@ -48,7 +48,7 @@ class KernelWatch:
 
 
 def is_builtin_example(example):
-    return is_builtin_cell(example.spec.structure)
+    return is_builtin_cell(getattr(getattr(example, "spec", None), "structure", None))
 
 
 def builtin_layer(runner, example_layer_options, spec, options, dtype, stateful=False):
@@ -94,7 +94,6 @@ def run_stateful(runner, example, cuts, mode):
     the mask by the `mask=` argument; then `reset_states()` and the first batch again.
     [output, *states] of each call, as NumPy arrays (conformance/contract/stateful_reference.py).
     Not cached: a stateful layer's states are what is tested."""
-    from conformance.backends.layer_worker.keras_side import _flatten
     from conformance.contract.stateful_reference import batches_of
 
     k, example = runner.keras, example.changed(layer={"return_state": True, "initial_state": False})
@@ -119,7 +118,7 @@ def run_stateful(runner, example, cuts, mode):
     if mode == "call":
         layer.build(tuple(example.inputs[0].shape))  # its weights exist before they are set
     runner._set_weights(layer, example)
-    returned = [[runner.to_numpy(r) for r in _flatten(call(part))] for part in batches]
+    returned = [[runner.to_numpy(r) for r in runner.flatten(call(part))] for part in batches]
     layer.reset_states()
-    returned.append([runner.to_numpy(r) for r in _flatten(call(batches[0]))])
+    returned.append([runner.to_numpy(r) for r in runner.flatten(call(batches[0]))])
     return returned

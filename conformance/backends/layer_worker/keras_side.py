@@ -88,6 +88,11 @@ class LayerRunner:
         self._built = OrderedDict()  # least recently used first
         self.traced = self.reused = 0
 
+    @staticmethod
+    def flatten(returned):
+        """[output, *states], flat (builtin_side's stateful calls use it too)."""
+        return _flatten(returned)
+
     def describe(self):
         backend = self.keras.backend.backend() if hasattr(self.keras.backend, "backend") else "?"
         return {"flavor": self.flavor, "keras": self.keras.__version__, "keras_backend": backend}
