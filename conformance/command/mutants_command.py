@@ -22,7 +22,7 @@ from conformance.research import mutation
 from conformance.base import output_paths
 from conformance.base import profiles
 from conformance.results import report
-from conformance.research.mutants import LAYER_MUTANTS, MUTANTS, gradient_mutants
+from conformance.research.mutants import BUILTIN_MUTANTS, LAYER_MUTANTS, MUTANTS, gradient_mutants
 from conformance.base.usage import UsageError, usage_error
 
 SCHEMA = "rnn-conformance-mutants"
@@ -34,9 +34,9 @@ class UnknownMutant(UsageError):
 
 
 def catalog():
-    """Every mutant by name: the forward ones, the layer ones, then the gradient ones (none
-    without torch)."""
-    return {**MUTANTS, **LAYER_MUTANTS, **gradient_mutants()}
+    """Every mutant by name: the forward ones, the layer ones, the built-in layer ones, then
+    the gradient ones (none without torch)."""
+    return {**MUTANTS, **LAYER_MUTANTS, **BUILTIN_MUTANTS, **gradient_mutants()}
 
 
 def selected_mutants(names):
@@ -86,6 +86,7 @@ def _hunt_all(args, mutants, chosen):
     print(f"{len(mutants)} mutants, profile {args.profile}; properties in this order until one fails:", flush=True)
     print("  forward mutants: " + ", ".join(p.__name__ for p in mutation.PROPERTY_ORDER), flush=True)
     print("  layer mutants: " + ", ".join(p.__name__ for p in mutation.LAYER_PROPERTY_ORDER), flush=True)
+    print("  built-in layer mutants: " + ", ".join(p.__name__ for p in mutation.BUILTIN_PROPERTY_ORDER), flush=True)
     print("  gradient mutants: " + ", ".join(p.__name__ for p in mutation.GRADIENT_PROPERTY_ORDER), flush=True)
     if not gradient_mutants():
         print("  (the gradient mutants are not run: torch is not installed; pip install 'rnn-conformance[torch]')", flush=True)

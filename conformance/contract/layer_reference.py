@@ -83,50 +83,52 @@ def handed_masks(example):
     return masks
 
 
-def stack_outputs(example, rnn=reference.rnn, hand_on=handed_on_mask):
+def stack_outputs(example, rnn=reference.rnn, hand_on=handed_on_mask, cell_step=None):
     """What a stack of layers returns (L8): each layer run on the previous one's output
     sequence under the mask that layer hands on (`hand_on`: the suite's own tests pass a
     faulty one); the last layer's [output, *states]."""
     layer = example.first_layer()
-    returned = layer_outputs(layer, rnn)
+    returned = layer_outputs(layer, rnn, cell_step=cell_step)
     for further in example.next_layers:
         layer = further.alone(returned[0], hand_on(layer.mask, layer), "handed-on")
-        returned = layer_outputs(layer, rnn)
+        returned = layer_outputs(layer, rnn, cell_step=cell_step)
     return returned
 
 
-def layer_outputs(example, rnn=reference.rnn, cell_weights=None, user_step=None):
+def layer_outputs(example, rnn=reference.rnn, cell_weights=None, user_step=None, cell_step=None):
     """What the layer returns, as a flat list of arrays: [output, *states] (L1).
 
     `rnn` is the loop underneath (the reference; the suite's own tests pass faulty ones
     to build faulty layers). `cell_weights`, when given, replaces the specs' weights: one
     list per copy of the layer (two for Bidirectional, forward first), each one list of
-    arrays per cell (L7's finite differences perturb each copy's weights on their own)."""
+    arrays per cell (L7's finite differences perturb each copy's weights on their own).
+    `cell_step(structure, weights)`: a built-in cell's step (default builtin_step; the
+    built-in mutants pass faulty ones)."""
     if example.next_layers:
         if cell_weights is not None:
             raise ValueError("a stack of layers (L8) has no weight copies to perturb: L7 takes one layer")
-        return stack_outputs(example, rnn)
+        return stack_outputs(example, rnn, cell_step=cell_step)
     if is_user_cell(example.spec.structure) and not user_cell_reference.IN_WORKER:
         return user_cell_reference.layer_outputs(example, rnn, cell_weights)  # the cell's `call` runs there
     if cell_weights is None:
         weights = [spec.weight_arrays() for spec in example.specs]
         cell_weights = [weights, weights]
     with np.errstate(all="ignore"):  # a sigmoid's exp may overflow to inf: 1 / (1 + inf) = 0
-        returned = _layer_outputs(example, rnn, cell_weights, user_step)
+        returned = _layer_outputs(example, rnn, cell_weights, user_step, cell_step or builtin_step)
     if any(is_builtin_cell(spec.structure) for spec in example.specs):  # computed in float64, rounded once
         returned = [np.asarray(r).astype(np.asarray(example.inputs[0]).dtype) for r in returned]
     return returned
 
 
-def _layer_outputs(example, rnn, cell_weights, user_step):
+def _layer_outputs(example, rnn, cell_weights, user_step, cell_step):
     o = example.options
-    forward = _run(example, o.go_backwards, rnn, cell_weights[0], user_step)
+    forward = _run(example, o.go_backwards, rnn, cell_weights[0], user_step, cell_step)
     if not example.layer.bidirectional:
         output, states = forward
         return [output] + (states if example.layer.return_state else [])
     # L5: a go_backwards copy runs too; with return_sequences its sequence is flipped back
     # to original time order; the halves are merged (MERGE, concatenated by default).
-    backward_output, backward_states = _run(example, not o.go_backwards, rnn, cell_weights[1], user_step)
+    backward_output, backward_states = _run(example, not o.go_backwards, rnn, cell_weights[1], user_step, cell_step)
     if o.return_all_outputs:
         backward_output = backward_output[:, ::-1]
     output = MERGE[example.layer.merge_mode](forward[0], backward_output)
@@ -142,10 +144,10 @@ MERGE = {
 }
 
 
-def _run(example, go_backwards, rnn, weights, user_step):
+def _run(example, go_backwards, rnn, weights, user_step, cell_step):
     o = example.options
     last_output, outputs, states = rnn(
-        _stacked_step(example, weights, user_step),
+        _stacked_step(example, weights, user_step, cell_step),
         example.inputs[0],
         example.initial_state_values(),  # L2: given, or zeros of state_size
         go_backwards=go_backwards,
@@ -158,7 +160,7 @@ def _run(example, go_backwards, rnn, weights, user_step):
     return (outputs if o.return_all_outputs else last_output), list(states)
 
 
-def _stacked_step(example, weights, user_step=None):
+def _stacked_step(example, weights, user_step=None, cell_step=builtin_step):
     """One step of every cell in turn (L6): cell k's output is cell k+1's input; the
     states are every cell's, in order; only the last cell's output is emitted. The loop
     passes the constants after the states (R2); every user cell that reads them gets them
@@ -166,7 +168,7 @@ def _stacked_step(example, weights, user_step=None):
     numpy = get_ops("numpy")
     steps = [
         user_step(spec, w) if is_user_cell(spec.structure)
-        else builtin_step(spec.structure, w) if is_builtin_cell(spec.structure)  # issue 41: a built-in layer's cell
+        else cell_step(spec.structure, w) if is_builtin_cell(spec.structure)  # issue 41: a built-in layer's cell
         else make_step(spec.structure, numpy, w)
         for spec, w in zip(example.specs, weights)
     ]

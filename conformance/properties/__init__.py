@@ -73,6 +73,7 @@ BUILTIN_PROPERTIES = [
     test_builtin_layers.test_builtin_mask_routes_agree,
     test_builtin_layers.test_builtin_bidirectional_agrees_with_reference,
     test_builtin_layers.test_builtin_stack_hands_on_the_mask,
+    test_builtin_layers.test_builtin_stateful_layer_carries_its_states,
 ]
 
 ALL_PROPERTIES = hypothesis_tests(FUNCTION_MODULES + LAYER_MODULES + BUILTIN_MODULES)

@@ -32,12 +32,13 @@ from conformance.harness import covering
 from conformance.base import profiles
 from conformance.judge.assertions import Divergence, divergences_in
 from conformance.backends.numpy_function import NumpyFunctionBackend
-from conformance.properties import FUNCTION_PROPERTIES, GRADIENT_PROPERTIES, LAYER_PROPERTIES
+from conformance.properties import BUILTIN_PROPERTIES, FUNCTION_PROPERTIES, GRADIENT_PROPERTIES, LAYER_PROPERTIES
 from conformance.judge.targets import Target
 
 PROPERTY_ORDER = FUNCTION_PROPERTIES
 GRADIENT_PROPERTY_ORDER = GRADIENT_PROPERTIES
 LAYER_PROPERTY_ORDER = LAYER_PROPERTIES
+BUILTIN_PROPERTY_ORDER = BUILTIN_PROPERTIES
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Hunt:
     """What the suite did to one mutant."""
 
     mutant: object  # conformance.research.mutants.Mutant
-    kind: str = "forward"  # or "gradient", "layer": which properties hunted it
+    kind: str = "forward"  # or "gradient", "layer", "builtin": which properties hunted it
     killed: bool = False
     property: str = None  # "module::test" that killed it
     rule: str = None  # the rule the failure named
@@ -87,6 +88,8 @@ def properties_for(target):
     differentiates, the forward ones otherwise."""
     if target.backend.level == "layer":
         return LAYER_PROPERTY_ORDER
+    if target.backend.level == "builtin":  # issue 41: a built-in layer's own path
+        return BUILTIN_PROPERTY_ORDER
     return GRADIENT_PROPERTY_ORDER if target.backend.differentiates else PROPERTY_ORDER
 
 
@@ -108,7 +111,7 @@ def hunt(mutant, chosen_settings=None, properties=None):
     target = mutant_target(mutant)
     properties = properties_for(target) if properties is None else properties
     clock, seen = FirstFailureClock(target), coverage.Coverage()
-    kind = "layer" if target.backend.level == "layer" else "gradient" if target.backend.differentiates else "forward"
+    kind = target.backend.level if target.backend.level in ("layer", "builtin") else "gradient" if target.backend.differentiates else "forward"
     result = Hunt(mutant, kind=kind)
     observers = run_state.current().observers
     observers.extend([clock, seen])
