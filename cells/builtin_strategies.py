@@ -99,11 +99,18 @@ def builtin_layer_examples(mask_families=st.sampled_from(MASK_FAMILIES), kinds=K
                           cell_specs_for=lambda input_shape=None: _builtin_specs(input_shape, kinds)).map(_fit)
 
 
-def builtin_bidirectional_examples():
-    """L5: a built-in layer in Bidirectional, any merge mode."""
+def builtin_bidirectional_examples(kinds=KINDS):
+    """L5: a built-in layer (of `kinds`) in Bidirectional, any merge mode."""
     return layer_examples(option_strategy=rnn_options_of_the_layer(go_backwards=False),
                           layer_option_strategy=stack_layer_options(bidirectional=True, state_size_as_int=False),
-                          cell_specs_for=builtin_cell_specs).map(_fit)
+                          cell_specs_for=lambda input_shape=None: _builtin_specs(input_shape, kinds)).map(_fit)
+
+
+def builtin_gradient_examples():
+    """L7: a built-in layer, alone or in Bidirectional, on both mask routes (so no ConvLSTM:
+    a Masking layer masks it per position; its gradients are its loop's, checked on the
+    generic one by the custom-cell rows)."""
+    return st.one_of(builtin_layer_examples(kinds=RECURRENT), builtin_bidirectional_examples(kinds=RECURRENT))
 
 
 @st.composite

@@ -3,7 +3,7 @@
 These run on the built-in rows (conformance/backends/builtin_layers.py), whose modes say the
 path: "own-*" (the layer as a user writes it; the backend's own kernel where it takes the
 configuration) and "generic-*" (the generic `RNN` loop). Both are held to the same
-reference: the layer contract (L1-L5, L8, L9) over the literal one-step references of
+reference: the layer contract (L1-L5, L7, L8, L9) over the literal one-step references of
 conformance/contract/builtin_cells.py, run by the reference loop.
 """
 
@@ -13,14 +13,17 @@ from hypothesis import strategies as st
 from cells.builtin_strategies import (
     RECURRENT,
     builtin_bidirectional_examples,
+    builtin_gradient_examples,
     builtin_layer_examples,
     builtin_stack_examples,
     builtin_stateful_examples,
 )
 from cells.layer_strategies import MASKED_FAMILIES
+from conformance.base.profiles import gradient_settings
 from conformance.contract.layer_reference import expected_layer_result
 from conformance.judge.assertions import assert_agrees_with_reference
 from conformance.judge.checks import contract_property
+from conformance.judge.layer_gradient_checks import check_layer_gradients
 from conformance.judge.runs import assert_equivalent_runs, run_backend
 from conformance.judge.stack_checks import check_hand_on
 from conformance.judge.stateful_checks import check_stateful
@@ -63,6 +66,17 @@ def test_builtin_stack_hands_on_the_mask(target, example):
     """L8: two built-in layers behind a mask give what they give when the second is
     handed its mask explicitly."""
     check_hand_on(target, example)
+
+
+@gradient_settings()
+@given(example=builtin_gradient_examples())
+@contract_property(siblings=False)  # Keras' gradients are taken eagerly: nothing to reuse
+def test_builtin_layer_gradients_agree_with_reference(target, example):
+    """L7 (with G2): dL/d x, the passed initial states and every weight of a built-in layer
+    (alone or in Bidirectional) equal the reference's on each mask route; masked inputs get
+    exactly 0. On a GPU this is where cuDNN's backward pass is checked (docs/gpu.md)."""
+    target.require_gradients()
+    check_layer_gradients(target, example)
 
 
 @given(example=builtin_stateful_examples(), cut_at=st.lists(st.integers(1, 3), min_size=1, max_size=2, unique=True))
