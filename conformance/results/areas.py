@@ -81,6 +81,7 @@ PROPERTY_AREAS = {
     "test_builtin_layers::test_builtin_bidirectional_agrees_with_reference": ("layer",),
     "test_builtin_layers::test_builtin_stack_hands_on_the_mask": ("routes",),
     "test_builtin_layers::test_builtin_stateful_layer_carries_its_states": ("stateful",),
+    "test_builtin_layers::test_builtin_layer_gradients_agree_with_reference": GRADIENT_AREAS,
     # A layer under a dtype policy (issue 40): the precision area, on the layer rows.
     "test_layer_precision::test_layer_under_a_dtype_policy_agrees_with_reference": ("precision",),
     "test_layer_precision::test_layer_gradients_under_a_dtype_policy_agree_with_reference": ("precision",),
