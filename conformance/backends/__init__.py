@@ -70,7 +70,7 @@ def register_impl(impl_target, ops="numpy", load=True):
 # Backends whose findings are not all declared in known_divergences.toml yet: a default
 # run would fail on them until they are, so they run only when named. A new backend starts
 # here and leaves once its divergences are declared (see README, "What runs").
-AWAITING_TRIAGE = {"keras-legacy-tensorflow"}
+AWAITING_TRIAGE = set()
 
 
 def default_backends():
