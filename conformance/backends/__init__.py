@@ -9,6 +9,7 @@ from conformance.backends.builtin_layers import builtin_layer_backends
 from conformance.backends.impl import ImplBackend
 from conformance.backends.keras2_theano import Keras2Theano
 from conformance.backends.keras_jax import KerasJax
+from conformance.backends.keras_legacy import KerasLegacyTensorFlow
 from conformance.backends.keras_numpy import KerasNumpy
 from conformance.backends.keras_openvino import KerasOpenVINO
 from conformance.backends.keras_tensorflow import KerasTensorFlow
@@ -29,6 +30,7 @@ BACKENDS = {
         KerasNumpy(),
         KerasOpenVINO(),
         TfKeras(),
+        KerasLegacyTensorFlow(),
         Keras2Theano(),
         TensorFlow2018(),
         *layer_backends(),

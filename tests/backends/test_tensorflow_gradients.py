@@ -1,10 +1,11 @@
 """The TensorFlow rows' gradients (CONTRACT.md section 5), on a few fixed examples.
 
-Every TF row (fixed-tensorflow, tensorflow-2018, keras-tensorflow, tf-keras) in every mode
-agrees with the finite-difference reference in float64 (G1); a compiled mode's
-value-and-grad function is traced once and reused by a sibling; fixed-tensorflow keeps
-NaN, inf and 0.0 in a log cell's masked steps out of every gradient (G3), where Keras'
-two TensorFlow loops do not (the where trap, tensorflow#6209: a finding).
+Every TF row (fixed-tensorflow, tensorflow-2018, keras-tensorflow, tf-keras,
+keras-legacy-tensorflow) in every mode agrees with the finite-difference reference in
+float64 (G1); a compiled mode's value-and-grad function is traced once and reused by a
+sibling; fixed-tensorflow keeps NaN, inf and 0.0 in a log cell's masked steps out of
+every gradient (G3), where Keras' three TensorFlow loops do not (the where trap,
+tensorflow#6209: a finding).
 """
 
 from math import prod
@@ -23,7 +24,7 @@ from conformance.judge.runs import expected
 
 pytest.importorskip("tensorflow", reason="the TensorFlow rows need TensorFlow")
 
-ROWS = ("fixed-tensorflow", "tensorflow-2018", "keras-tensorflow", "tf-keras")
+ROWS = ("fixed-tensorflow", "tensorflow-2018", "keras-tensorflow", "tf-keras", "keras-legacy-tensorflow")
 WEIGHT_VALUES = (0.5, -0.5, 1.0, -0.75, 0.25, 1.5, -1.25, 0.125)
 TOLERANCE = 1e-6  # central differences agree with autodiff to ~1e-8 here (CONTRACT.md section 5)
 
@@ -143,9 +144,9 @@ def test_fixed_tensorflow_masked_steps_are_inert(case, mode):
         np.testing.assert_array_equal(result.last_output, clean_result.last_output)
 
 
-@pytest.mark.parametrize("name", ["keras-tensorflow", "tf-keras"])
+@pytest.mark.parametrize("name", ["keras-tensorflow", "tf-keras", "keras-legacy-tensorflow"])
 def test_keras_tensorflow_loops_fall_into_the_where_trap(name):
-    """The finding this suite reports for both Keras TensorFlow loops (G3): their step
+    """The finding this suite reports for the Keras TensorFlow loops (G3): their step
     runs on the raw masked input and `tf.where` drops the result, so NaN there becomes
     NaN in dL/dW (0 * NaN), and 0.0 in a log cell NaN/inf (0 * 1/0). If this starts
     failing, the loop was fixed: its declared G3 finding should go."""
