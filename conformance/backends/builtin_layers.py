@@ -125,7 +125,13 @@ class BuiltinKeras2TheanoLayer(BuiltinPaths, Keras2TheanoLayer):
     name = "builtin-keras2-theano"
     description = "multi-backend Keras 2.3.1 built-in LSTM, GRU, SimpleRNN, ConvLSTM2D layers on Theano 1.0.5"
 
-    missing_kinds = {"ConvLSTM1D": "Keras 2.3.1 has ConvLSTM2D only"}
+    missing_kinds = {
+        "ConvLSTM1D": "Keras 2.3.1 has ConvLSTM2D only",
+        # Theano's convolution (CorrMM) is C code only: it raises MethodNotDefined('perform') in
+        # the mode=FAST_COMPILE that scan needs on Python 3.11 (conformance/backends/theano_env.py).
+        "ConvLSTM2D": "Theano 1.0.5's CorrMM has no Python implementation, and its C scan does not build on Python 3.11 "
+                      "(the environment runs mode=FAST_COMPILE)",
+    }
 
     def __init__(self):
         super().__init__()
