@@ -367,6 +367,9 @@ def _speed(backends, state):
                     "grad_reused": stats.get((gradient_mode(mode), "reused"), 0),
                     "grad_crashed": stats.get((gradient_mode(mode), "crashed"), 0),
                 }
+                paths = getattr(backend, "path_counts", {})  # a built-in row's own-path modes (issue 41)
+                if any(m == mode for m, _ in paths):
+                    speed[backend.name][mode]["paths"] = {taken: n for (m, taken), n in paths.items() if m == mode}
     return speed
 
 

@@ -37,8 +37,7 @@ class BuiltinPaths:
         base_modes, compiled = self.modes, self.compiled_modes
         self.modes = tuple(f"{path}-{m}" for path in PATH_MODES for m in base_modes)
         self.compiled_modes = tuple(f"{path}-{m}" for path in PATH_MODES for m in compiled)
-        if getattr(self, "cheap_modes", None):
-            self.cheap_modes = self.modes
+        self.cheap_modes = ()  # a built-in property's own count applies everywhere (profiles.BUILTIN_EXAMPLES)
         self.dtype_policies = ()
         self.path_counts = Counter()  # (mode, "own:<kernel>" | "own:standard" | "generic") -> examples
 
@@ -88,21 +87,6 @@ class BuiltinPaths:
         taken = self._started_worker().request("last_path")[0]
         self.path_counts[mode, taken or "generic"] += 1
 
-    def path_lines(self):
-        """One line per own-path mode that ran: how often it reached the backend's kernel."""
-        lines = []
-        for mode in self.modes:
-            if not mode.startswith("own-"):
-                continue
-            counts = {taken: n for (m, taken), n in self.path_counts.items() if m == mode}
-            if counts:
-                total = sum(counts.values())
-                own = sum(n for taken, n in counts.items() if taken != "generic")
-                kernels = ", ".join(f"{taken[4:]} {n}" for taken, n in sorted(counts.items()) if taken != "generic")
-                lines.append(f"{mode}: the layer's own path ran in {own} of {total} examples"
-                             f"{f' ({kernels})' if kernels else ''}; the generic loop in {total - own}")
-        return lines
-
 
 class BuiltinKeras3Layer(BuiltinPaths, Keras3Layer):
     def __init__(self, keras_backend):
@@ -125,6 +109,7 @@ class BuiltinKeras2TheanoLayer(BuiltinPaths, Keras2TheanoLayer):
     name = "builtin-keras2-theano"
     description = "multi-backend Keras 2.3.1 built-in LSTM, GRU, SimpleRNN, ConvLSTM2D layers on Theano 1.0.5"
 
+    unreachable_areas = ("rank>2",)  # its ConvLSTMs are not applicable: no state of rank > 1
     missing_kinds = {
         "ConvLSTM1D": "Keras 2.3.1 has ConvLSTM2D only",
         # Theano's convolution (CorrMM) is C code only: it raises MethodNotDefined('perform') in

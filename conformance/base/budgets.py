@@ -33,8 +33,8 @@ def compiled_examples(config, current_max_examples):
         return None
     profile = getattr(settings, "_current_profile", None)
     budget = profiles.COMPILED_EXAMPLES.get(profile)
-    if budget is None or current_max_examples != profiles.PROFILE_EXAMPLES[profile]:
-        return None  # not a named budget, or a property with a count of its own
+    if budget is None or current_max_examples not in (profiles.PROFILE_EXAMPLES[profile], profiles.BUILTIN_EXAMPLES.get(profile)):
+        return None  # not a named budget, or a property with a count of its own (a gradient one)
     return min(budget, current_max_examples)
 
 

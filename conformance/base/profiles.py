@@ -116,6 +116,23 @@ settings.register_profile(
 GRADIENT_EXAMPLES = {"ci": 4, "dev": 4, "thorough": 100, "gpu": 3}
 
 
+# The built-in rows (issue 41) share the default run's budget: seven rows of four modes (two
+# paths, each called and predicted) whose every property would otherwise draw what a
+# custom-cell layer row's does. Under these profiles a built-in property draws this many
+# examples (a compiled mode min(this, COMPILED_EXAMPLES), its gradient property
+# GRADIENT_EXAMPLES), and no built-in mode is cheap. Measured: docs/measurements.md.
+BUILTIN_EXAMPLES = {"ci": 8, "dev": 8}
+
+
+def builtin_settings():
+    """The settings of a built-in row's forward property, fixed when its module is imported:
+    the profile's, with BUILTIN_EXAMPLES' count (the `gpu` and `thorough` profiles keep theirs)."""
+    current = getattr(settings, "_current_profile", None)
+    if current in BUILTIN_EXAMPLES:
+        return settings(settings.default, max_examples=BUILTIN_EXAMPLES[current])
+    return settings.default
+
+
 def gradient_settings():
     """The settings of a gradient property, fixed when its module is imported (after the
     plugin loaded the run's profile): the profile's, with GRADIENT_EXAMPLES' count."""

@@ -351,7 +351,7 @@ def merge_parts(reports):
             for mode, cost in (b.get("speed") or {}).items():
                 total = entry["speed"].setdefault(mode, {})
                 for key, value in cost.items():
-                    total[key] = (total.get(key, False) or value) if isinstance(value, bool) else total.get(key, 0) + value
+                    total[key] = _added(total.get(key), value)
     for b in entries.values():
         b["status"] = status_of(b["results"], any(p["status"] == "not-installed" for r in reports
                                                   for p in r["backends"] if p["name"] == b["name"]))
@@ -381,3 +381,13 @@ def run_workers(workers, jobs, backend_timeout=None):
         grace_until = time.monotonic() + STOP_GRACE_S
         for worker in started:
             worker.end(grace_until)
+
+
+def _added(total, value):
+    """One speed figure of a part added to the total: a flag or-ed, counts summed, a dict
+    of counts (a built-in row's paths, issue 41) summed key by key."""
+    if isinstance(value, bool):
+        return bool(total) or value
+    if isinstance(value, dict):
+        return {key: (total or {}).get(key, 0) + value.get(key, 0) for key in {**(total or {}), **value}}
+    return (total or 0) + value

@@ -81,7 +81,7 @@ def pytest_runtest_call(item):
         return outcome
     seen = item.config.stash[_COVERAGE]
     asked = item.config.getoption("--max-examples", default=None)
-    if asked and asked < len(coverage.applicable(property_id, target.backend.unsupported_options)):
+    if asked and asked < len(coverage.applicable_to(property_id, target.backend)):
         item.stash[TOPPED_UP] = _done(seen.missing(target, property_id), asked_fewer=True)
         return outcome
     topped, uncovered, runs = top_up(item.runtest, test, target, property_id, seen)
@@ -110,6 +110,6 @@ def coverage_of(item, target, property_id):
     if property_id not in coverage.MUST_CONTAIN:
         return None
     seen = item.config.stash[_COVERAGE]
-    needed = coverage.applicable(property_id, target.backend.unsupported_options)
+    needed = coverage.applicable_to(property_id, target.backend)
     done = item.stash.get(TOPPED_UP, None) or _done(seen.missing(target, property_id))
     return {"needed": list(needed), "covered": sorted(seen.covered(target, property_id) & set(needed)), **done}

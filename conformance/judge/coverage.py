@@ -141,10 +141,16 @@ def areas_of(example):
     return areas
 
 
-def applicable(property_id, unsupported_options=()):
-    """The areas a property's sample must contain on a backend lacking `unsupported_options`."""
-    lacking = {AREA_OF_OPTION[o] for o in unsupported_options if o in AREA_OF_OPTION}
+def applicable(property_id, unsupported_options=(), unreachable_areas=()):
+    """The areas a property's sample must contain on a backend lacking `unsupported_options`
+    and never reaching `unreachable_areas` (Backend.unreachable_areas)."""
+    lacking = {AREA_OF_OPTION[o] for o in unsupported_options if o in AREA_OF_OPTION} | set(unreachable_areas)
     return tuple(a for a in MUST_CONTAIN.get(property_id, ()) if a not in lacking)
+
+
+def applicable_to(property_id, backend):
+    """`applicable` for this backend's unsupported options and unreachable areas."""
+    return applicable(property_id, backend.unsupported_options, getattr(backend, "unreachable_areas", ()))
 
 
 class Coverage:
@@ -163,7 +169,7 @@ class Coverage:
     def missing(self, target, property_id):
         """The applicable areas no example of this property has been in yet, in order."""
         covered = self.covered(target, property_id)
-        return tuple(a for a in applicable(property_id, target.backend.unsupported_options) if a not in covered)
+        return tuple(a for a in applicable_to(property_id, target.backend) if a not in covered)
 
 
 @contextlib.contextmanager

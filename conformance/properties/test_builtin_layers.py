@@ -4,7 +4,8 @@ These run on the built-in rows (conformance/backends/builtin_layers.py), whose m
 path: "own-*" (the layer as a user writes it; the backend's own kernel where it takes the
 configuration) and "generic-*" (the generic `RNN` loop). Both are held to the same
 reference: the layer contract (L1-L5, L7, L8, L9) over the literal one-step references of
-conformance/contract/builtin_cells.py, run by the reference loop.
+conformance/contract/builtin_cells.py, run by the reference loop. They share the default
+run's budget: each draws profiles.BUILTIN_EXAMPLES (ci: 8), fewer in a compiled mode.
 """
 
 from hypothesis import given
@@ -19,7 +20,7 @@ from cells.builtin_strategies import (
     builtin_stateful_examples,
 )
 from cells.layer_strategies import MASKED_FAMILIES
-from conformance.base.profiles import gradient_settings
+from conformance.base.profiles import builtin_settings, gradient_settings
 from conformance.contract.layer_reference import expected_layer_result
 from conformance.judge.assertions import assert_agrees_with_reference
 from conformance.judge.checks import contract_property
@@ -31,6 +32,7 @@ from conformance.judge.stateful_checks import check_stateful
 CONTRACT_LEVEL = "builtin"
 
 
+@builtin_settings()
 @given(example=builtin_layer_examples())
 @contract_property
 def test_builtin_layer_agrees_with_reference(target, example):
@@ -40,6 +42,7 @@ def test_builtin_layer_agrees_with_reference(target, example):
     assert_agrees_with_reference(actual, expected_layer_result(example), example, target)
 
 
+@builtin_settings()
 @given(example=builtin_layer_examples(mask_families=MASKED_FAMILIES, kinds=RECURRENT))
 @contract_property
 def test_builtin_mask_routes_agree(target, example):
@@ -51,6 +54,7 @@ def test_builtin_mask_routes_agree(target, example):
     assert_equivalent_runs(target, by_argument, by_masking_layer, "L3", relation)
 
 
+@builtin_settings()
 @given(example=builtin_bidirectional_examples())
 @contract_property
 def test_builtin_bidirectional_agrees_with_reference(target, example):
@@ -60,6 +64,7 @@ def test_builtin_bidirectional_agrees_with_reference(target, example):
     assert_agrees_with_reference(actual, expected_layer_result(example), example, target)
 
 
+@builtin_settings()
 @given(example=builtin_stack_examples())
 @contract_property
 def test_builtin_stack_hands_on_the_mask(target, example):
@@ -79,6 +84,7 @@ def test_builtin_layer_gradients_agree_with_reference(target, example):
     check_layer_gradients(target, example)
 
 
+@builtin_settings()
 @given(example=builtin_stateful_examples(), first_cut=st.integers(1, 3), second_cut=st.integers(0, 3))
 @contract_property(siblings=False)
 def test_builtin_stateful_layer_carries_its_states(target, example, first_cut, second_cut):

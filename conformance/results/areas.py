@@ -113,10 +113,10 @@ SPLIT_RULES = {
 }
 
 
-def areas_covered(property_id, unsupported_options=()):
+def areas_covered(property_id, unsupported_options=(), unreachable_areas=()):
     """The areas a property that ran vouches for (none for an unknown property), less
-    those of options the backend lacks."""
-    lacking = {AREA_OF_OPTION[o] for o in unsupported_options if o in AREA_OF_OPTION}
+    those of options the backend lacks and those it never reaches (Backend.unreachable_areas)."""
+    lacking = {AREA_OF_OPTION[o] for o in unsupported_options if o in AREA_OF_OPTION} | set(unreachable_areas)
     return tuple(a for a in PROPERTY_AREAS.get(property_id, ()) if a not in lacking)
 
 

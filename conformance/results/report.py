@@ -34,7 +34,8 @@ known_files, code, known-changed, resembles (which replaced declared_elsewhere),
 known_file and tested_version; coverage ({"needed", "covered", "topped_up", "top_up_runs",
 "uncovered", "asked_fewer"}, for a property that passed: conformance/harness/covering.py), the
 status incomplete and the exit status 6; not_minimal (the note of a failure whose shrinking a
-time bound cut short, else null).
+time bound cut short, else null); speed's paths (a built-in row's own-path mode, issue 41:
+{"own:<kernel>" | "own:standard" | "generic": examples}).
 """
 
 import datetime
@@ -305,8 +306,19 @@ def speed_lines(run_report):
                 line += f" ({cost['grad_reused'] / grad_calls:.0%} of value-and-grad calls)"
             if cost.get("shrink_cut_short"):
                 line += f"; shrinking cut short {cost['shrink_cut_short']} times"
-            lines.append(line)
+            lines.append(line + _paths_text(mode, cost.get("paths")))
     return lines
+
+
+def _paths_text(mode, paths):
+    """For a built-in row's own-path mode (issue 41): how often the layer's own kernel ran,
+    and how often it fell back to the generic loop (an own-path mode that never reached its
+    kernel tested the generic loop twice)."""
+    if not paths or not mode.startswith("own-"):
+        return ""
+    total, own = sum(paths.values()), sum(n for taken, n in paths.items() if taken != "generic")
+    kernels = ", ".join(f"{taken.removeprefix('own:')} {n}" for taken, n in sorted(paths.items()) if taken != "generic")
+    return f"; own path ran in {own} of {total}{f' ({kernels})' if kernels else ''}, the generic loop in {total - own}"
 
 
 def verdict_line(run_report):

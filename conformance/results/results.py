@@ -80,7 +80,8 @@ def result(target, property_id, outcome, rule=None, summary="", example=None, kn
     `asked_fewer` where --max-examples asked for fewer examples than areas
     (conformance/harness/covering.py)."""
     ran = outcome in RAN and not replay
-    covers = list(areas_covered(property_id, target.backend.unsupported_options)) if ran else []
+    backend = target.backend
+    covers = list(areas_covered(property_id, backend.unsupported_options, getattr(backend, "unreachable_areas", ()))) if ran else []
     if outcome in ("fail", "crash") and not rule:
         rule = UNCLASSIFIED
     areas = covers if outcome == "pass" else [area_of_rule(rule, example)] if outcome in RAN else []

@@ -17,6 +17,7 @@ from processes import alive
 from conformance.results import results as model
 from conformance.backends import BACKENDS, get_backend, register_impl
 from conformance.command.run_command import split_by_module
+from conformance.results import report
 from conformance.command.workers import Worker, merge_parts, run_workers
 
 FEW = ["--hypothesis-profile", "ci", "--max-examples", "2"]
@@ -158,6 +159,17 @@ def test_merged_parts_add_up_speed_per_mode_and_excused_examples_per_entry():
     assert len(entry["results"]) == 4 and entry["status"] == "diverges"
     assert model.matched_known(merged) == [("e1", "b", "xla", 7, True)]
     assert merged["exit_status"] == 0  # declared divergences only
+
+
+def test_merged_parts_add_up_a_built_in_rows_paths_key_by_key():
+    """Issue 41: an own-path mode's count of the paths that ran is a dict of counts."""
+    one = {"examples": 2, "seconds": 1.0, "paths": {"own:lstm": 1, "generic": 1}}
+    two = {"examples": 3, "seconds": 1.5, "paths": {"generic": 2, "own:gru": 1}}
+    merged = merge_parts([_report("builtin-keras-torch", [], {"own-call": one}), _report("builtin-keras-torch", [], {"own-call": two})])
+    [entry] = merged["backends"]
+    assert entry["speed"]["own-call"] == {"examples": 5, "seconds": 2.5, "paths": {"own:lstm": 1, "own:gru": 1, "generic": 3}}
+    line = "\n".join(report.speed_lines(merged))
+    assert "own path ran in 2 of 5 (gru 1, lstm 1), the generic loop in 3" in line
 
 
 @pytest.mark.parametrize("profile, max_examples, split", [("ci", None, False), ("dev", None, False), ("thorough", None, True),
