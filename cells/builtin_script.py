@@ -37,3 +37,29 @@ def builtin_layer_lines(example, flavor):
         "    half.cell.set_weights(W)",
         "",
     ]
+
+
+def builtin_class_lines(part, name, flavor):
+    """A class `name` for one built-in layer of a stack (L8), which sets the case's weights
+    when it is built (the stack script builds every layer anew for each run): the layer
+    class itself on the own path and in Keras 3, else its cell class, for `RNN(cell)`."""
+    s, lo = part.spec.structure, part.layer
+    own_class = flavor == "keras3" or lo.path == "own" or s.rank
+    base, holder = (f"keras.layers.{s.kind}", "self.cell") if own_class else (f"keras.layers.{s.kind}Cell", "self")
+    weights = ", ".join(array_source(w) for w in part.spec.weight_arrays())
+    # Keras 3 matches build's argument names with the shapes it passes: the RNN's own names.
+    arguments = "sequences_shape, initial_state_shape=None" if flavor == "keras3" else "input_shape"
+    return [f"{name}_W = [{weights}]  # kernel, recurrent kernel, bias", "", "",
+            "@register", f"class {name}({base}):", f"    def build(self, {arguments}):",
+            f"        super().build({arguments.replace('=None', '')})", f"        {holder}.set_weights({name}_W)", ""]
+
+
+def builtin_layer_expression(part, name, flavor, options):
+    """The expression of that layer, with the stack script's `options` text."""
+    s, lo = part.spec.structure, part.layer
+    arguments = ", ".join(f"{key}={value!r}" for key, value in s.layer_arguments().items())
+    if flavor == "keras3" and s.kind in ("LSTM", "GRU"):
+        options += f", use_cudnn={'auto' if lo.path == 'own' else False!r}"
+    if flavor == "keras3" or lo.path == "own" or s.rank:
+        return f"{name}({s.units!r}, {arguments}, {options})"
+    return f"keras.layers.RNN({name}({s.units!r}, {arguments}), {options})"

@@ -7,6 +7,8 @@ later layer given, as its `mask=`, the mask L8 says it is handed, prints both, a
 while they differ (or only one of them crashes), 0 once they agree.
 """
 
+from cells.builtin_cell import is_builtin_cell
+from cells.builtin_script import builtin_class_lines, builtin_layer_expression
 from cells.keras_script import FLAT_SOURCE, render_keras_cell, script_head
 from cells.layer_example import MASK_VALUE
 from cells.render import array_source, has_non_finite
@@ -49,6 +51,8 @@ def stack_script(example, handed, flavor="keras3", mode="call", title=None, kera
     for k, part in enumerate(parts):
         if is_user_cell(part.spec.structure):  # --cell: the user's own class, first in the stack
             lines += [render_user_cell(part.spec, f"Cell{k}"), ""]
+        elif is_builtin_cell(part.spec.structure):  # issue 41: a built-in layer, its weights set when built
+            lines += builtin_class_lines(part, f"Cell{k}", flavor)
         else:
             lines += [render_keras_cell(part.spec, f"Cell{k}", part.layer.state_size_as_int, flavor), ""]
     lines.append(f"x = {array_source(example.inputs[0])}")
@@ -73,7 +77,10 @@ def _layer_expression(k, part, flavor):
                f"go_backwards={bool(o.go_backwards)!r}, unroll={bool(o.unroll)!r}")
     if flavor != "keras2":
         options += f", zero_output_for_mask={bool(o.zero_output_for_mask)!r}"
-    layer = f"keras.layers.RNN(Cell{k}(), {options})"
+    if is_builtin_cell(part.spec.structure):
+        layer = builtin_layer_expression(part, f"Cell{k}", flavor, options)
+    else:
+        layer = f"keras.layers.RNN(Cell{k}(), {options})"
     return f"keras.layers.Bidirectional({layer}, merge_mode={lo.merge_mode!r})" if lo.bidirectional else layer
 
 

@@ -104,7 +104,8 @@ BUILTIN_MUTANTS = {
         BuiltinMutant("convlstm-mask-on-the-wrong-axis", "layer-keras-jax-state-mask-rank-masks-along-a-state-axis",
                       "R3", "a step's (B, 1) mask is broadcast against (B, *spatial, filters) states from the right",
                       InProcessBuiltin("mutant:convlstm-mask-on-the-wrong-axis", rnn=MaskOnTheWrongAxis()),
-                      # (a wrong shape, or positions of processed steps carried: values of R2, a mask of R8)
-                      ("R4", "R2", "R8", "crash")),
+                      # (states of another shape: R13, as NumPy's finding shows; positions of processed
+                      # steps carried: values of R2, a mask of R8; or a crash)
+                      ("R4", "R13", "R2", "R8", "crash")),
     ]
 }
