@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from conformance.base.environments import PARENT_VARIABLE
+from conformance.command.row_costs import start_order_key
 from conformance.results.results import INCOMPLETE_EXIT_STATUS, RAN, exit_status, status_of  # RAN: outcomes of a property that ran
 
 WORKER_CONFIG = Path(__file__).with_name("worker_pytest.ini")
@@ -47,10 +48,10 @@ class Terminated(BaseException):
 
 
 def longest_first(backends):
-    """Backends in the order to start them: those with the most compiled modes first (each
-    compiled mode traces per structure; they take longest), so that with --jobs > 1 no
-    long worker starts last and runs alone. Ties keep the given order."""
-    return sorted(backends, key=lambda b: (-len(b.compiled_modes), -len(b.modes)))
+    """Backends in the order to start them, longest first (conformance/command/row_costs.py:
+    the measured cost of each default row, then the most compiled modes), so that with
+    --jobs > 1 no long worker starts last and runs alone. Ties keep the given order."""
+    return sorted(backends, key=start_order_key)
 
 
 def safe_name(name):

@@ -5,7 +5,7 @@ path: "own-*" (the layer as a user writes it; the backend's own kernel where it 
 configuration) and "generic-*" (the generic `RNN` loop). Both are held to the same
 reference: the layer contract (L1-L5, L7, L8, L9) over the literal one-step references of
 conformance/contract/builtin_cells.py, run by the reference loop. They share the default
-run's budget: each draws profiles.BUILTIN_EXAMPLES (ci: 4).
+run's budget: each draws profiles.BUILTIN_EXAMPLES (ci: 3).
 """
 
 from hypothesis import given

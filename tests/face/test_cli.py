@@ -181,3 +181,19 @@ def test_workers_with_the_most_compiled_modes_start_first():
     given = ["reference", "keras-jax", "layer-keras-numpy", "fixed-tensorflow", "layer-keras-tensorflow"]
     order = [b.name for b in longest_first([get_backend(name) for name in given])]
     assert order == ["fixed-tensorflow", "keras-jax", "layer-keras-tensorflow", "layer-keras-numpy", "reference"]
+
+
+def test_workers_start_by_their_measured_cost_and_unmeasured_rows_after():
+    """The measured cost decides (layer-keras-jax, one compiled mode, is the longest row),
+    and a row without a measurement (an --impl loop, a new row) follows the measured ones."""
+    from types import SimpleNamespace
+
+    from conformance.backends import get_backend
+    from conformance.command.row_costs import MEASURED_SECONDS
+    from conformance.command.workers import longest_first
+
+    unmeasured = SimpleNamespace(name="impl:mine", compiled_modes=("jit",), modes=("eager", "jit"))
+    given = [get_backend("keras-tensorflow"), unmeasured, get_backend("layer-keras-jax"), get_backend("builtin-keras-numpy")]
+    order = [b.name for b in longest_first(given)]
+    assert order == ["layer-keras-jax", "keras-tensorflow", "builtin-keras-numpy", "impl:mine"]
+    assert set(MEASURED_SECONDS) <= {b.name for b in map(get_backend, MEASURED_SECONDS)}  # every name a row
