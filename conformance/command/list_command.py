@@ -24,7 +24,7 @@ def main(args=None):
             state = f"installed ({', '.join(versions) or 'n/a'})"
         else:
             state = not_installed_message(backend)
-        default = "" if backend.run_by_default else "; not in the default run"
+        default = "" if backend.run_by_default else "; " + getattr(backend, "default_run_note", "not in the default run")
         if backend.name in AWAITING_TRIAGE:
             default = "; not in the default run until its divergences are declared (run it by name)"
         print(f"{backend.name}: {state}; {backend.level} level; modes: {', '.join(backend.modes)}{default}{backend.refusals()}")
