@@ -106,8 +106,9 @@ def builtin_layer_examples(mask_families=BUILTIN_MASK_FAMILIES, kinds=KINDS):
                           cell_specs_for=lambda input_shape=None: _builtin_specs(input_shape, kinds)).map(_fit)
 
 
-def builtin_bidirectional_examples(kinds=KINDS):
-    """L5: a built-in layer (of `kinds`) in Bidirectional, any merge mode."""
+def builtin_bidirectional_examples(kinds=RECURRENT):
+    """L5: a built-in layer (of `kinds`: LSTM, GRU, SimpleRNN; a ConvLSTM in Bidirectional
+    was drawn too rarely at 1 in 9 to be asked of every sample) in Bidirectional, any merge mode."""
     return layer_examples(option_strategy=rnn_options_of_the_layer(go_backwards=False),
                           layer_option_strategy=stack_layer_options(bidirectional=True, state_size_as_int=False),
                           mask_families=BUILTIN_MASK_FAMILIES,
