@@ -7,12 +7,14 @@ not the custom-cell ones. A mode names the path and the way the layer runs:
 "own-call", "own-predict" (the layer as a user writes it: the backend's own kernel where it
 takes the configuration) and "generic-call", "generic-predict" (the generic `RNN` loop), so
 the matrix says, row by row, which path a result is about. Whether "own" reached the
-backend's kernel or fell back to the generic loop is counted per example (`path_counts`)
-and said beside the row: an own-path mode that never reached its kernel tested the
-generic loop twice.
+backend's kernel or fell back to the generic loop is counted per example (`path_counts`,
+the report's `speed.<mode>.paths`, the end of each own-path speed line): an own-path mode
+that never reached its kernel tested the generic loop twice.
 """
 
 from collections import Counter
+
+import numpy as np
 
 from conformance.backends.base import Result, gradient_mode
 from conformance.backends.layers import KERAS3_BACKEND_PACKAGE, Keras2TheanoLayer, Keras3Layer, TfKerasLayer
@@ -63,14 +65,12 @@ class BuiltinPaths:
         return said
 
     def run(self, example, mode):
-        path, base = self._checked(mode)
+        _, base = self._checked(mode)
         arrays = self._request(mode, "run", self.fitted(example, mode), base)
         self._count_path(mode)
         return Result(last_output=[], outputs=arrays[0], new_states=arrays[1:])
 
     def run_layer_gradients(self, example, mode, loss_weights):
-        import numpy as np
-
         _, base = self._checked(mode)
         weights = [np.asarray(w, np.float32) for w in loss_weights]
         arrays, grads = self._request(gradient_mode(mode), "gradients", self.fitted(example, mode), base, weights)
