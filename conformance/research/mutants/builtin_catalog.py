@@ -7,14 +7,13 @@ hunts them with the built-in properties (conformance/properties/__init__.py,
 BUILTIN_PROPERTIES), each of which names the rule its failure breaks.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from conformance.backends.base import Backend, Result
 from conformance.contract.builtin_step import builtin_step
 from conformance.contract.layer_reference import layer_outputs
 from conformance.contract.stateful_reference import batches_of, stateful_outputs
+from conformance.research.mutants.layer_catalog import LayerMutant
 from conformance.research.mutants.loop import CorrectLoop
 
 
@@ -76,32 +75,22 @@ class MaskOnTheWrongAxis(CorrectLoop):
         return keep.reshape((keep.shape[0], 1))
 
 
-@dataclass(frozen=True)
-class BuiltinMutant:
-    name: str
-    models: str  # the upstream issue or finding it models
-    rule: str
-    change: str
-    backend: InProcessBuiltin
-    shows_as: tuple = ()
-
-
 BUILTIN_MUTANTS = {
     m.name: m
     for m in [
-        BuiltinMutant("fused-lstm-ignores-the-mask", "cuDNN LSTM kernels that take no mask (tensorflow#33148; "
+        LayerMutant("fused-lstm-ignores-the-mask", "cuDNN LSTM kernels that take no mask (tensorflow#33148; "
                       "torch's fused path, which Keras 3 takes only without one)", "R3",
                       "the LSTM's own kernel runs every step, masked or not, as if there were no mask",
                       InProcessBuiltin("mutant:fused-lstm-ignores-the-mask", ignores_mask_of=("LSTM",)), ("R4",)),
-        BuiltinMutant("gru-reset-gate-on-the-wrong-side", "GRU reset_after swapped (cuDNN's convention against "
+        LayerMutant("gru-reset-gate-on-the-wrong-side", "GRU reset_after swapped (cuDNN's convention against "
                       "the original paper's)", "R2", "the reset gate multiplies the state before the recurrent "
                       "matmul where reset_after says after, and the other way round",
                       InProcessBuiltin("mutant:gru-reset-gate-on-the-wrong-side", cell_step=_reset_after_swapped),
                       ("R1", "R3", "R4", "R6", "L1", "L8")),
-        BuiltinMutant("stateful-resets-between-batches", "a stateful layer whose states are reset at each call", "L9",
+        LayerMutant("stateful-resets-between-batches", "a stateful layer whose states are reset at each call", "L9",
                       "each batch starts from zeros instead of the states the batch before ended with",
                       InProcessBuiltin("mutant:stateful-resets-between-batches", stateful=_resets_between_batches)),
-        BuiltinMutant("convlstm-mask-on-the-wrong-axis", "layer-keras-jax-state-mask-rank-masks-along-a-state-axis",
+        LayerMutant("convlstm-mask-on-the-wrong-axis", "layer-keras-jax-state-mask-rank-masks-along-a-state-axis",
                       "R3", "a step's (B, 1) mask is broadcast against (B, *spatial, filters) states from the right",
                       InProcessBuiltin("mutant:convlstm-mask-on-the-wrong-axis", rnn=MaskOnTheWrongAxis()),
                       # (states of another shape: R13, as NumPy's finding shows; positions of processed

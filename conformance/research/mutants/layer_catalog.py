@@ -46,11 +46,16 @@ class InProcessLayer(Backend):
 
 @dataclass(frozen=True)
 class LayerMutant:
+    """A mutant that brings its own in-process row (a layer's, or a built-in layer's:
+    conformance/research/mutants/builtin_catalog.py); `shows_as`: the other rules (or
+    "crash") its bug surfaces as, as a ledger entry's."""
+
     name: str
     models: str  # the upstream issue or finding it models
     rule: str
     change: str
-    backend: InProcessLayer
+    backend: object  # InProcessLayer, or builtin_catalog.InProcessBuiltin
+    shows_as: tuple = ()
 
 
 def _unreversed(mask, layer):
