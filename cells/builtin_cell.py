@@ -23,9 +23,7 @@ CONV_RANK = {"ConvLSTM1D": 1, "ConvLSTM2D": 2}
 # hard_sigmoid is not Keras 2's; gelu's default approximation differs; sparsemax is wrong
 # in Keras 3.15.1: tests/contract/test_builtin_cells.py). The cells' defaults first.
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear", "softsign", "softplus", "elu", "selu")
-PATHS = ("own", "generic")
-# A built-in row's modes: the path, then how the layer runs (conformance/backends/builtin_layers.py).
-MODES = tuple(f"{path}-{way}" for path in PATHS for way in ("call", "predict"))
+PATHS = ("own", "generic")  # an example's, drawn (cells/builtin_strategies.py)
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,22 @@ routes, Bidirectional with every merge mode, stacks of layers. What a built-in l
 cannot take is not drawn: a list of cells (L6 is the generic `RNN`'s), `state_size` as an
 int, a Masking layer before a ConvLSTM (it would mask per position, not per step).
 
-The backends' own kernels take only some configurations (tanh and sigmoid, a bias, no
-unroll, no mask: keras/src/backend/*/rnn.py `cudnn_ok`, torch's fallback, OpenVINO's
-LSTMSequence), so those are drawn half the time: an own-path row that never reached its
-kernel would say nothing about it. `RNN_CONFORMANCE_GPU=1` (the GPU command) draws them
-three times in four.
+Each example draws its path (`LayerOptions.path`, the whole stack alike): "own", the layer
+as a user writes it, or "generic", the generic `RNN` loop, half the time each, so both are
+held to the reference in every mode without running every example twice. The backends' own
+kernels take only some configurations (tanh and sigmoid, a bias, no unroll, no mask:
+keras/src/backend/*/rnn.py `cudnn_ok`, torch's fallback, OpenVINO's LSTMSequence), so those
+are drawn half the time: an own path that never reached its kernel would say nothing about
+it. `RNN_CONFORMANCE_GPU=1` (the GPU command) draws both, the own path and the
+kernel-friendly configurations, three times in four.
 """
 
 import os
+from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from cells.builtin_cell import ACTIVATIONS, KINDS, BuiltinCellStructure
+from cells.builtin_cell import ACTIVATIONS, KINDS, PATHS, BuiltinCellStructure
 from cells.layer_example import NextLayer
 from cells.layer_strategies import (
     BATCH_SIZES,
@@ -41,6 +45,21 @@ KIND_WEIGHTS = {"SimpleRNN": 4, "LSTM": 6, "GRU": 6, "ConvLSTM1D": 1, "ConvLSTM2
 
 def _kernel_friendly_share():
     return 0.75 if os.environ.get(GPU_VARIABLE) == "1" else 0.5
+
+
+def _paths_to_draw():
+    """PATHS' own ("own", where a failure on both paths shrinks to) once and generic once;
+    under the GPU command own three times for one."""
+    return (PATHS[0],) * (3 if os.environ.get(GPU_VARIABLE) == "1" else 1) + (PATHS[1],)
+
+
+@st.composite
+def _on_a_drawn_path(draw, examples):
+    """An example of `examples` on the path it draws (`_paths_to_draw`), every layer alike."""
+    example = draw(examples)
+    path = draw(st.sampled_from(_paths_to_draw()))
+    further = tuple(replace(n, layer=n.layer.changed(path=path)) for n in example.next_layers)
+    return example.changed(layer={"path": path}, **({"next_layers": further} if further else {}))
 
 
 @st.composite
@@ -102,17 +121,17 @@ BUILTIN_MASK_FAMILIES = st.sampled_from(("none",) * 4 + tuple(MASK_FAMILIES))
 
 def builtin_layer_examples(mask_families=BUILTIN_MASK_FAMILIES, kinds=KINDS):
     """L1, L2, L4: one built-in layer (of `kinds`) with every option it has."""
-    return layer_examples(layer_option_strategy=_options(), mask_families=mask_families,
-                          cell_specs_for=lambda input_shape=None: _builtin_specs(input_shape, kinds)).map(_fit)
+    return _on_a_drawn_path(layer_examples(layer_option_strategy=_options(), mask_families=mask_families,
+                                           cell_specs_for=lambda input_shape=None: _builtin_specs(input_shape, kinds)).map(_fit))
 
 
 def builtin_bidirectional_examples(kinds=RECURRENT):
     """L5: a built-in layer (of `kinds`: LSTM, GRU, SimpleRNN; a ConvLSTM in Bidirectional
     was drawn too rarely at 1 in 9 to be asked of every sample) in Bidirectional, any merge mode."""
-    return layer_examples(option_strategy=rnn_options_of_the_layer(go_backwards=False),
-                          layer_option_strategy=stack_layer_options(bidirectional=True, state_size_as_int=False),
-                          mask_families=BUILTIN_MASK_FAMILIES,
-                          cell_specs_for=lambda input_shape=None: _builtin_specs(input_shape, kinds)).map(_fit)
+    return _on_a_drawn_path(layer_examples(option_strategy=rnn_options_of_the_layer(go_backwards=False),
+                                           layer_option_strategy=stack_layer_options(bidirectional=True, state_size_as_int=False),
+                                           mask_families=BUILTIN_MASK_FAMILIES,
+                                           cell_specs_for=lambda input_shape=None: _builtin_specs(input_shape, kinds)).map(_fit))
 
 
 def builtin_gradient_examples():
@@ -122,8 +141,13 @@ def builtin_gradient_examples():
     return st.one_of(builtin_layer_examples(kinds=RECURRENT), builtin_bidirectional_examples(kinds=RECURRENT))
 
 
+def builtin_stack_examples(mask_families=st.sampled_from([f for f in MASK_FAMILIES if f != "none"])):
+    """L8: two built-in layers behind a mask (`_stacks_of_two`), on a drawn path."""
+    return _on_a_drawn_path(_stacks_of_two(mask_families))
+
+
 @st.composite
-def builtin_stack_examples(draw, mask_families=st.sampled_from([f for f in MASK_FAMILIES if f != "none"])):
+def _stacks_of_two(draw, mask_families):
     """L8: two built-in layers, the first returning its sequence, the second handed its
     mask. Neither is a ConvLSTM: its sequence (B, T, *spatial, filters) is no input of
     another built-in layer but a ConvLSTM, and ConvLSTM's masks are drawn alone."""
@@ -155,6 +179,7 @@ def builtin_stateful_examples():
     """L9: one built-in layer (not Bidirectional) of two steps or more, its mask by the
     `mask=` argument, no unroll (its batches have other lengths than the whole), starting
     from zeros as a new stateful layer does; it returns its states."""
-    return layer_examples(option_strategy=rnn_options_of_the_layer(unroll=False),
-                          layer_option_strategy=_options(return_state=True, initial_state=False, mask_route="mask-argument"),
-                          cell_specs_for=builtin_cell_specs).filter(lambda example: example.steps >= 2)
+    return _on_a_drawn_path(layer_examples(
+        option_strategy=rnn_options_of_the_layer(unroll=False),
+        layer_option_strategy=_options(return_state=True, initial_state=False, mask_route="mask-argument"),
+        cell_specs_for=builtin_cell_specs).filter(lambda example: example.steps >= 2))

@@ -21,14 +21,13 @@ from cells.dtypes import ALL as DTYPE_NAMES
 from cells.stack_schema import check_stack
 from cells.spec import ACTIVATIONS, INPUT_TRANSFORMS, OUTPUT_KINDS, STATE_KINDS
 from cells.strategies import MASK_FAMILIES
-from cells.builtin_cell import MODES as BUILTIN_MODES
 from cells.builtin_cell import PATHS
 from cells.builtin_cell_schema import check_builtin_cell, is_builtin_cell_dict
 from cells.user_cell_schema import check_user_cell, is_user_cell_dict
 
 DTYPES = DTYPE_NAMES  # of a cell and of its data arrays (cells/dtypes.py)
 MASK_DTYPE = "bool"
-MODES = ("eager", "function", "xla", "jit", "compiled", "loop", "call", "predict") + BUILTIN_MODES
+MODES = ("eager", "function", "xla", "jit", "compiled", "loop", "call", "predict")
 IMPL_OPS = ("numpy", "tensorflow", "jax", "torch")
 IMPL_PREFIX = "impl:"
 MAX_COUNT = 8  # inputs, states, outputs, constants, stacked cells

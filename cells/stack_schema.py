@@ -9,6 +9,7 @@ no states).
 """
 
 from cells.case_fields import CaseError, check_bool, check_keys, check_list, check_one_of
+from cells.builtin_cell import PATHS
 from cells.layer_example import MERGE_MODES, STACK_BUILDS
 
 MAX_FURTHER_LAYERS = 2  # a stack of two or three layers (cells/layer_strategies.py)
@@ -50,11 +51,13 @@ def check_stack(data, first_structure, first_options, batch, where, check):
 
 
 def layer_options(options, where):
-    """A further layer's options: the layer's own, its merge mode optional (concat)."""
-    check_keys(options, NEXT_LAYER_OPTION_KEYS, ("merge_mode",), where)
+    """A further layer's options: the layer's own, its merge mode optional (concat), and a
+    built-in layer's path (issue 41) optional (own)."""
+    check_keys(options, NEXT_LAYER_OPTION_KEYS, ("merge_mode", "path"), where)
     for key in NEXT_LAYER_OPTION_KEYS:
         check_bool(options[key], f"{where}.{key}")
     check_one_of(options.get("merge_mode", "concat"), MERGE_MODES, f"{where}.merge_mode")
+    check_one_of(options.get("path", "own"), PATHS, f"{where}.path")
     return options
 
 

@@ -1,15 +1,15 @@
 """The built-in layer rows (issue 41): LSTM, GRU, SimpleRNN, ConvLSTM1D/2D on each Keras.
 
 One row per layer row of conformance/backends/layers.py (`builtin-keras-tensorflow`, ...,
-`builtin-tf-keras`, `builtin-keras2-theano`), in the same worker design, of level
-"builtin": the properties of conformance/properties/test_builtin_layers.py run on them,
-not the custom-cell ones. A mode names the path and the way the layer runs:
-"own-call", "own-predict" (the layer as a user writes it: the backend's own kernel where it
-takes the configuration) and "generic-call", "generic-predict" (the generic `RNN` loop), so
-the matrix says, row by row, which path a result is about. Whether "own" reached the
-backend's kernel or fell back to the generic loop is counted per example (`path_counts`,
-the report's `speed.<mode>.paths`, the end of each own-path speed line): an own-path mode
-that never reached its kernel tested the generic loop twice.
+`builtin-tf-keras`, `builtin-keras2-theano`), in the same worker design and modes ("call",
+"predict"), of level "builtin": the properties of conformance/properties/test_builtin_layers.py
+run on them, not the custom-cell ones. Each example draws its path (cells/builtin_strategies.py,
+the example's `LayerOptions.path`): "own" (the layer as a user writes it: the backend's own
+kernel where it takes the configuration) or "generic" (the generic `RNN` loop), and both are
+held to the same reference. What ran is counted per example and mode (`path_counts`, the
+report's `speed.<mode>.paths`, the end of each speed line): the own path's kernel, the own
+path fallen back to the generic loop, or the generic loop asked for. An own path that never
+reached its kernel tested the generic loop twice, and the count says so.
 """
 
 from collections import Counter
@@ -19,44 +19,27 @@ import numpy as np
 from conformance.backends.base import Result, gradient_mode
 from conformance.backends.layers import KERAS3_BACKEND_PACKAGE, Keras2TheanoLayer, Keras3Layer, TfKerasLayer
 
-PATH_MODES = ("own", "generic")
-
-
-def split_mode(mode):
-    """("own" | "generic", "call" | "predict") of a built-in row's mode."""
-    path, _, base = mode.partition("-")
-    return path, base
-
-
 class BuiltinPaths:
-    """What a built-in row adds to its layer row: modes per path, the example's path set
-    from the mode, and the count of the paths that ran."""
+    """What a built-in row adds to its layer row: the layers this Keras lacks, and the
+    count of the paths that ran."""
 
     level = "builtin"
-    # Run by name until they fit the default run's budget: with them, at 3 examples per
-    # property, the default run took 693 s on this 2-core machine (600 s is the target);
-    # their worker starts and the replays of their entries, not their examples, are most of it.
-    run_by_default = False
-    default_run_note = "not in the default run yet: with the built-in rows it took 693 s, over its 600 s (run it by name)"
     policies_note = "the built-in rows run float32 (dtype policies are the custom-cell layer rows' property)"
 
     def _builtin_modes(self):
-        base_modes, compiled = self.modes, self.compiled_modes
-        self.modes = tuple(f"{path}-{m}" for path in PATH_MODES for m in base_modes)
-        self.compiled_modes = tuple(f"{path}-{m}" for path in PATH_MODES for m in compiled)
         self.cheap_modes = ()  # a built-in property's own count applies everywhere (profiles.BUILTIN_EXAMPLES)
         self.dtype_policies = ()
-        self.path_counts = Counter()  # (mode, "own:<kernel>" | "own:standard" | "generic") -> examples
+        # (mode, what ran: "own:<kernel>" | "own:standard" | "own:fell-back" | "generic") -> examples
+        self.path_counts = Counter()
 
     missing_kinds = {}  # built-in layer -> why this Keras has none
 
     def fitted(self, example, mode):
-        """The example on this mode's path (Target.applicable calls it first); None for a
+        """The example, on the path it drew (Target.applicable calls it first); None for a
         layer this Keras lacks (not applicable: `refusals` says so beside the row)."""
         if any(spec.structure.kind in self.missing_kinds for spec in _specs(example)):
             return None
-        path, _ = split_mode(mode)
-        return example if example.layer.path == path else example.changed(layer={"path": path})
+        return example
 
     def refusals(self):
         said = super().refusals()
@@ -65,28 +48,27 @@ class BuiltinPaths:
         return said
 
     def run(self, example, mode):
-        _, base = self._checked(mode)
-        arrays = self._request(mode, "run", self.fitted(example, mode), base)
+        self._checked(mode)
+        arrays = self._request(mode, "run", example, mode)
         self._count_path(mode)
         return Result(last_output=[], outputs=arrays[0], new_states=arrays[1:])
 
     def run_layer_gradients(self, example, mode, loss_weights):
-        _, base = self._checked(mode)
+        self._checked(mode)
         weights = [np.asarray(w, np.float32) for w in loss_weights]
-        arrays, grads = self._request(gradient_mode(mode), "gradients", self.fitted(example, mode), base, weights)
+        arrays, grads = self._request(gradient_mode(mode), "gradients", example, mode, weights)
         return Result(last_output=[], outputs=arrays[0], new_states=arrays[1:]), grads
 
     def run_stateful(self, example, mode, cuts):
         """L9: [Result of each batch, then of the first again after reset_states()] of a
         stateful layer over the example's time axis cut at `cuts`."""
-        _, base = self._checked(mode)
-        batches = self._request(mode, "stateful", self.fitted(example, mode), tuple(cuts), base)
+        self._checked(mode)
+        batches = self._request(mode, "stateful", example, tuple(cuts), mode)
         return [Result(last_output=[], outputs=arrays[0], new_states=arrays[1:]) for arrays in batches]
 
     def _checked(self, mode):
         if mode not in self.modes:
             raise ValueError(f"{self.name} has no mode {mode!r}; modes: {', '.join(self.modes)}")
-        return split_mode(mode)
 
     def _count_path(self, mode):
         taken = self._started_worker().request("last_path")[0]

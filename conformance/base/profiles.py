@@ -89,8 +89,9 @@ settings.register_profile(
 # Derandomized like `ci`, so that every GPU machine checks the same sample and a finding
 # on one replays on another. The arithmetic, at the speeds measured on the 2-core CPU
 # machine (docs/measurements-2026-12-01-to-03.md: the slowest layer row, layer-keras-jax,
-# 1.4 examples/s called, 0.8 predicted, a jit compilation each), a built-in example running
-# the layer twice (use_cudnn="auto", then False): 1.4 s called, 2.5 s predicted, a gradient
+# 1.4 examples/s called, 0.8 predicted, a jit compilation each), a built-in example counted
+# as running the layer twice (it runs once, on the path it drew: an upper bound), 1.4 s
+# called, 2.5 s predicted, a gradient
 # example 4x that (budgets: 3-5x a forward one), 5.6 s and 10 s. A forward property:
 # (10 + 5 top-ups) x 1.4 s called + (COMPILED_EXAMPLES: 4 + 5) x 2.5 s predicted
 # = 44 s; a gradient property: (3 + 5) x 5.6 s + (3 + 5) x 10 s = 125 s. A built-in module
@@ -116,15 +117,15 @@ settings.register_profile(
 GRADIENT_EXAMPLES = {"ci": 4, "dev": 4, "thorough": 100, "gpu": 3}
 
 
-# The built-in rows (issue 41) share the default run's budget: seven rows of four modes (two
-# paths, each called and predicted) whose every property would otherwise draw what a
-# custom-cell layer row's does. Under these profiles a built-in property draws this many
-# examples (a compiled mode min(this, COMPILED_EXAMPLES), its gradient property
-# GRADIENT_EXAMPLES), and no built-in mode is cheap; the top-ups still give each property an
-# example in every area it can reach. At 8 under ci the default run took 703 s (the built-in
-# rows 289 s of property time, 7 worker processes and 176 replays of their entries besides);
-# at 4, 717 s (the rows' fixed costs dominate: their top-ups, worker starts and replays);
-# 3, with the workers started longest first (conformance/command/row_costs.py): docs/measurements.md.
+# The built-in rows (issue 41) share the default run's budget: seven rows whose every
+# property would otherwise draw what a custom-cell layer row's does. Under these profiles a
+# built-in property draws this many examples (a compiled mode min(this, COMPILED_EXAMPLES),
+# its gradient property GRADIENT_EXAMPLES), and no built-in mode is cheap; the top-ups still
+# give each property an example in every area it can reach. With four modes per row (own and
+# generic path, each called and predicted) the default run took 703 s at 8 and 693 s at 3:
+# the rows' fixed costs dominated (a top-up run per area, property and mode; the replays of
+# their entries in every mode). Two modes, each example on a drawn path, halved those:
+# docs/measurements.md.
 BUILTIN_EXAMPLES = {"ci": 3, "dev": 6}
 
 

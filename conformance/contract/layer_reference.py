@@ -28,7 +28,6 @@ def layer_source(example, backend, mode, title=None, expected=None):
     Keras 3 its backend) in `mode`, expecting the contract's values (`expected`, or the
     layer reference's): the one copy used by failure messages and saved reproducers."""
     flavor = getattr(backend, "flavor", "keras3")
-    mode = mode.rpartition("-")[2]  # a built-in row's "own-call" runs the layer as "call" does (issue 41)
     if example.next_layers:  # a stack (L8): the stack as built against itself given the masks L8 says
         return stack_script(example, handed_masks(example), flavor, mode, title, getattr(backend, "keras_backend", None))
     tolerance = None

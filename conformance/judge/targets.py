@@ -35,7 +35,7 @@ class Target:
         """
         if example.dtype in self.backend.refused_dtypes:
             reject()
-        fitted = getattr(self.backend, "fitted", None)  # a built-in row sets the mode's path (issue 41)
+        fitted = getattr(self.backend, "fitted", None)  # a built-in row refuses a layer its Keras lacks (issue 41)
         if fitted is not None:
             example = fitted(example, self.mode)
             if example is None:

@@ -311,14 +311,17 @@ def speed_lines(run_report):
 
 
 def _paths_text(mode, paths):
-    """For a built-in row's own-path mode (issue 41): how often the layer's own kernel ran,
-    and how often it fell back to the generic loop (an own-path mode that never reached its
-    kernel tested the generic loop twice)."""
-    if not paths or not mode.startswith("own-"):
+    """For a built-in row's mode (issue 41): the runs (examples, their siblings, replays)
+    on each path, and on the own path how often the backend's kernel ran and how often it
+    fell back to the generic loop (an own path that never reached its kernel tested the
+    generic loop twice)."""
+    if not paths:
         return ""
-    total, own = sum(paths.values()), sum(n for taken, n in paths.items() if taken != "generic")
-    kernels = ", ".join(f"{taken.removeprefix('own:')} {n}" for taken, n in sorted(paths.items()) if taken != "generic")
-    return f"; own path ran in {own} of {total}{f' ({kernels})' if kernels else ''}, the generic loop in {total - own}"
+    kernels = {taken.removeprefix("own:"): n for taken, n in paths.items() if taken.startswith("own:") and taken != "own:fell-back"}
+    ran, fell_back = sum(kernels.values()), paths.get("own:fell-back", 0)
+    named = f": {', '.join(f'{name} {n}' for name, n in sorted(kernels.items()))}" if kernels else ""
+    return (f"; own path in {ran + fell_back} runs (its kernel ran in {ran}{named}; the generic loop in {fell_back}), "
+            f"the generic path in {paths.get('generic', 0)}")
 
 
 def verdict_line(run_report):

@@ -34,15 +34,25 @@ def lstm_example(mask=None, **options):
 
 
 @pytest.mark.e2e  # the row's worker is a process
-@pytest.mark.parametrize("mode", ["own-call", "generic-call"])
-def test_torch_runs_its_own_lstm_without_a_mask_and_the_generic_loop_when_asked(mode):
+@pytest.mark.parametrize("path, taken", [("own", "own:lstm"), ("generic", "generic")])
+def test_torch_runs_its_own_lstm_without_a_mask_and_the_generic_loop_when_asked(path, taken):
     backend = get_backend("builtin-keras-torch")
-    target = Target(backend, mode)
-    example = target.applicable(lstm_example())
-    assert example.layer.path == mode.split("-")[0]
-    assert_agrees_with_reference(backend.run(example, mode), expected_layer_result(example), example, target)
-    taken = [t for (m, t), n in backend.path_counts.items() if m == mode]
-    assert taken == (["own:lstm"] if mode == "own-call" else ["generic"])
+    backend.path_counts.clear()
+    target = Target(backend, "call")
+    example = target.applicable(lstm_example().changed(layer={"path": path}))
+    assert example.layer.path == path  # the row keeps the path the example drew
+    assert_agrees_with_reference(backend.run(example, "call"), expected_layer_result(example), example, target)
+    assert [t for (m, t), n in backend.path_counts.items() if m == "call"] == [taken]
+
+
+@pytest.mark.e2e
+def test_an_own_path_the_kernel_refuses_is_counted_as_fallen_back():
+    """A mask: torch's own LSTM takes none, so Keras runs the generic loop for "own"."""
+    backend = get_backend("builtin-keras-torch")
+    backend.path_counts.clear()
+    mask = np.array([[True, True, False, False], [True, True, True, True]])
+    backend.run(Target(backend, "predict").applicable(lstm_example(mask=mask)), "predict")
+    assert [t for (m, t), n in backend.path_counts.items() if m == "predict"] == ["own:fell-back"]
 
 
 class ResetsBetweenBatches:
@@ -77,7 +87,7 @@ def test_l9_rejects_a_layer_that_resets_between_batches_and_passes_one_that_carr
 def test_l9_holds_on_keras_3_tensorflow():
     mask = np.array([[True, True, True, False], [False, False, True, True]])
     example = lstm_example(mask=mask, return_all_outputs=True)
-    check_stateful(Target(get_backend("builtin-keras-tensorflow"), "generic-call"), example, [1, 3])
+    check_stateful(Target(get_backend("builtin-keras-tensorflow"), "call"), example.changed(layer={"path": "generic"}), [1, 3])
 
 
 @pytest.mark.e2e
@@ -85,7 +95,7 @@ def test_the_reproducer_of_a_built_in_layer_runs_and_agrees(tmp_path):
     backend = get_backend("builtin-keras-tensorflow")
     example = lstm_example(mask=np.array([[True, True, False, False], [True, True, True, True]]), go_backwards=True)
     script = tmp_path / "repro.py"
-    script.write_text(layer_source(example.changed(layer={"path": "generic"}), backend, "generic-predict"))
+    script.write_text(layer_source(example.changed(layer={"path": "generic"}), backend, "predict"))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
                           env={"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stdout + done.stderr

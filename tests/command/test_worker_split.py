@@ -162,14 +162,15 @@ def test_merged_parts_add_up_speed_per_mode_and_excused_examples_per_entry():
 
 
 def test_merged_parts_add_up_a_built_in_rows_paths_key_by_key():
-    """Issue 41: an own-path mode's count of the paths that ran is a dict of counts."""
-    one = {"examples": 2, "seconds": 1.0, "paths": {"own:lstm": 1, "generic": 1}}
+    """Issue 41: a built-in row's count of the paths that ran is a dict of counts."""
+    one = {"examples": 3, "seconds": 1.0, "paths": {"own:lstm": 1, "generic": 1, "own:fell-back": 1}}
     two = {"examples": 3, "seconds": 1.5, "paths": {"generic": 2, "own:gru": 1}}
-    merged = merge_parts([_report("builtin-keras-torch", [], {"own-call": one}), _report("builtin-keras-torch", [], {"own-call": two})])
+    merged = merge_parts([_report("builtin-keras-torch", [], {"call": one}), _report("builtin-keras-torch", [], {"call": two})])
     [entry] = merged["backends"]
-    assert entry["speed"]["own-call"] == {"examples": 5, "seconds": 2.5, "paths": {"own:lstm": 1, "own:gru": 1, "generic": 3}}
+    assert entry["speed"]["call"] == {"examples": 6, "seconds": 2.5,
+                                      "paths": {"own:lstm": 1, "own:gru": 1, "own:fell-back": 1, "generic": 3}}
     line = "\n".join(report.speed_lines(merged))
-    assert "own path ran in 2 of 5 (gru 1, lstm 1), the generic loop in 3" in line
+    assert "own path in 3 runs (its kernel ran in 2: gru 1, lstm 1; the generic loop in 1), the generic path in 3" in line
 
 
 @pytest.mark.parametrize("profile, max_examples, split", [("ci", None, False), ("dev", None, False), ("thorough", None, True),

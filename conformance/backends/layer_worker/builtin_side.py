@@ -11,7 +11,7 @@ the Keras 2 lineage (which has no such switch).
 
 `KernelWatch` records which of Keras 3's own kernels answered (returned, not raised
 NotImplementedError), so a row can say whether "own" reached the backend's kernel or fell
-back: the matrix's own-path modes are only as good as that count.
+back: an own path is only as good as that count.
 """
 
 from cells.builtin_cell import is_builtin_cell
@@ -77,7 +77,8 @@ def path_taken(runner, example, answered, layer):
     """What ran for a built-in example: "own:<kernel>" when one of Keras 3's own kernels
     answered; "own:standard" where tf_keras' LSTM or GRU takes its own function (its
     `_could_use_gpu_kernel`: tanh, sigmoid, a bias, no unroll; `standard_lstm` on a CPU,
-    cuDNN on a GPU); "generic" otherwise (asked for, or fallen back to)."""
+    cuDNN on a GPU); "own:fell-back" for the own path that ran the generic loop; "generic"
+    for the generic loop asked for."""
     if example.layer.path != "own":
         return "generic"
     if answered:
@@ -85,7 +86,7 @@ def path_taken(runner, example, answered, layer):
     inner = getattr(layer, "forward_layer", layer)
     if runner.flavor == "tf_keras" and getattr(inner, "_could_use_gpu_kernel", False):
         return "own:standard"
-    return "generic"
+    return "own:fell-back"
 
 
 def run_stateful(runner, example, cuts, mode):

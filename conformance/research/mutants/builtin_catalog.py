@@ -1,8 +1,8 @@
 """The built-in layer mutants (issue 41): faults of a built-in layer's own path.
 
 Each is the layer reference over the built-in cell references, run in this process as a
-built-in row of one mode, "own-call", with one fault: what a fused kernel, a cell or a
-stateful layer gets wrong where the generic loop is right. `rnn-conformance mutants`
+built-in row of one mode, "call", every example on the own path, with one fault: what a
+fused kernel, a cell or a stateful layer gets wrong where the generic loop is right. `rnn-conformance mutants`
 hunts them with the built-in properties (conformance/properties/__init__.py,
 BUILTIN_PROPERTIES), each of which names the rule its failure breaks.
 """
@@ -23,7 +23,7 @@ class InProcessBuiltin(Backend):
 
     level = "builtin"
     packages = ("numpy",)
-    modes = ("own-call",)
+    modes = ("call",)
 
     def __init__(self, name, cell_step=builtin_step, rnn=None, stateful=stateful_outputs, ignores_mask_of=()):
         """`ignores_mask_of`: the kinds whose own kernel runs every step as if unmasked."""
@@ -31,6 +31,7 @@ class InProcessBuiltin(Backend):
         self.ignores_mask_of = ignores_mask_of
 
     def fitted(self, example, mode):
+        """Every example on the own path: the mutants are faults of it."""
         return example.changed(layer={"path": "own"})
 
     def run(self, example, mode):
