@@ -158,7 +158,7 @@ def test_your_cells_gradients_and_training_step_agree_on_a_row_that_trains(tmp_p
     """L7 on a user's cell: dL/d its weights (and inputs, initial states) against central
     differences of its own call in float64, and one train_on_batch step."""
     needs(TRAINING_ROW)
-    status, out, err = command("--cell", f"{CELLS}:PeepholeLSTMCell", "--backends", TRAINING_ROW, "--max-examples", "4",
+    status, out, err = command("--cell", f"{CELLS}:PeepholeLSTMCell", "--backends", TRAINING_ROW, "--max-examples", "2",
                                "--report", str(tmp_path / "report.json"))
     assert status == 0, out[-4000:] + err[-2000:]
     report = json.loads((tmp_path / "report.json").read_text())
@@ -172,7 +172,7 @@ def test_a_gradient_the_cell_hides_from_autodiff_fails_L7(tmp_path):
     """StopGradientCell's backends' gradients of its recurrent weight are 0; the reference's
     differences are not: the gradient property fires, by rule L7."""
     needs(TRAINING_ROW)
-    status, out, _ = command("--cell", f"{CELLS}:StopGradientCell", "--backends", TRAINING_ROW, "--max-examples", "4",
+    status, out, _ = command("--cell", f"{CELLS}:StopGradientCell", "--backends", TRAINING_ROW, "--max-examples", "2",
                              "--shrink-seconds", "5", "--repro-dir", str(tmp_path))
     assert status == 1, out[-3000:]
     assert "test_your_cell_gradients_agree_with_reference: DIVERGES [L7]" in out, out[-3000:]
@@ -211,7 +211,7 @@ def test_a_cell_that_indexes_a_weight_meets_openvinos_predict_crash(tmp_path):
     run at all (it crashes on the plainest example), apart from the divergences."""
     needs("layer-keras-openvino")
     status, out, _ = command("--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", '{"units": 2}', "--backends",
-                             "layer-keras-openvino", "--max-examples", "8", "--repro-dir", str(tmp_path))
+                             "layer-keras-openvino", "--max-examples", "3", "--repro-dir", str(tmp_path))
     assert status == 0, out[-3000:]
     assert "layer-keras-openvino-indexed-weight-in-predict-crashes on layer-keras-openvino: predict" in out, out[-3000:]
     assert "workaround: index through an op: ops.take(self.w, 0, axis=0)" in out, out[-3000:]
@@ -219,7 +219,7 @@ def test_a_cell_that_indexes_a_weight_meets_openvinos_predict_crash(tmp_path):
     # Undeclared, it is first of all a row where the cell cannot run: the plainest example crashes.
     known = without_entries(tmp_path, "layer-keras-openvino-indexed-weight")
     status, out, _ = command("--cell", f"{CELLS}:PeepholeLSTMCell", "--cell-args", '{"units": 2}', "--backends",
-                             "layer-keras-openvino", "--max-examples", "8", "--repro-dir", str(tmp_path),
+                             "layer-keras-openvino", "--max-examples", "3", "--repro-dir", str(tmp_path),
                              "--known-divergences", str(known))
     assert status == 1, out[-3000:]
     heading, listed = out.split("Where your cell cannot run at all")[1].split(":\n", 1)
