@@ -42,7 +42,7 @@ class BuiltinPaths:
         return example
 
     def refusals(self):
-        said = super().refusals()
+        said = super().refusals() + "; paths: own or generic, drawn per example (each speed line counts what ran)"
         if self.missing_kinds:
             said += "; not applicable: " + "; ".join(f"{kind} ({why})" for kind, why in self.missing_kinds.items())
         return said

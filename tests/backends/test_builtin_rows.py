@@ -100,3 +100,12 @@ def test_the_reproducer_of_a_built_in_layer_runs_and_agrees(tmp_path):
                           env={"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "agrees with the contract" in done.stdout
+
+
+def test_list_and_the_run_say_a_built_in_row_draws_its_path():
+    """The modes are call and predict; the path is the example's (issue 41's matrix says
+    which ran in each mode's speed line), and `list` says so beside the modes."""
+    backend = get_backend("builtin-keras-numpy")
+    assert backend.modes == ("call", "predict")
+    assert "paths: own or generic, drawn per example" in backend.refusals()
+    assert "ConvLSTM1D" in get_backend("builtin-keras2-theano").refusals()
