@@ -18,6 +18,7 @@ has LAYER_THREADS threads: a race shows in some compiles only, and more often wi
 threads (known_divergences.toml, `attempts` and `tensorflow_threads`).
 """
 
+import contextlib
 import traceback
 import warnings
 
@@ -78,24 +79,27 @@ def main(case_text):
 
 
 def _replay_layer_property(case, backend, example):
-    """L7: the property's body on the case's row and mode; 1 while it diverges or crashes.
+    """L7 (and L9, a stateful built-in layer): the property's body on the case's row and
+    mode; 1 while it diverges or crashes.
 
-    Up to LAYER_ATTEMPTS attempts, each after the first on functions Keras traces and
-    compiles afresh: a race inside the framework makes some compiles wrong and not others
-    (known_divergences.toml, `attempts`), so one right compile proves nothing."""
+    An L7 case gets up to LAYER_ATTEMPTS attempts, each after the first on functions Keras
+    traces and compiles afresh: a race inside the framework makes some compiles wrong and not
+    others (known_divergences.toml, `attempts`), so one right compile proves nothing. An L9
+    case builds a new stateful layer for its one attempt."""
     body = property_body(case["property"])
     target = Target(backend, case["mode"])
-    with backend.tensorflow_threads(LAYER_THREADS):
-        for attempt in range(1, LAYER_ATTEMPTS + 1):
+    attempts, threads = (LAYER_ATTEMPTS, LAYER_THREADS) if case["rule"] == "L7" else (1, None)
+    with backend.tensorflow_threads(threads) if threads else contextlib.nullcontext():
+        for attempt in range(1, attempts + 1):
             if attempt > 1:
                 backend.forget_compiled()
             status = _layer_attempt(body, target, example, case["drawn"])
             if status is not None:
-                if status == 1:
-                    print(f"the layer DIFFERS from the reference on compile {attempt} (up to {LAYER_ATTEMPTS} fresh compiles)")
+                if status == 1 and attempts > 1:
+                    print(f"the layer DIFFERS from the reference on compile {attempt} (up to {attempts} fresh compiles)")
                 return status
-    print(f"{backend.name} [{case['mode']}]: agrees with the layer reference (L7) on {LAYER_ATTEMPTS} fresh compiles "
-          f"(TensorFlow with {LAYER_THREADS} threads)")
+    how = f" on {attempts} fresh compiles (TensorFlow with {threads} threads)" if threads else ""
+    print(f"{backend.name} [{case['mode']}]: agrees with the layer reference ({case['rule']}){how}")
     return 0
 
 

@@ -17,10 +17,20 @@ from cells.render import comment_lines
 
 # Section 5 (function rows) and L7 (layer rows: the layer's gradients, one train_on_batch).
 GRADIENT_MODULES = ("test_gradients", "test_layer_gradients")
+BUILTIN_GRADIENTS = "test_builtin_layers::test_builtin_layer_gradients_agree_with_reference"  # L7 on a built-in row
+# What a one-run forward script cannot show either: a stateful layer over several batches
+# (L9, issue 41). Its reproducer replays the property on the case like an L7 one.
+STATEFUL = "test_builtin_layers::test_builtin_stateful_layer_carries_its_states"
 
 
 def is_gradient_property(property_id):
-    return bool(property_id) and property_id.split("::")[0] in GRADIENT_MODULES
+    return bool(property_id) and (property_id.split("::")[0] in GRADIENT_MODULES or property_id == BUILTIN_GRADIENTS)
+
+
+def is_replayed_property(property_id):
+    """True for a case whose reproducer replays its property (gradient_replay.main), not a
+    forward script: the gradient properties and the stateful one."""
+    return is_gradient_property(property_id) or property_id == STATEFUL
 
 
 def gradient_script(case, title=None):
@@ -28,8 +38,9 @@ def gradient_script(case, title=None):
     lines = comment_lines(title)
     lines += [
         "# The gradients of rnn-conformance's loss L (CONTRACT.md section 5), taken by its adapter",
-        "# for this backend and mode, next to the reference's central differences; exits 1 while",
-        "# they differ (or the backend crashes), 0 once they agree. Needs rnn-conformance installed.",
+        "# for this backend and mode, next to the reference's central differences, or a stateful",
+        "# layer's batches (L9) next to the reference's; exits 1 while they differ (or the backend",
+        "# crashes), 0 once they agree. Needs rnn-conformance installed.",
         "from conformance.replay.gradient_replay import main",
         "",
         f"CASE = {case_text(case)!r}",

@@ -28,7 +28,7 @@ from conformance.backends.impl import ImplBackend, ImplError
 from conformance.backends.layer_worker.client import WorkerCrash, WorkerFailure
 from conformance.backends.layer_worker import remote_reference  # noqa: F401 (a user-cell case's expected values are computed in a worker)
 from conformance.replay.function_script import function_script
-from conformance.replay.gradient_script import gradient_script, is_gradient_property
+from conformance.replay.gradient_script import gradient_script, is_replayed_property
 from conformance.known.known_cells import is_known_cell
 from conformance.contract.layer_reference import layer_source
 from conformance.judge.runs import expected
@@ -76,7 +76,7 @@ def save_reproducer(divergence, case_path):
     """Write the standalone script of a saved case beside it (CASE.py); return its path."""
     script = Path(case_path).with_suffix(".py")
     target = divergence.target
-    if is_gradient_property(getattr(divergence, "property", None)):  # section 5: a gradient replay
+    if is_replayed_property(getattr(divergence, "property", None)):  # section 5, L9: the property replayed
         script.write_text(case_script(read_case(case_path)))
         return script
     script.write_text(divergence_source(_run_against_the_contract(divergence), target.backend, target.mode))
@@ -174,7 +174,7 @@ def case_script(case, contract=None, cell=None):
     if (getattr(backend, "level", None) in LAYER_LEVELS) != hasattr(example, "layer"):
         raise CaseError(f"example: not an example of a {getattr(backend, 'level', 'function')} backend such as {case['backend']}")
     title = f"{case['backend']} [{case['mode']}], {case['property']}: [{case['rule']}] {case['summary']}"
-    if is_gradient_property(case["property"]) and contract is None:
+    if is_replayed_property(case["property"]) and contract is None:
         return gradient_script(case, title)
     return divergence_source(example, backend, case["mode"], title, contract)
 

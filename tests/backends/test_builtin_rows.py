@@ -109,3 +109,22 @@ def test_list_and_the_run_say_a_built_in_row_draws_its_path():
     assert backend.modes == ("call", "predict")
     assert "paths: own or generic, drawn per example" in backend.refusals()
     assert "ConvLSTM1D" in get_backend("builtin-keras2-theano").refusals()
+
+
+@pytest.mark.e2e
+def test_an_l9_finding_s_reproducer_replays_its_batches_and_exits_1(tmp_path):
+    """A stateful layer's finding cannot show in one run of the layer: its reproducer
+    replays the stateful property on the case (conformance/replay/gradient_replay.py), and
+    exits 1 while the layer's batches differ from the reference's (Keras 3 JAX, declared)."""
+    from cells.case_schema import read_case
+    from conformance.known.ledger import DEFAULT_FILE
+    from conformance.replay.repro import case_script
+
+    case = DEFAULT_FILE.parent / "builtin-keras-jax-stateful-layer-given-a-mask-starts-from-other-states.json"
+    script = tmp_path / "repro.py"
+    script.write_text(case_script(read_case(case)))
+    assert "from conformance.replay.gradient_replay import main" in script.read_text()
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "[L9]" in done.stdout, done.stdout[-3000:]
+
