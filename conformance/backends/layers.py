@@ -1,8 +1,9 @@
 """Adapters for the `RNN` layer rows: one per Keras and Keras backend (contract section 2).
 
-Each runs its examples in a worker process of its own (conformance/backends/layer_worker/worker.py),
-started with the KERAS_BACKEND it needs, so one pytest process covers every Keras: the
-layer code never runs in the suite's process. The properties of conformance/properties/test_layer.py
+Each runs its examples in a worker process (conformance/backends/layer_worker/worker.py),
+started with the KERAS_BACKEND it needs and shared by the rows of that Keras in the process
+(`shared_worker`), so one pytest process covers every Keras: the layer code never runs in
+the suite's process. The properties of conformance/properties/test_layer.py
 run on these; the function-level properties run on the other backends.
 
 Modes: "call" (the layer called directly, eagerly) and "predict" (a functional `Model`
@@ -25,6 +26,24 @@ KERAS3_BACKEND_PACKAGE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "to
 NO_AUTODIFF = ("numpy", "openvino")
 # Keras 3 backends whose predict function is compiled (OpenVINO compiles an ov.Model per input shape).
 COMPILED_PREDICT = ("tensorflow", "jax", "openvino")
+# The worker of each Keras and Keras backend in this process, however many rows use it: a
+# layer row and its built-in row (issue 41) run the same Keras, and a worker holds 0.3-3 GB
+# (the pytest session of the suite's own tests started forty of them, 23 GB, before these
+# were shared).
+_WORKERS = {}
+
+
+def shared_worker(flavor, environment):
+    """The worker of `flavor` under `environment` in this process (started on first use),
+    with `described`, its answer to ("describe",), and `built`, the layers it had built by
+    its last answer (each row counts its own traces from the difference)."""
+    key = (flavor, tuple(sorted(environment.items())))
+    worker = _WORKERS.get(key)
+    if worker is None:
+        worker = Worker(flavor, environment)
+        worker.described, worker.built = worker.request("describe"), 0
+        _WORKERS[key] = worker
+    return worker
 
 
 class LayerBackend(Backend):
@@ -40,7 +59,6 @@ class LayerBackend(Backend):
         # model for an example or reused a cached one (Keras may still retrace a reused
         # model), or the example crashed.
         self.compile_stats = Counter()
-        self._built = 0
         self._code = None  # code_versions, once asked
 
     def worker_environment(self):
@@ -67,26 +85,26 @@ class LayerBackend(Backend):
     def tensorflow_threads(self, threads):
         """A worker of its own for the block, its TensorFlow with `threads` inter- and
         intra-op threads (TensorFlow reads them once, at start); closed after it, so the next
-        request starts the usual worker (known_replay: a race that more threads make show
-        more often)."""
-        self._close_worker()
+        request goes to the shared worker again (known_replay: a race that more threads make
+        show more often)."""
+        self._worker = None  # the shared one stays up for the other rows
         self._threads = {"TF_NUM_INTEROP_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads)}
         try:
             yield
         finally:
-            self._close_worker()
-            self._threads = {}
+            if self._worker is not None:
+                self._worker.close()
+            self._worker, self._threads = None, {}
 
     def _started_worker(self):
         if self._worker is None:
-            self._worker = Worker(self.flavor, {**self.worker_environment(), **self._threads})
-            self.check_worker(self._worker.request("describe"))
+            if self._threads:  # a worker of its own (tensorflow_threads)
+                self._worker = Worker(self.flavor, {**self.worker_environment(), **self._threads})
+                self._worker.described, self._worker.built = self._worker.request("describe"), 0
+            else:
+                self._worker = shared_worker(self.flavor, self.worker_environment())
+            self.check_worker(self._worker.described)
         return self._worker
-
-    def _close_worker(self):
-        if self._worker is not None:
-            self._worker.close()
-            self._worker, self._built = None, 0
 
     differentiates = True  # L7; Keras 3 on NumPy has no autodiff (contract section 4)
     TRAIN_MODE = "predict+train"  # compile_stats label of the train_on_batch requests
@@ -96,9 +114,9 @@ class LayerBackend(Backend):
         the worker built a new layer or model for it, "reused" when it reused one."""
         worker = self._started_worker()
         answer, (built, _) = counted_call(
-            self.compile_stats, stats_mode, lambda: worker.request(*message), lambda r: r[1][0] > self._built
+            self.compile_stats, stats_mode, lambda: worker.request(*message), lambda r: r[1][0] > worker.built
         )
-        self._built = built
+        worker.built = built
         return answer
 
     def run_layer_gradients(self, example, mode, loss_weights):

@@ -128,3 +128,18 @@ def test_an_l9_finding_s_reproducer_replays_its_batches_and_exits_1(tmp_path):
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "[L9]" in done.stdout, done.stdout[-3000:]
 
+
+
+@pytest.mark.e2e
+def test_a_layer_row_and_its_built_in_row_share_one_worker_and_count_their_own_traces():
+    """One Keras worker per Keras and backend in a process (layers.shared_worker): the
+    pytest session of the suite's own tests had started forty, 23 GB. Each row still counts
+    only the layers its own requests built."""
+    from conformance.backends.layers import Keras3Layer
+
+    layer_row, builtin_row = get_backend("layer-keras-numpy"), get_backend("builtin-keras-numpy")
+    builtin_row.run(Target(builtin_row, "call").applicable(lstm_example()), "call")
+    assert builtin_row._worker is layer_row._started_worker() is Keras3Layer("numpy")._started_worker()
+    before = (layer_row.compile_stats["call", "traced"], builtin_row.compile_stats["call", "traced"])
+    builtin_row.run(Target(builtin_row, "call").applicable(lstm_example(go_backwards=True)), "call")
+    assert (layer_row.compile_stats["call", "traced"], builtin_row.compile_stats["call", "traced"]) == (before[0], before[1] + 1)

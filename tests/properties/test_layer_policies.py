@@ -128,14 +128,11 @@ def test_the_policy_mutant_fails_the_policy_property_by_r13(ci_profile_without_s
 @pytest.mark.parametrize("policy, dtype", [("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")])
 def test_a_keras_layer_under_a_mixed_policy_returns_its_compute_dtype(policy, dtype):
     """The policy reaches the layer: outputs and states in the compute dtype, sliced or not."""
-    backend = Keras3Layer("jax")
-    try:
-        for layout in ("whole", "sliced"):
-            example = a_sliced_mixed_example().changed(layer={"dtype_policy": policy, "weights_layout": layout,
-                                                              "return_state": True})
-            result = backend.run(example, "call")
-            assert {str(np.asarray(a).dtype) for a in [result.outputs, *result.new_states]} == {dtype}
-            float32 = backend.run(example.changed(layer={"dtype_policy": "float32"}), "call")
-            assert str(np.asarray(float32.outputs).dtype) == "float32"
-    finally:
-        backend._close_worker()
+    backend = Keras3Layer("jax")  # its worker is this process's JAX worker (layers.shared_worker)
+    for layout in ("whole", "sliced"):
+        example = a_sliced_mixed_example().changed(layer={"dtype_policy": policy, "weights_layout": layout,
+                                                          "return_state": True})
+        result = backend.run(example, "call")
+        assert {str(np.asarray(a).dtype) for a in [result.outputs, *result.new_states]} == {dtype}
+        float32 = backend.run(example.changed(layer={"dtype_policy": "float32"}), "call")
+        assert str(np.asarray(float32.outputs).dtype) == "float32"
