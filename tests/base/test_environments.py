@@ -107,5 +107,5 @@ def test_pytest_fails_a_delegated_environment_that_cannot_be_created(tmp_path):
          "--env-dir", "/proc/rnn-conformance-cannot-write-here", "--repro-dir", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 1, result.stdout[-3000:]
-    assert "NOT INSTALLED: keras2-theano, layer-keras2-theano: cannot create the theano environment" in result.stdout
+    assert "NOT INSTALLED: keras2-theano, layer-keras2-theano, builtin-keras2-theano: cannot create the theano environment" in result.stdout
     assert "1 failed" in result.stdout

@@ -55,7 +55,7 @@ def test_a_cell_that_reads_constants_runs_on_tf_keras_and_meets_a_stacked_crash(
     cell), so exit 0 with the entry met and its workaround; without that entry every new
     divergence is that crash, and its reproducer crashes on its own."""
     needs(ROW)
-    status, out, err = command("--cell", f"{CELLS}:ConstantsCell", *TF_KERAS, "--constant-shape", "2", "--max-examples", "5",
+    status, out, err = command("--cell", f"{CELLS}:ConstantsCell", *TF_KERAS, "--constant-shape", "2", "--max-examples", "3",
                                "--report", str(tmp_path / "report.json"))
     assert status == 0, out[-4000:] + err[-2000:]
     assert "layer-tf-keras-stacked-constants-per-cell-initial-state-crashes on layer-tf-keras: call" in out, out[-4000:]
@@ -68,7 +68,7 @@ def test_a_cell_that_reads_constants_runs_on_tf_keras_and_meets_a_stacked_crash(
     assert outcomes[("predict", "test_your_cell_training_step_follows_reference_gradient")] in ("pass", "known"), outcomes
 
     known = without_entries(tmp_path, "layer-tf-keras-stacked-constants")
-    status, out, err = command("--cell", f"{CELLS}:ConstantsCell", *TF_KERAS, "--constant-shape", "2", "--max-examples", "5",
+    status, out, err = command("--cell", f"{CELLS}:ConstantsCell", *TF_KERAS, "--constant-shape", "2", "--max-examples", "3",
                                "--repro-dir", str(tmp_path), "--known-divergences", str(known))
     assert status == 1, out[-4000:] + err[-2000:]
     found = out.split("New divergences:\n")[1].split("\n\n")[0].split("\nlayer-tf-keras [")
