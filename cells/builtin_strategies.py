@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 from cells.builtin_cell import ACTIVATIONS, KINDS, PATHS, BuiltinCellStructure
 from cells.layer_example import NextLayer
 from cells.layer_strategies import (
-    BATCH_SIZES,
     layer_examples,
     layer_options,
     rnn_options_of_the_layer,

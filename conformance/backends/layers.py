@@ -38,11 +38,15 @@ def shared_worker(flavor, environment):
     with `described`, its answer to ("describe",), and `built`, the layers it had built by
     its last answer (each row counts its own traces from the difference)."""
     key = (flavor, tuple(sorted(environment.items())))
-    worker = _WORKERS.get(key)
-    if worker is None:
-        worker = Worker(flavor, environment)
-        worker.described, worker.built = worker.request("describe"), 0
-        _WORKERS[key] = worker
+    if key not in _WORKERS:
+        _WORKERS[key] = described_worker(flavor, environment)
+    return _WORKERS[key]
+
+
+def described_worker(flavor, environment):
+    """A new worker, started, with `described` and `built` (see shared_worker)."""
+    worker = Worker(flavor, environment)
+    worker.described, worker.built = worker.request("describe"), 0
     return worker
 
 
@@ -99,8 +103,7 @@ class LayerBackend(Backend):
     def _started_worker(self):
         if self._worker is None:
             if self._threads:  # a worker of its own (tensorflow_threads)
-                self._worker = Worker(self.flavor, {**self.worker_environment(), **self._threads})
-                self._worker.described, self._worker.built = self._worker.request("describe"), 0
+                self._worker = described_worker(self.flavor, {**self.worker_environment(), **self._threads})
             else:
                 self._worker = shared_worker(self.flavor, self.worker_environment())
             self.check_worker(self._worker.described)
